@@ -1,0 +1,120 @@
+# oneprof build. Everything lands in build/ (out of tree).
+#   make            agent (liboneprof.so), library and CLI
+#   make test       installs missing dependencies, then every test
+#   make demo       installs missing dependencies, then profiles a demo
+#   make install PREFIX=/usr/local
+#   make fuzz       libFuzzer target for the capture reader (clang)
+#   make clean
+
+CC ?= cc
+PREFIX ?= /usr/local
+B := build
+
+# -Werror in CI (CI=true), warnings stay warnings on a developer's machine.
+WERROR := $(if $(filter true 1 yes,$(CI)),-Werror,)
+# snprintf truncation is how we bound messages, not a mistake.
+WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wno-missing-field-initializers \
+        -Wno-format-truncation $(WERROR)
+CFLAGS ?= -O2 -g
+BASE_CFLAGS := -std=gnu11 $(WARN) -fno-omit-frame-pointer -Iinclude -MMD -MP -D_GNU_SOURCE
+SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined
+
+# The in-process agent: libc, pthread and zstd only (see DESIGN.md).
+AGENT_SRC := $(wildcard src/agent/*.c) src/capture/writer.c
+# The CLI-side library: reader, model, symbolizer, reports, exporters.
+LIB_SRC := $(wildcard src/capture/*.c src/model/*.c src/symbolize/*.c \
+                      src/report/*.c src/export/*.c src/util/*.c)
+CLI_SRC := $(wildcard src/cli/*.c)
+LIB_LIBS := -lelf -lzstd -lz -lxxhash
+
+AGENT_OBJ := $(AGENT_SRC:%.c=$(B)/pic/%.o)
+LIB_OBJ := $(LIB_SRC:%.c=$(B)/obj/%.o)
+CLI_OBJ := $(CLI_SRC:%.c=$(B)/obj/%.o)
+
+UNIT_SRC := $(wildcard tests/unit/*.c)
+PROG_SRC := $(wildcard tests/progs/*.c)
+PROGS := $(PROG_SRC:tests/progs/%.c=$(B)/tests/progs/%)
+
+DEPS_STAMP := $(B)/.deps-ok
+
+.PHONY: all test demo install clean deps fuzz unit unit-asan e2e check-deps
+all: $(B)/liboneprof.so $(B)/oneprof
+
+# Dependencies: check first, install when missing (root), else a clear error.
+$(DEPS_STAMP): scripts/install-deps.sh
+	@scripts/install-deps.sh
+	@mkdir -p $(B) && touch $@
+deps: $(DEPS_STAMP)
+
+$(B)/pic/%.o: %.c | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) $(CFLAGS) -fPIC -fvisibility=hidden -pthread -c $< -o $@
+
+$(B)/obj/%.o: %.c | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) $(CFLAGS) -c $< -o $@
+
+$(B)/asan/%.o: %.c | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) -O1 -g $(SAN) -c $< -o $@
+
+$(B)/liboneprof.so: $(AGENT_OBJ) src/agent/liboneprof.map
+	$(CC) -shared -pthread -Wl,--version-script=src/agent/liboneprof.map -Wl,-z,defs \
+		-o $@ $(AGENT_OBJ) -lzstd -ldl
+
+$(B)/liboneprof-cli.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(B)/oneprof: $(CLI_OBJ) $(B)/liboneprof-cli.a
+	$(CC) -o $@ $(CLI_OBJ) $(B)/liboneprof-cli.a $(LIB_LIBS)
+
+# --- tests ---
+
+# Sample programs: frame pointers on, no inlining and no sibling calls, so
+# the true call structure is the one in the source.
+PROG_CFLAGS := -O2 -g -fno-omit-frame-pointer -mno-omit-leaf-frame-pointer \
+               -fno-optimize-sibling-calls -pthread
+$(B)/tests/progs/%: tests/progs/%.c | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(PROG_CFLAGS) -o $@ $< -lm
+
+$(B)/tests/unit-tests: $(UNIT_SRC:%.c=$(B)/obj/%.o) $(B)/liboneprof-cli.a
+	$(CC) -o $@ $^ $(LIB_LIBS)
+
+$(B)/tests/unit-tests-asan: $(UNIT_SRC:%.c=$(B)/asan/%.o) $(LIB_SRC:%.c=$(B)/asan/%.o)
+	$(CC) $(SAN) -o $@ $^ $(LIB_LIBS)
+
+$(B)/tests/capture-tool: tests/tools/capture-tool.c $(LIB_SRC:%.c=$(B)/asan/%.o)
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) -O1 -g $(SAN) -o $@ $< $(LIB_SRC:%.c=$(B)/asan/%.o) $(LIB_LIBS)
+
+TEST_BINS := all $(B)/tests/unit-tests $(B)/tests/unit-tests-asan $(B)/tests/capture-tool $(PROGS)
+
+# Every test, one summary line at the end.
+test: $(DEPS_STAMP)
+	@$(MAKE) --no-print-directory $(TEST_BINS)
+	@tests/run-all.sh
+
+demo: $(DEPS_STAMP)
+	@$(MAKE) --no-print-directory all $(B)/tests/progs/demo
+	@tests/demo.sh
+
+fuzz: $(B)/fuzz/fuzz-capture
+$(B)/fuzz/fuzz-capture: tests/fuzz/fuzz_capture.c $(LIB_SRC)
+	@mkdir -p $(dir $@)
+	clang -std=gnu11 -g -O1 -Iinclude -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
+		-o $@ $^ $(LIB_LIBS)
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include \
+		$(DESTDIR)$(PREFIX)/share/doc/oneprof
+	install -m 755 $(B)/oneprof $(DESTDIR)$(PREFIX)/bin/oneprof
+	install -m 755 $(B)/liboneprof.so $(DESTDIR)$(PREFIX)/lib/liboneprof.so
+	install -m 644 include/oneprof.h $(DESTDIR)$(PREFIX)/include/oneprof.h
+	install -m 644 README.md doc/*.md $(DESTDIR)$(PREFIX)/share/doc/oneprof/
+
+clean:
+	rm -rf $(B)
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)

@@ -1,0 +1,46 @@
+#!/bin/sh
+# Installs the Debian packages oneprof needs to build and test, when any is
+# missing. Idempotent and non-interactive. Usage:
+#   scripts/install-deps.sh          install what is missing (needs root)
+#   scripts/install-deps.sh --check  only say what is missing (exit 1 if any)
+set -eu
+
+# Build: compiler, libraries (DWARF/ELF, capture compression, pprof gzip,
+# hashing). Test: real readers of our outputs (protoc, node for the npm
+# pprof-format decoder) and clang for the fuzz target.
+BUILD_PKGS="gcc make pkg-config libc6-dev libelf-dev libdw-dev libzstd-dev zlib1g-dev libxxhash-dev"
+TEST_PKGS="protobuf-compiler nodejs npm clang"
+
+missing=""
+for p in $BUILD_PKGS $TEST_PKGS; do
+	# A tool that is already on PATH (node from another source) is enough.
+	case $p in
+	nodejs) command -v node >/dev/null 2>&1 && continue ;;
+	npm) command -v npm >/dev/null 2>&1 && continue ;;
+	clang) command -v clang >/dev/null 2>&1 && continue ;;
+	esac
+	status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+	case $status in
+	*"ok installed"*) ;;
+	*) missing="$missing $p" ;;
+	esac
+done
+
+if [ -z "$missing" ]; then
+	exit 0
+fi
+if [ "${1:-}" = "--check" ]; then
+	echo "oneprof: missing Debian packages:$missing" >&2
+	exit 1
+fi
+if [ "$(id -u)" != 0 ]; then
+	echo "oneprof: missing Debian packages:$missing" >&2
+	echo "oneprof: install them as root: sudo apt-get install$missing" >&2
+	echo "oneprof: (or run 'sudo scripts/install-deps.sh')" >&2
+	exit 1
+fi
+echo "oneprof: installing Debian packages:$missing" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $missing >&2

@@ -1,0 +1,101 @@
+/* Private interface between the files of the in-process agent
+ * (liboneprof.so). Nothing here is exported: the version script exports
+ * only the public API of include/oneprof.h and the interposed libc calls.
+ *
+ * Threads of the agent's design:
+ *   - application threads: the SIGPROF handler writes raw samples into the
+ *     thread's own ring (async-signal-safe: no malloc, lock or stdio);
+ *   - one writer thread: drains the rings, interns stacks, records module
+ *     mappings and writes the capture. */
+#ifndef AGENT_H
+#define AGENT_H
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "ring.h"
+
+#define AGENT_HIDDEN __attribute__((visibility("hidden")))
+
+struct agent_config {
+	char output[4096];
+	unsigned hz;
+	unsigned max_depth;
+	uint64_t ring_bytes;
+	unsigned flush_ms;
+};
+
+enum agent_state {
+	AGENT_OFF = 0,   /* not started, disabled by bad config, or a forked child */
+	AGENT_RUNNING,
+	AGENT_STOPPING,  /* exit in progress: the handler takes no more samples */
+};
+
+/* One profiled thread. Allocated when the thread registers, freed by the
+ * writer after the thread exited and its ring was drained. */
+struct agent_thread {
+	struct agent_thread *next;
+	pid_t tid;
+	pthread_t self;
+	uint64_t start_ns, end_ns;
+	uintptr_t stack_lo, stack_hi; /* bounds for the frame-pointer walk */
+	timer_t timer;
+	bool has_timer;
+	_Atomic bool exited;
+	_Atomic bool name_dirty;
+	bool announced;               /* THREAD record written */
+	char name[16];
+	struct ring *ring;
+};
+
+struct agent {
+	_Atomic int state;
+	struct agent_config cfg;
+	pid_t pid;
+	uint64_t start_ns; /* CLOCK_MONOTONIC at start */
+	uint64_t period_ns;
+	int fd;
+
+	pthread_mutex_t threads_lock; /* guards the list, never taken in the handler */
+	struct agent_thread *threads;
+
+	/* Signals that found no registered thread or no room. */
+	_Atomic uint64_t lost_no_ring;
+
+	pthread_t writer;
+	bool writer_started;
+	pthread_mutex_t wake_lock;
+	pthread_cond_t wake;
+	bool stop_writer;
+};
+
+extern struct agent agent AGENT_HIDDEN;
+
+uint64_t agent_now_ns(void) AGENT_HIDDEN;
+
+/* config.c */
+int agent_config_load(struct agent_config *cfg) AGENT_HIDDEN;
+
+/* sampler.c */
+int sampler_install(void) AGENT_HIDDEN;
+int sampler_thread_start(struct agent_thread *t) AGENT_HIDDEN;
+void sampler_thread_stop(struct agent_thread *t) AGENT_HIDDEN;
+extern __thread struct agent_thread *sampler_self
+	__attribute__((tls_model("initial-exec"))) AGENT_HIDDEN;
+
+/* threads.c */
+struct agent_thread *threads_register_self(void) AGENT_HIDDEN;
+void threads_init(void) AGENT_HIDDEN;
+void threads_stop_all(void) AGENT_HIDDEN;
+int threads_create_unprofiled(pthread_t *th, void *(*fn)(void *), void *arg) AGENT_HIDDEN;
+
+/* writer.c */
+int writer_start(void) AGENT_HIDDEN;
+void writer_finish(void) AGENT_HIDDEN;
+
+#endif

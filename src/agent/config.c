@@ -1,0 +1,131 @@
+/* Agent configuration from ONEPROF_* environment variables, validated
+ * once at start. A bad value disables profiling with one message; the
+ * program itself always runs. */
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "agent.h"
+
+extern char **environ;
+
+struct setting {
+	const char *name;
+	uint64_t min, max, def;
+	const char *help;
+	size_t offset; /* into struct agent_config; 0 for output */
+	int size;      /* bytes of the field */
+};
+
+#define FIELD(f) offsetof(struct agent_config, f), (int)sizeof(((struct agent_config *)0)->f)
+
+static const struct setting settings[] = {
+	{ "ONEPROF_HZ", 1, 10000, 99, "samples per second of CPU time per thread", FIELD(hz) },
+	{ "ONEPROF_MAX_DEPTH", 1, 1024, 128, "most frames kept per stack", FIELD(max_depth) },
+	{ "ONEPROF_RING_SIZE", 4096, 1ull << 30, 256 << 10,
+	  "bytes of sample buffer per thread (K, M and G suffixes allowed)", FIELD(ring_bytes) },
+	{ "ONEPROF_FLUSH_MS", 10, 60000, 1000,
+	  "most milliseconds of samples held before they reach the file", FIELD(flush_ms) },
+};
+
+static int bad(const char *name, const char *value, const char *why)
+{
+	fprintf(stderr,
+		"oneprof: %s='%s' %s; profiling disabled for this run (fix or unset %s)\n",
+		name, value, why, name);
+	return -EINVAL;
+}
+
+/* Whole number with an optional K/M/G (powers of 1024) suffix. */
+static int parse_size(const char *s, uint64_t *out)
+{
+	char *end;
+	if (!isdigit((unsigned char)*s))
+		return -1;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno)
+		return -1;
+	unsigned shift = 0;
+	switch (*end) {
+	case 'k': case 'K': shift = 10; end++; break;
+	case 'm': case 'M': shift = 20; end++; break;
+	case 'g': case 'G': shift = 30; end++; break;
+	}
+	if (*end || (shift && v > (~0ull >> shift)))
+		return -1;
+	*out = (uint64_t)v << shift;
+	return 0;
+}
+
+static int load_number(const struct setting *st, struct agent_config *cfg)
+{
+	uint64_t v = st->def;
+	const char *s = getenv(st->name);
+	if (s) {
+		char why[160];
+		if (parse_size(s, &v) != 0 || v < st->min || v > st->max) {
+			snprintf(why, sizeof(why),
+				 "is not a whole number from %llu to %llu (%s)",
+				 (unsigned long long)st->min, (unsigned long long)st->max, st->help);
+			return bad(st->name, s, why);
+		}
+	}
+	char *field = (char *)cfg + st->offset;
+	if (st->size == sizeof(uint64_t))
+		*(uint64_t *)field = v;
+	else
+		*(unsigned *)field = (unsigned)v;
+	return 0;
+}
+
+static bool known(const char *entry)
+{
+	static const char *const others[] = { "ONEPROF_OUTPUT", "ONEPROF_ROOT_PID" };
+	size_t len = strcspn(entry, "=");
+	for (size_t i = 0; i < sizeof(settings) / sizeof(settings[0]); i++)
+		if (strlen(settings[i].name) == len && !strncmp(entry, settings[i].name, len))
+			return true;
+	for (size_t i = 0; i < sizeof(others) / sizeof(others[0]); i++)
+		if (strlen(others[i]) == len && !strncmp(entry, others[i], len))
+			return true;
+	return false;
+}
+
+int agent_config_load(struct agent_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	for (size_t i = 0; i < sizeof(settings) / sizeof(settings[0]); i++)
+		if (load_number(&settings[i], cfg) != 0)
+			return -EINVAL;
+	/* The ring index math needs a power of two: round down. */
+	uint64_t ring = 1;
+	while (ring * 2 <= cfg->ring_bytes)
+		ring *= 2;
+	cfg->ring_bytes = ring;
+
+	for (char **e = environ; e && *e; e++)
+		if (!strncmp(*e, "ONEPROF_", 8) && !known(*e))
+			fprintf(stderr, "oneprof: ignoring unknown setting %.*s (see 'oneprof help record')\n",
+				(int)strcspn(*e, "="), *e);
+
+	const char *out = getenv("ONEPROF_OUTPUT");
+	const char *root = getenv("ONEPROF_ROOT_PID");
+	pid_t pid = getpid();
+	if (out && !*out)
+		return bad("ONEPROF_OUTPUT", out, "is empty (it names the capture file)");
+	if (!out)
+		snprintf(cfg->output, sizeof(cfg->output), "oneprof.%d.opf", (int)pid);
+	else if (root && atol(root) != (long)pid)
+		/* A descendant that exec'd with the agent still preloaded: its
+		 * own file, so it never overwrites the recorded process's. */
+		snprintf(cfg->output, sizeof(cfg->output), "%s.%d", out, (int)pid);
+	else
+		snprintf(cfg->output, sizeof(cfg->output), "%s", out);
+	if (strlen(cfg->output) >= sizeof(cfg->output) - 1)
+		return bad("ONEPROF_OUTPUT", out, "is too long");
+	return 0;
+}

@@ -1,0 +1,74 @@
+/* Per-thread sample ring: single producer (the thread's signal handler),
+ * single consumer (the writer thread). Lock-free and wait-free for the
+ * producer; a full ring drops the record and counts it.
+ *
+ * Records are whole 8-byte words, contiguous in the ring: when one would
+ * straddle the end, the producer writes a padding record and wraps. The
+ * first word of a record is its length in words; RING_PAD marks padding. */
+#ifndef AGENT_RING_H
+#define AGENT_RING_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define RING_PAD (1ull << 63)
+
+struct ring {
+	_Atomic uint64_t head; /* words written, producer-owned */
+	_Atomic uint64_t tail; /* words consumed, consumer-owned */
+	_Atomic uint64_t dropped;
+	uint64_t words;        /* capacity, a power of two */
+	uint64_t data[];
+};
+
+/* Reserves n words (n >= 1) for one record, or returns NULL when full.
+ * Async-signal-safe. Finish with ring_commit(). */
+static inline uint64_t *ring_reserve(struct ring *r, uint64_t n)
+{
+	uint64_t head = atomic_load_explicit(&r->head, memory_order_relaxed);
+	uint64_t tail = atomic_load_explicit(&r->tail, memory_order_acquire);
+	uint64_t pos = head & (r->words - 1);
+	uint64_t pad = pos + n > r->words ? r->words - pos : 0;
+	if (n > r->words || head + pad + n - tail > r->words) {
+		atomic_fetch_add_explicit(&r->dropped, 1, memory_order_relaxed);
+		return NULL;
+	}
+	if (pad) {
+		r->data[pos] = RING_PAD | pad;
+		atomic_store_explicit(&r->head, head + pad, memory_order_release);
+		pos = 0;
+	}
+	r->data[pos] = n;
+	return &r->data[pos];
+}
+
+static inline void ring_commit(struct ring *r, uint64_t n)
+{
+	uint64_t head = atomic_load_explicit(&r->head, memory_order_relaxed);
+	atomic_store_explicit(&r->head, head + n, memory_order_release);
+}
+
+/* Consumer: the next record (first word is its length) or NULL when empty.
+ * Call ring_release() with that length when done with it. */
+static inline const uint64_t *ring_peek(struct ring *r)
+{
+	for (;;) {
+		uint64_t tail = atomic_load_explicit(&r->tail, memory_order_relaxed);
+		uint64_t head = atomic_load_explicit(&r->head, memory_order_acquire);
+		if (tail == head)
+			return NULL;
+		const uint64_t *rec = &r->data[tail & (r->words - 1)];
+		if (!(*rec & RING_PAD))
+			return rec;
+		atomic_store_explicit(&r->tail, tail + (*rec & ~RING_PAD), memory_order_release);
+	}
+}
+
+static inline void ring_release(struct ring *r, uint64_t n)
+{
+	uint64_t tail = atomic_load_explicit(&r->tail, memory_order_relaxed);
+	atomic_store_explicit(&r->tail, tail + n, memory_order_release);
+}
+
+#endif

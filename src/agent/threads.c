@@ -1,0 +1,174 @@
+/* Thread registry: every thread of the process gets a ring and a CPU-time
+ * timer. The main thread registers at start; later threads register from
+ * an interposed pthread_create before their start routine runs, and a
+ * thread-specific-data destructor unregisters them at exit (normal return
+ * or pthread_exit alike). */
+#include <dlfcn.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "agent.h"
+
+static pthread_key_t exit_key;
+
+static void thread_exit(void *arg)
+{
+	struct agent_thread *t = arg;
+	/* Stop the timer first, then detach the ring from the handler; the
+	 * writer frees both after draining. */
+	sampler_thread_stop(t);
+	sampler_self = NULL;
+	atomic_signal_fence(memory_order_seq_cst);
+	prctl(PR_GET_NAME, t->name, 0, 0, 0);
+	t->end_ns = agent_now_ns() - agent.start_ns;
+	atomic_store_explicit(&t->exited, true, memory_order_release);
+}
+
+void threads_init(void)
+{
+	pthread_key_create(&exit_key, thread_exit);
+}
+
+struct agent_thread *threads_register_self(void)
+{
+	if (atomic_load(&agent.state) != AGENT_RUNNING)
+		return NULL;
+	struct agent_thread *t = calloc(1, sizeof(*t));
+	if (!t)
+		return NULL;
+	size_t bytes = sizeof(struct ring) + agent.cfg.ring_bytes;
+	void *mem = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (mem == MAP_FAILED) {
+		free(t);
+		return NULL;
+	}
+	t->ring = mem;
+	t->ring->words = agent.cfg.ring_bytes / sizeof(uint64_t);
+	t->tid = (pid_t)syscall(SYS_gettid);
+	t->self = pthread_self();
+	t->start_ns = agent_now_ns() - agent.start_ns;
+	prctl(PR_GET_NAME, t->name, 0, 0, 0);
+
+	pthread_attr_t attr;
+	if (pthread_getattr_np(pthread_self(), &attr) == 0) {
+		void *addr;
+		size_t size;
+		if (pthread_attr_getstack(&attr, &addr, &size) == 0) {
+			t->stack_lo = (uintptr_t)addr;
+			t->stack_hi = (uintptr_t)addr + size;
+		}
+		pthread_attr_destroy(&attr);
+	}
+
+	pthread_mutex_lock(&agent.threads_lock);
+	t->next = agent.threads;
+	agent.threads = t;
+	pthread_mutex_unlock(&agent.threads_lock);
+
+	sampler_self = t;
+	pthread_setspecific(exit_key, t);
+	if (sampler_thread_start(t) != 0) {
+		static _Atomic bool warned;
+		if (!atomic_exchange(&warned, true))
+			fprintf(stderr, "oneprof: cannot create a CPU-time timer for thread %d: %s; "
+					"that thread is not sampled\n", (int)t->tid, strerror(errno));
+	}
+	return t;
+}
+
+void threads_stop_all(void)
+{
+	pthread_mutex_lock(&agent.threads_lock);
+	for (struct agent_thread *t = agent.threads; t; t = t->next)
+		sampler_thread_stop(t);
+	pthread_mutex_unlock(&agent.threads_lock);
+}
+
+/* --- interposed pthread functions --- */
+
+struct start_args {
+	void *(*fn)(void *);
+	void *arg;
+};
+
+static void *thread_start(void *p)
+{
+	struct start_args a = *(struct start_args *)p;
+	free(p);
+	threads_register_self();
+	return a.fn(a.arg);
+}
+
+typedef int (*pthread_create_fn)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
+
+static pthread_create_fn real_pthread_create(void)
+{
+	static _Atomic(pthread_create_fn) real;
+	pthread_create_fn create = atomic_load(&real);
+	if (!create) {
+		create = (pthread_create_fn)dlsym(RTLD_NEXT, "pthread_create");
+		atomic_store(&real, create);
+	}
+	return create;
+}
+
+int threads_create_unprofiled(pthread_t *th, void *(*fn)(void *), void *arg)
+{
+	pthread_create_fn create = real_pthread_create();
+	return create ? create(th, NULL, fn, arg) : EAGAIN;
+}
+
+__attribute__((visibility("default"))) int pthread_create(pthread_t *th,
+							  const pthread_attr_t *attr,
+							  void *(*fn)(void *), void *arg)
+{
+	pthread_create_fn create = real_pthread_create();
+	if (!create)
+		return EAGAIN;
+	if (atomic_load(&agent.state) != AGENT_RUNNING)
+		return create(th, attr, fn, arg);
+	struct start_args *a = malloc(sizeof(*a));
+	if (!a)
+		return create(th, attr, fn, arg);
+	a->fn = fn;
+	a->arg = arg;
+	int rc = create(th, attr, thread_start, a);
+	if (rc != 0)
+		free(a);
+	return rc;
+}
+
+typedef int (*setname_fn)(pthread_t, const char *);
+
+/* Names set after start reach the capture without polling /proc. */
+__attribute__((visibility("default"))) int pthread_setname_np(pthread_t th, const char *name)
+{
+	static _Atomic(setname_fn) real;
+	setname_fn setname = atomic_load(&real);
+	if (!setname) {
+		setname = (setname_fn)dlsym(RTLD_NEXT, "pthread_setname_np");
+		if (!setname)
+			return ENOSYS;
+		atomic_store(&real, setname);
+	}
+	int rc = setname(th, name);
+	if (rc == 0 && atomic_load(&agent.state) == AGENT_RUNNING) {
+		pthread_mutex_lock(&agent.threads_lock);
+		for (struct agent_thread *t = agent.threads; t; t = t->next) {
+			if (!atomic_load(&t->exited) && pthread_equal(t->self, th)) {
+				snprintf(t->name, sizeof(t->name), "%s", name);
+				atomic_store(&t->name_dirty, true);
+				break;
+			}
+		}
+		pthread_mutex_unlock(&agent.threads_lock);
+	}
+	return rc;
+}

@@ -1,0 +1,100 @@
+/* The capture format: constants shared by every writer (agent, collector)
+ * and the reader. doc/capture-format.md is the prose version of this file;
+ * change both together. */
+#ifndef CAPTURE_FORMAT_H
+#define CAPTURE_FORMAT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* 0x89 first so a text-mode transfer or a 7-bit channel is caught, CR LF
+ * and ^Z so line-ending conversion is caught (the PNG trick). */
+#define CAPTURE_MAGIC "\x89OPF\r\n\x1a\n"
+#define CAPTURE_MAGIC_LEN 8
+
+/* version: what the writer wrote. min_version: the oldest reader version
+ * that can still read it. A reader of version R reads a file when
+ * min_version <= R. Additive changes (new record kinds, new trailing fields)
+ * bump version only; incompatible ones bump min_version too. */
+#define CAPTURE_VERSION 1
+#define CAPTURE_MIN_VERSION 1
+
+/* File prefix: magic[8] u16 version, u16 min_version, u32 header_len,
+ * u32 header_checksum, then header_len bytes of header fields. */
+#define CAPTURE_PREFIX_LEN 20
+#define CAPTURE_MAX_HEADER (1u << 20)
+
+/* Chunk prefix: u32 magic, u32 sequence, u32 stored_len, u32 raw_len,
+ * u8 compression, u8 reserved[3], u32 checksum. All little-endian. */
+#define CAPTURE_CHUNK_MAGIC 0x4b43504fu /* "OPCK" */
+#define CAPTURE_CHUNK_PREFIX_LEN 24
+/* Bound on one chunk, stored or raw: the reader never allocates more. */
+#define CAPTURE_MAX_CHUNK (16u << 20)
+
+enum capture_compression {
+	CAPTURE_COMPRESS_NONE = 0,
+	CAPTURE_COMPRESS_ZSTD = 1,
+};
+
+/* Header fields: varint key, varint length, value. Integers are varints,
+ * text is UTF-8 without a terminator. Unknown keys are skipped. */
+enum capture_header_key {
+	CAPTURE_HDR_PID = 1,
+	CAPTURE_HDR_CMDLINE = 2,     /* argv joined with NUL bytes */
+	CAPTURE_HDR_START_REALTIME = 3, /* ns since the epoch */
+	CAPTURE_HDR_START_CLOCK = 4, /* ns on CLOCK_ID at the same instant */
+	CAPTURE_HDR_CLOCK_ID = 5,    /* clockid_t of every record timestamp */
+	CAPTURE_HDR_CONFIG = 6,      /* "key=value" lines */
+	CAPTURE_HDR_HOSTNAME = 7,
+	CAPTURE_HDR_KERNEL = 8,      /* uname sysname, release, version */
+	CAPTURE_HDR_EXE = 9,
+	CAPTURE_HDR_ARCH = 10,
+	CAPTURE_HDR_SAMPLER = 11,    /* name of the timer used */
+	CAPTURE_HDR_HZ = 12,
+	CAPTURE_HDR_PRODUCER = 13,   /* "oneprof-agent 0.1.0" */
+};
+
+/* Record kinds. A record is varint kind, varint body length, body; the
+ * reader skips kinds it does not know, so new sources add kinds without
+ * breaking older readers. Ranges are reserved per source family. */
+enum capture_record_kind {
+	/* 1..15: definitions and control */
+	CAPTURE_REC_STRING = 1,     /* id, bytes */
+	CAPTURE_REC_MAPPING = 2,    /* id, start, end, offset, path, build-id, prot */
+	CAPTURE_REC_THREAD = 3,     /* tid, name, time */
+	CAPTURE_REC_STACK = 4,      /* id, stop reason, n, pc[0], zigzag deltas */
+	CAPTURE_REC_THREAD_END = 5, /* tid, time */
+	CAPTURE_REC_LOST = 6,       /* source, reason, count */
+	CAPTURE_REC_END = 7,        /* duration, process cpu, samples, peak rss */
+	/* 16..23: CPU samples */
+	CAPTURE_REC_CPU_SAMPLE = 16, /* time, tid, stack, count, cpu ns */
+	/* 24..31 heap events, 32..39 spans and labels, 40..47 counters and
+	 * runtime events, 48..55 metric series, 56..63 out-of-process
+	 * collector (context switches, off-CPU), 64..71 JIT symbols:
+	 * reserved, documented in doc/capture-format.md. */
+	CAPTURE_REC_MAX_KNOWN = 16,
+};
+
+/* Why a stack walk stopped. */
+enum capture_stack_end {
+	CAPTURE_STACK_COMPLETE = 0,    /* reached the outermost frame */
+	CAPTURE_STACK_TRUNCATED = 1,   /* hit the depth limit */
+	CAPTURE_STACK_BAD_FRAME = 2,   /* frame pointer outside the stack or not increasing */
+	CAPTURE_STACK_NO_STACK_INFO = 3, /* thread stack bounds unknown */
+	CAPTURE_STACK_END_COUNT
+};
+
+/* Sources and reasons in LOST records. */
+enum capture_lost_source {
+	CAPTURE_LOST_CPU_SAMPLE = 1,
+};
+enum capture_lost_reason {
+	CAPTURE_LOST_RING_FULL = 1,    /* the thread's ring had no room */
+	CAPTURE_LOST_NO_RING = 2,      /* signal landed on a thread without a ring */
+	CAPTURE_LOST_WRITE_FAILED = 3, /* the capture file could not be written */
+};
+
+const char *capture_stack_end_name(unsigned reason);
+const char *capture_lost_reason_name(unsigned reason);
+
+#endif

@@ -1,0 +1,366 @@
+/* Streaming capture reader. See reader.h and doc/capture-format.md. */
+#include "reader.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <xxhash.h>
+#include <zstd.h>
+
+#include "encoding.h"
+#include "format.h"
+
+struct capture_reader {
+	FILE *f;
+	struct capture_header hdr;
+	enum capture_read_status status;
+	char stop[256];
+	uint64_t offset; /* file offset of the next unread byte */
+	uint64_t good_bytes;
+	uint64_t chunks;
+	uint64_t skipped;
+	uint64_t chunk_offset; /* file offset of the current chunk */
+	uint64_t chunk_no;     /* 1-based number of the current chunk */
+	uint8_t *stored;
+	uint8_t *raw;
+	size_t raw_cap;
+	struct cursor cur; /* records left in the current chunk */
+	ZSTD_DCtx *dctx;
+};
+
+const char *capture_stack_end_name(unsigned reason)
+{
+	static const char *const names[] = {
+		[CAPTURE_STACK_COMPLETE] = "complete",
+		[CAPTURE_STACK_TRUNCATED] = "depth limit",
+		[CAPTURE_STACK_BAD_FRAME] = "bad frame pointer",
+		[CAPTURE_STACK_NO_STACK_INFO] = "unknown stack bounds",
+	};
+	return reason < CAPTURE_STACK_END_COUNT ? names[reason] : "unknown reason";
+}
+
+const char *capture_lost_reason_name(unsigned reason)
+{
+	switch (reason) {
+	case CAPTURE_LOST_RING_FULL: return "ring full";
+	case CAPTURE_LOST_NO_RING: return "thread not registered";
+	case CAPTURE_LOST_WRITE_FAILED: return "write failed";
+	default: return "unknown reason";
+	}
+}
+
+static void stop_at(struct capture_reader *r, enum capture_read_status st, const char *fmt, ...)
+{
+	va_list ap;
+	r->status = st;
+	int n = snprintf(r->stop, sizeof(r->stop), "chunk %llu at byte %llu: ",
+			 (unsigned long long)r->chunk_no, (unsigned long long)r->chunk_offset);
+	if (n < 0 || (size_t)n >= sizeof(r->stop))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(r->stop + n, sizeof(r->stop) - (size_t)n, fmt, ap);
+	va_end(ap);
+}
+
+/* Reads exactly len bytes; returns the number read (short at EOF). */
+static size_t read_full(struct capture_reader *r, void *p, size_t len)
+{
+	size_t n = fread(p, 1, len, r->f);
+	r->offset += n;
+	return n;
+}
+
+static void text_set(struct capture_text *t, const uint8_t *p, size_t len)
+{
+	free(t->s);
+	t->s = malloc(len + 1);
+	if (!t->s) {
+		t->len = 0;
+		return;
+	}
+	memcpy(t->s, p, len);
+	t->s[len] = '\0';
+	t->len = len;
+}
+
+static bool parse_header(struct capture_header *h, const uint8_t *p, size_t len)
+{
+	struct cursor c = cursor_make(p, len);
+	while (cursor_left(&c)) {
+		uint64_t key = cursor_varint(&c);
+		uint64_t vlen = cursor_varint(&c);
+		const uint8_t *v = cursor_bytes(&c, vlen);
+		if (c.bad)
+			return false;
+		struct cursor vc = cursor_make(v, vlen);
+		struct capture_text *t = NULL;
+		uint64_t *num = NULL;
+		switch (key) {
+		case CAPTURE_HDR_PID: num = &h->pid; break;
+		case CAPTURE_HDR_CMDLINE: t = &h->cmdline; break;
+		case CAPTURE_HDR_START_REALTIME: num = &h->start_realtime_ns; break;
+		case CAPTURE_HDR_START_CLOCK: num = &h->start_clock_ns; break;
+		case CAPTURE_HDR_CLOCK_ID: num = &h->clock_id; break;
+		case CAPTURE_HDR_CONFIG: t = &h->config; break;
+		case CAPTURE_HDR_HOSTNAME: t = &h->hostname; break;
+		case CAPTURE_HDR_KERNEL: t = &h->kernel; break;
+		case CAPTURE_HDR_EXE: t = &h->exe; break;
+		case CAPTURE_HDR_ARCH: t = &h->arch; break;
+		case CAPTURE_HDR_SAMPLER: t = &h->sampler; break;
+		case CAPTURE_HDR_HZ: num = &h->hz; break;
+		case CAPTURE_HDR_PRODUCER: t = &h->producer; break;
+		default: break; /* a newer writer's field */
+		}
+		if (num) {
+			*num = cursor_varint(&vc);
+			if (vc.bad)
+				return false;
+		} else if (t) {
+			text_set(t, v, vlen);
+		}
+	}
+	return true;
+}
+
+struct capture_reader *capture_reader_open(FILE *f, const char *name, char *err, size_t errlen)
+{
+	uint8_t prefix[CAPTURE_PREFIX_LEN];
+	struct capture_reader *r = calloc(1, sizeof(*r));
+	if (!r) {
+		snprintf(err, errlen, "cannot read capture '%s': out of memory", name);
+		return NULL;
+	}
+	r->f = f;
+	size_t n = read_full(r, prefix, sizeof(prefix));
+	if (n == 0) {
+		snprintf(err, errlen,
+			 "cannot read capture '%s': the file is empty; was the recording "
+			 "interrupted before it started?", name);
+		goto fail;
+	}
+	if (n < CAPTURE_MAGIC_LEN || memcmp(prefix, CAPTURE_MAGIC, CAPTURE_MAGIC_LEN) != 0) {
+		snprintf(err, errlen,
+			 "cannot read capture '%s': not a oneprof capture (bad magic); was it "
+			 "written by 'oneprof record'?", name);
+		goto fail;
+	}
+	if (n < sizeof(prefix)) {
+		snprintf(err, errlen,
+			 "cannot read capture '%s': the file ends inside its %d-byte prefix "
+			 "(%zu bytes); the recording was cut off before any data", name,
+			 CAPTURE_PREFIX_LEN, n);
+		goto fail;
+	}
+	r->hdr.version = get_le16(prefix + 8);
+	r->hdr.min_version = get_le16(prefix + 10);
+	if (r->hdr.min_version > CAPTURE_VERSION) {
+		snprintf(err, errlen,
+			 "cannot read capture '%s': written in format version %u, which needs a "
+			 "reader of version %u or newer; this oneprof reads version %d: upgrade "
+			 "oneprof", name, r->hdr.version, r->hdr.min_version, CAPTURE_VERSION);
+		goto fail;
+	}
+	uint32_t hlen = get_le32(prefix + 12);
+	if (hlen > CAPTURE_MAX_HEADER) {
+		snprintf(err, errlen,
+			 "cannot read capture '%s': header length %u exceeds the %u-byte limit; "
+			 "the file is damaged", name, hlen, CAPTURE_MAX_HEADER);
+		goto fail;
+	}
+	uint8_t *h = malloc(hlen ? hlen : 1);
+	if (!h) {
+		snprintf(err, errlen, "cannot read capture '%s': out of memory", name);
+		goto fail;
+	}
+	n = read_full(r, h, hlen);
+	bool ok = n == hlen && XXH32(h, hlen, 0) == get_le32(prefix + 16) &&
+		  parse_header(&r->hdr, h, hlen);
+	free(h);
+	if (!ok) {
+		snprintf(err, errlen,
+			 "cannot read capture '%s': its header is %s; the file is damaged", name,
+			 n < hlen ? "cut short" : "corrupt (checksum or field mismatch)");
+		goto fail;
+	}
+	r->good_bytes = r->offset;
+	r->stored = malloc(CAPTURE_MAX_CHUNK);
+	if (!r->stored) {
+		snprintf(err, errlen, "cannot read capture '%s': out of memory", name);
+		goto fail;
+	}
+	return r;
+fail:
+	capture_reader_free(r);
+	return NULL;
+}
+
+/* Loads the next chunk into r->cur. false at the end or on error. */
+static bool load_chunk(struct capture_reader *r)
+{
+	uint8_t prefix[CAPTURE_CHUNK_PREFIX_LEN];
+	r->chunk_offset = r->offset;
+	r->chunk_no = r->chunks + 1;
+	size_t n = read_full(r, prefix, sizeof(prefix));
+	if (n == 0) {
+		if (ferror(r->f))
+			stop_at(r, CAPTURE_READ_IO_ERROR, "read error: %s", strerror(errno));
+		else
+			r->status = CAPTURE_READ_END;
+		return false;
+	}
+	if (n < sizeof(prefix)) {
+		stop_at(r, CAPTURE_READ_TRUNCATED, "file ends inside the chunk prefix");
+		return false;
+	}
+	if (get_le32(prefix) != CAPTURE_CHUNK_MAGIC) {
+		stop_at(r, CAPTURE_READ_CORRUPT, "bad chunk magic");
+		return false;
+	}
+	uint32_t stored_len = get_le32(prefix + 8);
+	uint32_t raw_len = get_le32(prefix + 12);
+	uint8_t compression = prefix[16];
+	if (stored_len > CAPTURE_MAX_CHUNK || raw_len > CAPTURE_MAX_CHUNK) {
+		stop_at(r, CAPTURE_READ_CORRUPT, "chunk length %u/%u over the %u-byte limit",
+			stored_len, raw_len, CAPTURE_MAX_CHUNK);
+		return false;
+	}
+	if (compression > CAPTURE_COMPRESS_ZSTD) {
+		stop_at(r, CAPTURE_READ_CORRUPT, "unknown compression %u", compression);
+		return false;
+	}
+	n = read_full(r, r->stored, stored_len);
+	if (n < stored_len) {
+		stop_at(r, CAPTURE_READ_TRUNCATED, "file ends inside the chunk (%zu of %u bytes)",
+			n, stored_len);
+		return false;
+	}
+	uint32_t seed = XXH32(prefix, 20, 0);
+	if (XXH32(r->stored, stored_len, seed) != get_le32(prefix + 20)) {
+		stop_at(r, CAPTURE_READ_CORRUPT, "checksum mismatch");
+		return false;
+	}
+	const uint8_t *payload = r->stored;
+	if (compression == CAPTURE_COMPRESS_ZSTD) {
+		if (!r->raw && !(r->raw = malloc(CAPTURE_MAX_CHUNK))) {
+			stop_at(r, CAPTURE_READ_IO_ERROR, "out of memory");
+			return false;
+		}
+		if (!r->dctx && !(r->dctx = ZSTD_createDCtx())) {
+			stop_at(r, CAPTURE_READ_IO_ERROR, "out of memory");
+			return false;
+		}
+		size_t got = ZSTD_decompressDCtx(r->dctx, r->raw, CAPTURE_MAX_CHUNK, r->stored,
+						 stored_len);
+		if (ZSTD_isError(got) || got != raw_len) {
+			stop_at(r, CAPTURE_READ_CORRUPT, "chunk does not decompress");
+			return false;
+		}
+		payload = r->raw;
+	} else if (raw_len != stored_len) {
+		stop_at(r, CAPTURE_READ_CORRUPT, "stored chunk length mismatch");
+		return false;
+	}
+	r->cur = cursor_make(payload, raw_len);
+	r->chunks++;
+	r->good_bytes = r->offset;
+	return true;
+}
+
+static bool next_in(struct cursor *c, struct capture_record *rec)
+{
+	uint64_t kind = cursor_varint(c);
+	uint64_t len = cursor_varint(c);
+	const uint8_t *body = cursor_bytes(c, len);
+	if (c->bad || kind > UINT32_MAX)
+		return false;
+	rec->kind = (unsigned)kind;
+	rec->body = body;
+	rec->len = len;
+	return true;
+}
+
+int capture_reader_next(struct capture_reader *r, struct capture_record *rec)
+{
+	while (r->status == CAPTURE_READ_MORE) {
+		if (cursor_left(&r->cur) == 0) {
+			if (!load_chunk(r))
+				return 0;
+			continue;
+		}
+		if (!next_in(&r->cur, rec)) {
+			stop_at(r, CAPTURE_READ_CORRUPT, "bad record framing");
+			return 0;
+		}
+		if (rec->kind == 0 || rec->kind > CAPTURE_REC_MAX_KNOWN) {
+			r->skipped++;
+			continue;
+		}
+		return 1;
+	}
+	return 0;
+}
+
+void capture_reader_fail(struct capture_reader *r, const char *why)
+{
+	stop_at(r, CAPTURE_READ_CORRUPT, "%s", why);
+	r->cur.bad = true;
+}
+
+bool capture_parse_payload(const uint8_t *p, size_t len,
+			   bool (*fn)(const struct capture_record *rec, void *arg), void *arg)
+{
+	struct cursor c = cursor_make(p, len);
+	struct capture_record rec;
+	while (cursor_left(&c)) {
+		if (!next_in(&c, &rec) || !fn(&rec, arg))
+			return false;
+	}
+	return true;
+}
+
+const struct capture_header *capture_reader_header(const struct capture_reader *r)
+{
+	return &r->hdr;
+}
+
+enum capture_read_status capture_reader_status(const struct capture_reader *r)
+{
+	return r->status;
+}
+
+const char *capture_reader_stop_reason(const struct capture_reader *r)
+{
+	return r->stop;
+}
+
+uint64_t capture_reader_chunks(const struct capture_reader *r)
+{
+	return r->chunks;
+}
+
+uint64_t capture_reader_good_bytes(const struct capture_reader *r)
+{
+	return r->good_bytes;
+}
+
+uint64_t capture_reader_skipped_records(const struct capture_reader *r)
+{
+	return r->skipped;
+}
+
+void capture_reader_free(struct capture_reader *r)
+{
+	if (!r)
+		return;
+	struct capture_text *texts[] = { &r->hdr.cmdline, &r->hdr.config, &r->hdr.hostname,
+					 &r->hdr.kernel, &r->hdr.exe, &r->hdr.arch,
+					 &r->hdr.sampler, &r->hdr.producer };
+	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++)
+		free(texts[i]->s);
+	free(r->stored);
+	free(r->raw);
+	ZSTD_freeDCtx(r->dctx);
+	free(r);
+}

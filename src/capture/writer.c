@@ -1,0 +1,258 @@
+/* Capture writer. See writer.h and doc/capture-format.md. */
+#include "writer.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <zstd.h>
+#define XXH_INLINE_ALL /* the agent links only libc and zstd */
+#include <xxhash.h>
+
+#include "encoding.h"
+#include "format.h"
+
+#define DEFAULT_CHUNK_BYTES (256u << 10)
+
+struct capture_writer {
+	int fd;
+	int level;
+	int error;       /* first -errno, sticky */
+	uint32_t seq;
+	size_t chunk_bytes;
+	uint64_t written;
+	struct capture_buf payload;
+	struct capture_buf scratch; /* one record body at a time */
+	struct capture_buf stored;  /* compressed chunk */
+	ZSTD_CCtx *zctx;
+};
+
+static int buf_reserve(struct capture_buf *b, size_t extra)
+{
+	if (b->oom)
+		return -1;
+	if (b->len + extra <= b->cap)
+		return 0;
+	size_t cap = b->cap ? b->cap : 256;
+	while (cap < b->len + extra)
+		cap *= 2;
+	uint8_t *p = realloc(b->data, cap);
+	if (!p) {
+		b->oom = 1;
+		return -1;
+	}
+	b->data = p;
+	b->cap = cap;
+	return 0;
+}
+
+void capture_buf_varint(struct capture_buf *b, uint64_t v)
+{
+	if (buf_reserve(b, VARINT_MAX_LEN) == 0)
+		b->len += varint_put(b->data + b->len, v);
+}
+
+void capture_buf_bytes(struct capture_buf *b, const void *p, size_t len)
+{
+	if (len && buf_reserve(b, len) == 0) {
+		memcpy(b->data + b->len, p, len);
+		b->len += len;
+	}
+}
+
+void capture_buf_free(struct capture_buf *b)
+{
+	free(b->data);
+	memset(b, 0, sizeof(*b));
+}
+
+void capture_header_u64(struct capture_buf *h, unsigned key, uint64_t v)
+{
+	capture_buf_varint(h, key);
+	capture_buf_varint(h, varint_len(v));
+	capture_buf_varint(h, v);
+}
+
+void capture_header_bytes(struct capture_buf *h, unsigned key, const void *p, size_t len)
+{
+	capture_buf_varint(h, key);
+	capture_buf_varint(h, len);
+	capture_buf_bytes(h, p, len);
+}
+
+void capture_header_str(struct capture_buf *h, unsigned key, const char *s)
+{
+	capture_header_bytes(h, key, s, s ? strlen(s) : 0);
+}
+
+struct capture_writer *capture_writer_new(int fd, size_t chunk_bytes, int compression_level)
+{
+	struct capture_writer *w = calloc(1, sizeof(*w));
+	if (!w)
+		return NULL;
+	w->fd = fd;
+	w->level = compression_level;
+	w->chunk_bytes = chunk_bytes ? chunk_bytes : DEFAULT_CHUNK_BYTES;
+	if (w->chunk_bytes > CAPTURE_MAX_CHUNK / 2)
+		w->chunk_bytes = CAPTURE_MAX_CHUNK / 2;
+	if (w->level > 0 && !(w->zctx = ZSTD_createCCtx())) {
+		free(w);
+		return NULL;
+	}
+	return w;
+}
+
+/* write() until done; EINTR is retried, anything else is the error. */
+static int write_all(struct capture_writer *w, const void *p, size_t len)
+{
+	const uint8_t *b = p;
+	while (len) {
+		ssize_t n = write(w->fd, b, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			if (!w->error)
+				w->error = n < 0 ? -errno : -EIO;
+			return w->error;
+		}
+		b += n;
+		len -= (size_t)n;
+		w->written += (uint64_t)n;
+	}
+	return 0;
+}
+
+int capture_writer_begin(struct capture_writer *w, const struct capture_buf *header)
+{
+	uint8_t prefix[CAPTURE_PREFIX_LEN];
+	if (header->oom || header->len > CAPTURE_MAX_HEADER)
+		return -ENOMEM;
+	memcpy(prefix, CAPTURE_MAGIC, CAPTURE_MAGIC_LEN);
+	put_le16(prefix + 8, CAPTURE_VERSION);
+	put_le16(prefix + 10, CAPTURE_MIN_VERSION);
+	put_le32(prefix + 12, (uint32_t)header->len);
+	put_le32(prefix + 16, XXH32(header->data, header->len, 0));
+	int rc = write_all(w, prefix, sizeof(prefix));
+	return rc ? rc : write_all(w, header->data, header->len);
+}
+
+static void append_record(struct capture_writer *w, unsigned kind)
+{
+	capture_buf_varint(&w->payload, kind);
+	capture_buf_varint(&w->payload, w->scratch.len);
+	capture_buf_bytes(&w->payload, w->scratch.data, w->scratch.len);
+	w->scratch.len = 0;
+	if (w->payload.len >= w->chunk_bytes)
+		capture_writer_flush(w);
+}
+
+void capture_write_string(struct capture_writer *w, uint64_t id, const char *s, size_t len)
+{
+	capture_buf_varint(&w->scratch, id);
+	capture_buf_bytes(&w->scratch, s, len);
+	append_record(w, CAPTURE_REC_STRING);
+}
+
+void capture_write_mapping(struct capture_writer *w, uint64_t id, uint64_t start, uint64_t end,
+			   uint64_t offset, uint64_t path_id, const uint8_t *build_id,
+			   size_t build_id_len, uint64_t prot)
+{
+	struct capture_buf *s = &w->scratch;
+	capture_buf_varint(s, id);
+	capture_buf_varint(s, start);
+	capture_buf_varint(s, end);
+	capture_buf_varint(s, offset);
+	capture_buf_varint(s, path_id);
+	capture_buf_varint(s, build_id_len);
+	capture_buf_bytes(s, build_id, build_id_len);
+	capture_buf_varint(s, prot);
+	append_record(w, CAPTURE_REC_MAPPING);
+}
+
+void capture_write_stack(struct capture_writer *w, uint64_t id, unsigned end_reason,
+			 const uint64_t *pcs, size_t n)
+{
+	struct capture_buf *s = &w->scratch;
+	capture_buf_varint(s, id);
+	capture_buf_varint(s, end_reason);
+	capture_buf_varint(s, n);
+	uint64_t prev = 0;
+	for (size_t i = 0; i < n; i++) {
+		/* Neighbouring frames are usually close: deltas keep them short. */
+		capture_buf_varint(s, zigzag_encode((int64_t)(pcs[i] - prev)));
+		prev = pcs[i];
+	}
+	append_record(w, CAPTURE_REC_STACK);
+}
+
+void capture_write_varints(struct capture_writer *w, unsigned kind, const uint64_t *fields,
+			   size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		capture_buf_varint(&w->scratch, fields[i]);
+	append_record(w, kind);
+}
+
+int capture_writer_flush(struct capture_writer *w)
+{
+	if (w->payload.oom || w->scratch.oom) {
+		if (!w->error)
+			w->error = -ENOMEM;
+		w->payload.oom = w->scratch.oom = 0;
+		w->payload.len = w->scratch.len = 0;
+		return w->error;
+	}
+	if (w->payload.len == 0)
+		return w->error;
+
+	const uint8_t *body = w->payload.data;
+	size_t body_len = w->payload.len;
+	uint8_t compression = CAPTURE_COMPRESS_NONE;
+	if (w->zctx) {
+		size_t bound = ZSTD_compressBound(w->payload.len);
+		w->stored.len = 0;
+		if (buf_reserve(&w->stored, bound) == 0) {
+			size_t n = ZSTD_compressCCtx(w->zctx, w->stored.data, bound, w->payload.data,
+						     w->payload.len, w->level);
+			if (!ZSTD_isError(n) && n < w->payload.len) {
+				body = w->stored.data;
+				body_len = n;
+				compression = CAPTURE_COMPRESS_ZSTD;
+			}
+		}
+	}
+
+	uint8_t prefix[CAPTURE_CHUNK_PREFIX_LEN] = { 0 };
+	put_le32(prefix, CAPTURE_CHUNK_MAGIC);
+	put_le32(prefix + 4, w->seq++);
+	put_le32(prefix + 8, (uint32_t)body_len);
+	put_le32(prefix + 12, (uint32_t)w->payload.len);
+	prefix[16] = compression;
+	uint32_t seed = XXH32(prefix, 20, 0);
+	put_le32(prefix + 20, XXH32(body, body_len, seed));
+
+	w->payload.len = 0;
+	if (w->error)
+		return w->error; /* keep the file a clean prefix: no chunk after a failed one */
+	int rc = write_all(w, prefix, sizeof(prefix));
+	return rc ? rc : write_all(w, body, body_len);
+}
+
+uint64_t capture_writer_bytes_written(const struct capture_writer *w)
+{
+	return w->written;
+}
+
+int capture_writer_free(struct capture_writer *w)
+{
+	if (!w)
+		return 0;
+	int rc = capture_writer_flush(w);
+	capture_buf_free(&w->payload);
+	capture_buf_free(&w->scratch);
+	capture_buf_free(&w->stored);
+	ZSTD_freeCCtx(w->zctx);
+	free(w);
+	return rc;
+}

@@ -1,0 +1,57 @@
+/* Capture writer: builds records into chunks, compresses them with zstd and
+ * appends them to a file descriptor. Used by the agent's writer thread and
+ * by tests; never called from a signal handler (it allocates).
+ *
+ * Ownership: a capture_writer owns its buffers and the zstd context, not
+ * the file descriptor, which the caller opens and closes. */
+#ifndef CAPTURE_WRITER_H
+#define CAPTURE_WRITER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* A growable byte buffer. */
+struct capture_buf {
+	uint8_t *data;
+	size_t len;
+	size_t cap;
+	int oom; /* set once an allocation failed; later appends are dropped */
+};
+
+void capture_buf_varint(struct capture_buf *b, uint64_t v);
+void capture_buf_bytes(struct capture_buf *b, const void *p, size_t len);
+void capture_buf_free(struct capture_buf *b);
+
+/* Header builder: fields appended in any order, each at most once. */
+void capture_header_u64(struct capture_buf *h, unsigned key, uint64_t v);
+void capture_header_bytes(struct capture_buf *h, unsigned key, const void *p, size_t len);
+void capture_header_str(struct capture_buf *h, unsigned key, const char *s);
+
+struct capture_writer;
+
+/* Chunks are cut when their raw payload reaches chunk_bytes (0: default
+ * 256 KiB). compression_level 0 stores chunks uncompressed. */
+struct capture_writer *capture_writer_new(int fd, size_t chunk_bytes, int compression_level);
+/* Writes the file prefix and header; call once, first. Returns 0 or -errno. */
+int capture_writer_begin(struct capture_writer *w, const struct capture_buf *header);
+
+/* Record builders. Each appends one whole record to the open chunk and
+ * cuts the chunk when it is full. */
+void capture_write_string(struct capture_writer *w, uint64_t id, const char *s, size_t len);
+void capture_write_mapping(struct capture_writer *w, uint64_t id, uint64_t start, uint64_t end,
+			   uint64_t offset, uint64_t path_id, const uint8_t *build_id,
+			   size_t build_id_len, uint64_t prot);
+void capture_write_stack(struct capture_writer *w, uint64_t id, unsigned end_reason,
+			 const uint64_t *pcs, size_t n);
+/* Any record whose body is only varints. */
+void capture_write_varints(struct capture_writer *w, unsigned kind, const uint64_t *fields,
+			   size_t n);
+
+/* Cuts the open chunk (if any) and writes it. Returns 0 or -errno of the
+ * first write error, which is sticky. */
+int capture_writer_flush(struct capture_writer *w);
+uint64_t capture_writer_bytes_written(const struct capture_writer *w);
+/* Flushes and frees; does not close the fd. Returns the flush result. */
+int capture_writer_free(struct capture_writer *w);
+
+#endif

@@ -1,0 +1,112 @@
+/* oneprof export: write a capture in another tool's format. */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../export/export.h"
+#include "../model/profile.h"
+#include "cli.h"
+
+const char cmd_export_help[] =
+	"usage: oneprof export FILE -f FORMAT [-o OUT]\n"
+	"\n"
+	"Converts a capture. Formats:\n"
+	"  folded   one line per stack, root;...;leaf COUNT (FlameGraph, speedscope, Pyroscope)\n"
+	"  pprof    gzipped profile.proto (go tool pprof, Pyroscope, most viewers)\n"
+	"\n"
+	"  -f, --format FORMAT  output format (required)\n"
+	"  -o, --output OUT     file to write; '-' for standard output (text formats);\n"
+	"                       default: FILE with the format's extension\n";
+
+static void default_output(char *out, size_t len, const char *in, const char *ext)
+{
+	size_t n = strlen(in);
+	if (n > 4 && strcmp(in + n - 4, ".opf") == 0)
+		n -= 4;
+	snprintf(out, len, "%.*s%s", (int)n, in, ext);
+}
+
+int cmd_export(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "format", required_argument, NULL, 'f' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *format = NULL, *output = NULL;
+	int c;
+	while ((c = getopt_long(argc, argv, "f:o:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'f': format = optarg; break;
+		case 'o': output = optarg; break;
+		case 'h':
+			fputs(cmd_export_help, stdout);
+			return 0;
+		default:
+			fputs(cmd_export_help, stderr);
+			return 2;
+		}
+	}
+	if (optind != argc - 1) {
+		cli_error("export: %s; usage: oneprof export FILE -f FORMAT [-o OUT]",
+			  optind >= argc ? "no capture file given" : "give exactly one capture file");
+		return 2;
+	}
+	if (!format) {
+		cli_error("export: no format given; use -f folded or -f pprof");
+		return 2;
+	}
+	const struct exporter *ex = export_find(format);
+	if (!ex) {
+		char known[256] = "";
+		for (size_t i = 0; exporters[i]; i++)
+			snprintf(known + strlen(known), sizeof(known) - strlen(known), "%s%s",
+				 i ? ", " : "", exporters[i]->name);
+		cli_error("export: unknown format '%s'; known formats: %s", format, known);
+		return 2;
+	}
+	const char *input = argv[optind];
+	char path[PATH_MAX];
+	if (!output) {
+		default_output(path, sizeof(path), input, ex->extension);
+		output = path;
+	}
+	bool to_stdout = strcmp(output, "-") == 0;
+	if (to_stdout && ex->binary && isatty(STDOUT_FILENO)) {
+		cli_error("export: %s output is binary; give a file with -o", ex->name);
+		return 2;
+	}
+
+	struct profile *p = cli_load_profile(input);
+	if (!p)
+		return 1;
+	FILE *out = to_stdout ? stdout : fopen(output, ex->binary ? "wb" : "w");
+	if (!out) {
+		cli_error("export: cannot write '%s': %s; choose a writable path with -o", output,
+			  strerror(errno));
+		profile_free(p);
+		return 1;
+	}
+	char err[512] = "";
+	int rc = ex->write(p, out, err, sizeof(err));
+	if (rc == 0 && (fflush(out) != 0 || ferror(out))) {
+		snprintf(err, sizeof(err), "writing '%s' failed: %s", output, strerror(errno));
+		rc = -1;
+	}
+	if (!to_stdout && fclose(out) != 0 && rc == 0) {
+		snprintf(err, sizeof(err), "writing '%s' failed: %s", output, strerror(errno));
+		rc = -1;
+	}
+	profile_free(p);
+	if (rc != 0) {
+		cli_error("export: %s", err);
+		return 1;
+	}
+	if (!to_stdout)
+		fprintf(stderr, "oneprof: wrote %s to '%s'\n", ex->name, output);
+	return 0;
+}

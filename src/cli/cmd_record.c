@@ -1,0 +1,259 @@
+/* oneprof record: run a command with the agent preloaded and report what
+ * was captured. The program's stdin, stdout, stderr, environment (plus the
+ * ONEPROF_* settings and LD_PRELOAD) and exit status are passed through. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "../model/profile.h"
+#include "../util/util.h"
+#include "cli.h"
+
+const char cmd_record_help[] =
+	"usage: oneprof record [-F HZ] [-o FILE] -- COMMAND [ARGS...]\n"
+	"\n"
+	"Runs COMMAND with the oneprof agent preloaded, sampling the CPU time of\n"
+	"every thread, and writes a capture. COMMAND's exit status is passed through.\n"
+	"\n"
+	"  -F, --freq HZ     samples per second of CPU time per thread (1-10000, default 99)\n"
+	"  -o, --output FILE capture to write (default oneprof.opf)\n"
+	"      --max-depth N most frames kept per stack (1-1024, default 128)\n"
+	"\n"
+	"The agent also reads ONEPROF_RING_SIZE (per-thread buffer, default 256K) and\n"
+	"ONEPROF_FLUSH_MS (most time samples wait before reaching the file, default 1000).\n"
+	"Processes the command starts with exec write FILE.PID; forked children that do\n"
+	"not exec are not sampled. Statically linked programs cannot be preloaded.\n";
+
+/* The agent: $ONEPROF_AGENT, next to this binary (build tree), or in
+ * ../lib next to it (installed). */
+static bool find_agent(char *out, size_t len)
+{
+	const char *env = getenv("ONEPROF_AGENT");
+	if (env && *env) {
+		snprintf(out, len, "%s", env);
+		return access(out, R_OK) == 0;
+	}
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n <= 0)
+		return false;
+	self[n] = '\0';
+	char *slash = strrchr(self, '/');
+	if (slash)
+		*slash = '\0';
+	snprintf(out, len, "%s/liboneprof.so", self);
+	if (access(out, R_OK) == 0)
+		return true;
+	snprintf(out, len, "%s/../lib/liboneprof.so", self);
+	return access(out, R_OK) == 0;
+}
+
+/* Resolves COMMAND like execvp would, so a typo is reported before any
+ * process starts. */
+static int find_command(const char *cmd, char *out, size_t len)
+{
+	if (strchr(cmd, '/')) {
+		snprintf(out, len, "%s", cmd);
+		struct stat st;
+		if (stat(out, &st) != 0)
+			return -errno;
+		if (S_ISDIR(st.st_mode))
+			return -EISDIR;
+		return access(out, X_OK) == 0 ? 0 : -errno;
+	}
+	const char *path = getenv("PATH");
+	if (!path || !*path)
+		path = "/usr/local/bin:/usr/bin:/bin";
+	int found_err = -ENOENT;
+	while (*path) {
+		size_t dlen = strcspn(path, ":");
+		snprintf(out, len, "%.*s%s%s", (int)dlen, path, dlen ? "/" : "", cmd);
+		struct stat st;
+		if (stat(out, &st) == 0 && !S_ISDIR(st.st_mode)) {
+			if (access(out, X_OK) == 0)
+				return 0;
+			found_err = -EACCES;
+		}
+		path += dlen;
+		if (*path == ':')
+			path++;
+	}
+	return found_err;
+}
+
+static void setup_child_env(const char *agent_path, const char *output, unsigned long hz,
+			    unsigned long depth)
+{
+	char buf[PATH_MAX + 4096], num[32];
+	const char *old = getenv("LD_PRELOAD");
+	snprintf(buf, sizeof(buf), "%s%s%s", agent_path, old && *old ? " " : "",
+		 old ? old : "");
+	setenv("LD_PRELOAD", buf, 1);
+	setenv("ONEPROF_OUTPUT", output, 1);
+	snprintf(num, sizeof(num), "%lu", hz);
+	setenv("ONEPROF_HZ", num, 1);
+	if (depth) {
+		snprintf(num, sizeof(num), "%lu", depth);
+		setenv("ONEPROF_MAX_DEPTH", num, 1);
+	}
+	snprintf(num, sizeof(num), "%d", (int)getpid());
+	setenv("ONEPROF_ROOT_PID", num, 1);
+}
+
+static void print_summary(const char *output)
+{
+	struct stat st;
+	if (stat(output, &st) != 0 || st.st_size == 0) {
+		cli_warn("no capture was written to '%s': the agent did not start (statically "
+			 "linked program, or the program replaced LD_PRELOAD?)", output);
+		return;
+	}
+	char err[512], buf[512];
+	struct profile *p = profile_load(output, err, sizeof(err));
+	if (!p) {
+		cli_warn("%s", err);
+		return;
+	}
+	const char *why = profile_incomplete_reason(p, buf, sizeof(buf));
+	if (why)
+		cli_warn("%s", why);
+	uint64_t lost = 0;
+	for (size_t i = 0; i < p->nlost; i++)
+		lost += p->lost[i].count;
+	fprintf(stderr,
+		"oneprof: wrote '%s': %" PRIu64 " samples, %zu threads, %.3f s CPU, %" PRIu64
+		" lost; see 'oneprof report %s'\n",
+		output, p->total_count, p->nthreads, (double)p->total_cpu_ns / 1e9, lost, output);
+	profile_free(p);
+}
+
+int cmd_record(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "freq", required_argument, NULL, 'F' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "max-depth", required_argument, NULL, 'd' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	unsigned long hz = 99, depth = 0;
+	const char *output = "oneprof.opf";
+	int c;
+	/* '+': stop at the first non-option, the command. */
+	while ((c = getopt_long(argc, argv, "+F:o:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'F':
+			if (!cli_parse_uint(optarg, 1, 10000, &hz)) {
+				cli_error("record: -F '%s' is not a rate from 1 to 10000 Hz", optarg);
+				return 2;
+			}
+			break;
+		case 'o':
+			output = optarg;
+			break;
+		case 'd':
+			if (!cli_parse_uint(optarg, 1, 1024, &depth)) {
+				cli_error("record: --max-depth '%s' is not a number from 1 to 1024",
+					  optarg);
+				return 2;
+			}
+			break;
+		case 'h':
+			fputs(cmd_record_help, stdout);
+			return 0;
+		default:
+			fprintf(stderr, "%s", cmd_record_help);
+			return 2;
+		}
+	}
+	if (optind >= argc) {
+		cli_error("record: no command given; usage: oneprof record [-F HZ] [-o FILE] -- "
+			  "COMMAND [ARGS...]");
+		return 2;
+	}
+	char **cmd = argv + optind;
+
+	char agent_path[PATH_MAX], cmd_path[PATH_MAX];
+	if (!find_agent(agent_path, sizeof(agent_path))) {
+		cli_error("record: cannot find the agent liboneprof.so next to oneprof or in "
+			  "../lib; set ONEPROF_AGENT to its path or reinstall");
+		return 2;
+	}
+	int rc = find_command(cmd[0], cmd_path, sizeof(cmd_path));
+	if (rc != 0) {
+		if (rc == -ENOENT)
+			cli_error("record: command '%s' not found%s; check its name or give its "
+				  "path", cmd[0], strchr(cmd[0], '/') ? "" : " in PATH");
+		else
+			cli_error("record: cannot run '%s': %s", cmd[0], strerror(-rc));
+		return 127;
+	}
+	/* Create the output now: a bad path is reported before the program runs. */
+	int fd = open(output, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		cli_error("record: cannot write capture '%s': %s; choose a writable path with -o",
+			  output, strerror(errno));
+		return 2;
+	}
+	close(fd);
+
+	/* A close-on-exec pipe tells the parent whether exec failed. */
+	int pipefd[2];
+	if (pipe2(pipefd, O_CLOEXEC) != 0) {
+		cli_error("record: pipe: %s", strerror(errno));
+		return 2;
+	}
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid < 0) {
+		cli_error("record: fork: %s", strerror(errno));
+		return 2;
+	}
+	if (pid == 0) {
+		close(pipefd[0]);
+		setup_child_env(agent_path, output, hz, depth);
+		execv(cmd_path, cmd);
+		int e = errno;
+		ssize_t ignored = write(pipefd[1], &e, sizeof(e));
+		(void)ignored;
+		_exit(127);
+	}
+	close(pipefd[1]);
+	/* Like time(1): the terminal's ^C and ^\ go to the program; oneprof
+	 * stays to finish the report. */
+	struct sigaction ign = { .sa_handler = SIG_IGN }, old_int, old_quit;
+	sigaction(SIGINT, &ign, &old_int);
+	sigaction(SIGQUIT, &ign, &old_quit);
+	int exec_errno = 0;
+	ssize_t n;
+	while ((n = read(pipefd[0], &exec_errno, sizeof(exec_errno))) < 0 && errno == EINTR)
+		;
+	close(pipefd[0]);
+	int status;
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	sigaction(SIGINT, &old_int, NULL);
+	sigaction(SIGQUIT, &old_quit, NULL);
+	if (n == sizeof(exec_errno)) {
+		cli_error("record: cannot run '%s': %s", cmd_path, strerror(exec_errno));
+		unlink(output);
+		return 127;
+	}
+
+	print_summary(output);
+	if (WIFSIGNALED(status)) {
+		int sig = WTERMSIG(status);
+		cli_warn("the program was killed by signal %d (%s)", sig, strsignal(sig));
+		return 128 + sig;
+	}
+	return WEXITSTATUS(status);
+}

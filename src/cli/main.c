@@ -1,0 +1,147 @@
+/* oneprof: entry point and the subcommand dispatch table. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../model/profile.h"
+#include "../symbolize/symbolize.h"
+#include "cli.h"
+#include "oneprof.h"
+
+struct command {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	const char *help;
+	const char *summary;
+};
+
+static const struct command commands[] = {
+	{ "record", cmd_record, cmd_record_help, "run a program and sample its CPU use into a capture" },
+	{ "report", cmd_report, cmd_report_help, "print the top functions of a capture" },
+	{ "export", cmd_export, cmd_export_help, "convert a capture to pprof or folded stacks" },
+};
+#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+void cli_error(const char *fmt, ...)
+{
+	va_list ap;
+	fputs("oneprof: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+void cli_warn(const char *fmt, ...)
+{
+	va_list ap;
+	fputs("oneprof: warning: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+bool cli_parse_uint(const char *s, unsigned long min, unsigned long max, unsigned long *out)
+{
+	char *end;
+	if (!s || *s < '0' || *s > '9')
+		return false;
+	errno = 0;
+	unsigned long v = strtoul(s, &end, 10);
+	if (errno || *end || v < min || v > max)
+		return false;
+	*out = v;
+	return true;
+}
+
+struct profile *cli_load_profile(const char *path)
+{
+	char err[512], buf[512];
+	struct profile *p = profile_load(path, err, sizeof(err));
+	if (!p) {
+		cli_error("%s", err);
+		return NULL;
+	}
+	const char *why = profile_incomplete_reason(p, buf, sizeof(buf));
+	if (why)
+		cli_warn("%s", why);
+	struct symbolizer *sym = sym_new();
+	profile_resolve(p, sym);
+	const char *const *lines;
+	size_t n = sym_warnings(sym, &lines);
+	for (size_t i = 0; i < n; i++)
+		cli_warn("%s", lines[i]);
+	sym_free(sym);
+	return p;
+}
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: oneprof <command> [options] [args]\n"
+		"\n"
+		"oneprof %s: where the CPU time of a program goes.\n"
+		"\n"
+		"commands:\n",
+		ONEPROF_VERSION_STRING);
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].summary);
+	fprintf(out,
+		"  help     show help for a command: oneprof help <command>\n"
+		"\n"
+		"options: --help, --version\n"
+		"example: oneprof record -o app.opf -- ./app && oneprof report app.opf\n");
+}
+
+static const struct command *find(const char *name)
+{
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		if (strcmp(commands[i].name, name) == 0)
+			return &commands[i];
+	return NULL;
+}
+
+static int help(const char *name)
+{
+	if (!name) {
+		usage(stdout);
+		return 0;
+	}
+	const struct command *c = find(name);
+	if (!c) {
+		cli_error("no command '%s'; 'oneprof --help' lists them", name);
+		return 2;
+	}
+	fputs(c->help, stdout);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	const char *name = argv[1];
+	if (!strcmp(name, "--help") || !strcmp(name, "-h"))
+		return help(NULL);
+	if (!strcmp(name, "--version") || !strcmp(name, "-V")) {
+		printf("oneprof %s (capture format %d)\n", ONEPROF_VERSION_STRING, CAPTURE_VERSION);
+		return 0;
+	}
+	if (!strcmp(name, "help"))
+		return help(argc > 2 ? argv[2] : NULL);
+	const struct command *c = find(name);
+	if (!c) {
+		cli_error("'%s' is not a oneprof command; 'oneprof --help' lists them", name);
+		return 2;
+	}
+	int rc = c->run(argc - 1, argv + 1);
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		cli_error("writing to standard output failed: %s", strerror(errno));
+		return rc ? rc : 1;
+	}
+	return rc;
+}

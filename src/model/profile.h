@@ -1,0 +1,124 @@
+/* The profile model: everything a capture says, as tables every report
+ * and exporter reads (the shape of pprof's tables). Built by streaming a
+ * capture through the reader; symbolized lazily by profile_resolve().
+ *
+ * Ownership: a profile owns every string, table and its header; pointers
+ * into it stay valid until profile_free(). */
+#ifndef MODEL_PROFILE_H
+#define MODEL_PROFILE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../capture/format.h"
+#include "../capture/reader.h"
+
+struct profile_mapping {
+	uint64_t start, end, offset;
+	const char *path;
+	uint8_t build_id[64];
+	size_t build_id_len;
+	uint64_t prot;
+};
+
+struct profile_thread {
+	uint64_t tid;
+	const char *name;
+	uint64_t start_ns, end_ns; /* relative to the capture start; end 0: unknown */
+	uint64_t samples;
+};
+
+struct profile_stack {
+	uint32_t n;          /* frames, leaf first */
+	uint32_t end_reason; /* enum capture_stack_end */
+	uint64_t *pcs;       /* return addresses except pcs[0], the interrupted pc */
+	uint32_t *locations; /* after profile_resolve(): location index per frame */
+};
+
+struct profile_sample {
+	uint64_t time_ns; /* since the capture start */
+	uint32_t thread;  /* index into threads */
+	uint32_t stack;   /* index into stacks */
+	uint64_t count;   /* samples this record stands for */
+	uint64_t cpu_ns;  /* CPU time it stands for */
+};
+
+struct profile_function {
+	const char *name;
+	const char *module; /* basename of the module, or "" */
+};
+
+struct profile_location {
+	uint64_t address;
+	int32_t mapping;   /* index into mappings, -1 when no mapping covers it */
+	uint32_t function; /* index into functions */
+};
+
+struct profile_lost {
+	unsigned source, reason;
+	uint64_t count;
+};
+
+struct profile {
+	struct capture_header hdr;
+	const char *name; /* the file it was loaded from */
+
+	struct profile_mapping *mappings;
+	size_t nmappings, cap_mappings;
+	struct profile_thread *threads;
+	size_t nthreads, cap_threads;
+	struct profile_stack *stacks;
+	size_t nstacks, cap_stacks;
+	struct profile_sample *samples;
+	size_t nsamples, cap_samples;
+	struct profile_lost *lost;
+	size_t nlost, cap_lost;
+
+	/* Filled by profile_resolve(). */
+	struct profile_function *functions;
+	size_t nfunctions, cap_functions;
+	struct profile_location *locations;
+	size_t nlocations, cap_locations;
+
+	uint64_t total_count;  /* sum of sample counts */
+	uint64_t total_cpu_ns; /* sum of sample CPU time */
+	uint64_t stack_ends[CAPTURE_STACK_END_COUNT]; /* samples by walk end */
+
+	bool has_end; /* the writer finished cleanly (END record) */
+	uint64_t duration_ns;
+	uint64_t process_cpu_ns;
+	uint64_t peak_rss_kb;
+
+	/* How reading ended. */
+	enum capture_read_status status;
+	char stop_reason[256];
+	uint64_t chunks;
+	uint64_t good_bytes;
+	uint64_t skipped_records;
+
+	/* private */
+	char **strings; /* capture string ids, 1-based */
+	size_t nstrings, cap_strings;
+	uint64_t *pc_pool;
+	struct intern *intern;
+};
+
+/* Loads a capture. NULL and a one-line message when it cannot be read at
+ * all; a damaged tail still loads, with status and stop_reason set. */
+struct profile *profile_load(const char *path, char *err, size_t errlen);
+/* Same, from an open stream (tests use fmemopen). */
+struct profile *profile_read(FILE *f, const char *name, char *err, size_t errlen);
+void profile_free(struct profile *p);
+
+/* The warning to print when the capture did not end cleanly, or NULL. */
+const char *profile_incomplete_reason(const struct profile *p, char *buf, size_t len);
+
+struct symbolizer;
+/* Builds locations and functions for every frame. */
+void profile_resolve(struct profile *p, struct symbolizer *sym);
+
+/* Interns a string in the profile's pool (stable until profile_free). */
+const char *profile_intern(struct profile *p, const char *s, size_t len);
+
+#endif

@@ -1,0 +1,68 @@
+/* The report header. */
+#include <inttypes.h>
+#include <string.h>
+
+#include "report.h"
+
+void report_format_ns(char *buf, size_t len, double ns)
+{
+	if (ns >= 1e9)
+		snprintf(buf, len, "%.2fs", ns / 1e9);
+	else if (ns >= 1e7)
+		snprintf(buf, len, "%.0fms", ns / 1e6);
+	else if (ns >= 1e6)
+		snprintf(buf, len, "%.1fms", ns / 1e6);
+	else if (ns >= 1e3)
+		snprintf(buf, len, "%.0fus", ns / 1e3);
+	else
+		snprintf(buf, len, "%.0fns", ns);
+}
+
+void report_summary(const struct profile *p, FILE *out)
+{
+	const struct capture_header *h = &p->hdr;
+	fprintf(out, "Capture:  %s\n", p->name);
+	fputs("Command: ", out);
+	for (size_t i = 0; i < h->cmdline.len;) {
+		const char *arg = h->cmdline.s + i;
+		fprintf(out, " %s", arg);
+		i += strlen(arg) + 1;
+	}
+	fprintf(out, " (pid %" PRIu64 ", %s)\n", h->pid, *h->hostname.s ? h->hostname.s : "?");
+
+	char dur[32], cpu[32], proc_cpu[32];
+	uint64_t duration = p->duration_ns;
+	if (!duration && p->nsamples)
+		duration = p->samples[p->nsamples - 1].time_ns;
+	report_format_ns(dur, sizeof(dur), (double)duration);
+	report_format_ns(cpu, sizeof(cpu), (double)p->total_cpu_ns);
+	fprintf(out, "Duration: %s, sampled CPU time %s", dur, cpu);
+	if (p->process_cpu_ns) {
+		report_format_ns(proc_cpu, sizeof(proc_cpu), (double)p->process_cpu_ns);
+		fprintf(out, " of %s used by the process", proc_cpu);
+	}
+	fputc('\n', out);
+
+	/* Effective rate: samples per second of CPU the process really used. */
+	fprintf(out, "Samples:  %" PRIu64 " at %" PRIu64 " Hz (%s)", p->total_count, h->hz,
+		*h->sampler.s ? h->sampler.s : "unknown timer");
+	if (p->process_cpu_ns)
+		fprintf(out, ", effective %.1f Hz of CPU time",
+			(double)p->total_count * 1e9 / (double)p->process_cpu_ns);
+	fputc('\n', out);
+
+	uint64_t lost = 0;
+	for (size_t i = 0; i < p->nlost; i++)
+		lost += p->lost[i].count;
+	fprintf(out, "Threads:  %zu   Lost samples: %" PRIu64, p->nthreads, lost);
+	for (size_t i = 0; i < p->nlost; i++)
+		fprintf(out, "%s%" PRIu64 " %s", i ? ", " : " (", p->lost[i].count,
+			capture_lost_reason_name(p->lost[i].reason));
+	fputs(p->nlost ? ")\n" : "\n", out);
+
+	fputs("Stacks:  ", out);
+	for (unsigned r = 0; r < CAPTURE_STACK_END_COUNT; r++)
+		fprintf(out, "%s %" PRIu64 " %s", r ? "," : "", p->stack_ends[r],
+			capture_stack_end_name(r));
+	fputc('\n', out);
+}

@@ -1,0 +1,121 @@
+/* See util.h. */
+#include "util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <xxhash.h>
+
+static void die_oom(size_t n)
+{
+	fprintf(stderr, "oneprof: out of memory allocating %zu bytes\n", n);
+	exit(70);
+}
+
+void *xmalloc(size_t n)
+{
+	void *p = malloc(n ? n : 1);
+	if (!p)
+		die_oom(n);
+	return p;
+}
+
+void *xcalloc(size_t n, size_t size)
+{
+	void *p = calloc(n ? n : 1, size ? size : 1);
+	if (!p)
+		die_oom(n * size);
+	return p;
+}
+
+void *xrealloc(void *p, size_t n)
+{
+	p = realloc(p, n ? n : 1);
+	if (!p)
+		die_oom(n);
+	return p;
+}
+
+char *xstrndup(const char *s, size_t n)
+{
+	char *d = xmalloc(n + 1);
+	memcpy(d, s, n);
+	d[n] = '\0';
+	return d;
+}
+
+char *xstrdup(const char *s)
+{
+	return xstrndup(s, strlen(s));
+}
+
+void grow_array(void **arr, size_t *cap, size_t need, size_t size)
+{
+	if (need <= *cap)
+		return;
+	size_t c = *cap ? *cap : 16;
+	while (c < need)
+		c *= 2;
+	*arr = xrealloc(*arr, c * size);
+	*cap = c;
+}
+
+struct intern {
+	char **slots; /* open addressing, power-of-two size */
+	size_t cap;
+	size_t count;
+};
+
+struct intern *intern_new(void)
+{
+	struct intern *in = xcalloc(1, sizeof(*in));
+	in->cap = 256;
+	in->slots = xcalloc(in->cap, sizeof(char *));
+	return in;
+}
+
+static size_t slot_of(char **slots, size_t cap, const char *s, size_t len)
+{
+	size_t i = (size_t)XXH3_64bits(s, len) & (cap - 1);
+	while (slots[i] && !(strncmp(slots[i], s, len) == 0 && slots[i][len] == '\0'))
+		i = (i + 1) & (cap - 1);
+	return i;
+}
+
+const char *intern_str(struct intern *in, const char *s, size_t len)
+{
+	size_t i = slot_of(in->slots, in->cap, s, len);
+	if (in->slots[i])
+		return in->slots[i];
+	if ((in->count + 1) * 2 > in->cap) {
+		size_t cap = in->cap * 2;
+		char **slots = xcalloc(cap, sizeof(char *));
+		for (size_t k = 0; k < in->cap; k++)
+			if (in->slots[k])
+				slots[slot_of(slots, cap, in->slots[k], strlen(in->slots[k]))] = in->slots[k];
+		free(in->slots);
+		in->slots = slots;
+		in->cap = cap;
+		i = slot_of(in->slots, in->cap, s, len);
+	}
+	in->slots[i] = xstrndup(s, len);
+	in->count++;
+	return in->slots[i];
+}
+
+void intern_free(struct intern *in)
+{
+	if (!in)
+		return;
+	for (size_t i = 0; i < in->cap; i++)
+		free(in->slots[i]);
+	free(in->slots);
+	free(in);
+}
+
+const char *path_basename(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	return slash ? slash + 1 : path;
+}

@@ -1,0 +1,28 @@
+/* Small helpers shared by the CLI-side library (never linked into the
+ * agent): checked allocation and growable arrays. */
+#ifndef UTIL_H
+#define UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Out-of-memory in the CLI is fatal: print and exit(70). */
+void *xmalloc(size_t n);
+void *xcalloc(size_t n, size_t size);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+
+/* Grows *arr (of elements of `size` bytes, capacity *cap) to hold `need`. */
+void grow_array(void **arr, size_t *cap, size_t need, size_t size);
+#define GROW(arr, cap, need) grow_array((void **)&(arr), &(cap), (need), sizeof(*(arr)))
+
+/* String interner: equal strings get the same stable pointer. */
+struct intern;
+struct intern *intern_new(void);
+const char *intern_str(struct intern *in, const char *s, size_t len);
+void intern_free(struct intern *in);
+
+const char *path_basename(const char *path);
+
+#endif
