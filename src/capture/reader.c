@@ -23,7 +23,8 @@ struct capture_reader {
 	uint64_t skipped;
 	uint64_t chunk_offset; /* file offset of the current chunk */
 	uint64_t chunk_no;     /* 1-based number of the current chunk */
-	uint8_t *stored;
+	uint8_t *stored; /* grown on demand, never past CAPTURE_MAX_CHUNK */
+	size_t stored_cap;
 	uint8_t *raw;
 	size_t raw_cap;
 	struct cursor cur; /* records left in the current chunk */
@@ -185,15 +186,22 @@ struct capture_reader *capture_reader_open(FILE *f, const char *name, char *err,
 		goto fail;
 	}
 	r->good_bytes = r->offset;
-	r->stored = malloc(CAPTURE_MAX_CHUNK);
-	if (!r->stored) {
-		snprintf(err, errlen, "cannot read capture '%s': out of memory", name);
-		goto fail;
-	}
 	return r;
 fail:
 	capture_reader_free(r);
 	return NULL;
+}
+
+static bool fit(uint8_t **buf, size_t *cap, size_t need)
+{
+	if (need <= *cap)
+		return true;
+	free(*buf);
+	*cap = 0;
+	if (!(*buf = malloc(need)))
+		return false;
+	*cap = need;
+	return true;
 }
 
 /* Loads the next chunk into r->cur. false at the end or on error. */
@@ -230,6 +238,10 @@ static bool load_chunk(struct capture_reader *r)
 		stop_at(r, CAPTURE_READ_CORRUPT, "unknown compression %u", compression);
 		return false;
 	}
+	if (!fit(&r->stored, &r->stored_cap, stored_len)) {
+		stop_at(r, CAPTURE_READ_IO_ERROR, "out of memory for a %u-byte chunk", stored_len);
+		return false;
+	}
 	n = read_full(r, r->stored, stored_len);
 	if (n < stored_len) {
 		stop_at(r, CAPTURE_READ_TRUNCATED, "file ends inside the chunk (%zu of %u bytes)",
@@ -243,15 +255,15 @@ static bool load_chunk(struct capture_reader *r)
 	}
 	const uint8_t *payload = r->stored;
 	if (compression == CAPTURE_COMPRESS_ZSTD) {
-		if (!r->raw && !(r->raw = malloc(CAPTURE_MAX_CHUNK))) {
-			stop_at(r, CAPTURE_READ_IO_ERROR, "out of memory");
+		if (!fit(&r->raw, &r->raw_cap, raw_len)) {
+			stop_at(r, CAPTURE_READ_IO_ERROR, "out of memory for a %u-byte chunk", raw_len);
 			return false;
 		}
 		if (!r->dctx && !(r->dctx = ZSTD_createDCtx())) {
 			stop_at(r, CAPTURE_READ_IO_ERROR, "out of memory");
 			return false;
 		}
-		size_t got = ZSTD_decompressDCtx(r->dctx, r->raw, CAPTURE_MAX_CHUNK, r->stored,
+		size_t got = ZSTD_decompressDCtx(r->dctx, r->raw, raw_len, r->stored,
 						 stored_len);
 		if (ZSTD_isError(got) || got != raw_len) {
 			stop_at(r, CAPTURE_READ_CORRUPT, "chunk does not decompress");
