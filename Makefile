@@ -41,7 +41,7 @@ DEPS_STAMP := $(B)/.deps-ok
 all: $(B)/liboneprof.so $(B)/oneprof
 
 # Dependencies: check first, install when missing (root), else a clear error.
-$(DEPS_STAMP): scripts/install-deps.sh
+$(DEPS_STAMP): scripts/install-deps.sh tests/node/package-lock.json
 	@scripts/install-deps.sh
 	@mkdir -p $(B) && touch $@
 deps: $(DEPS_STAMP)

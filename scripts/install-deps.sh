@@ -26,8 +26,22 @@ for p in $BUILD_PKGS $TEST_PKGS; do
 	esac
 done
 
+# The npm pprof-format decoder, a real reader of our pprof output, for the
+# tests; installed from the lock file into tests/node (no root needed).
+here=$(cd "$(dirname "$0")/.." && pwd)
+node_modules() {
+	[ -d "$here/tests/node/node_modules/pprof-format" ] && return 0
+	if [ "${1:-}" = "--check" ]; then
+		echo "oneprof: missing npm packages for the tests (cd tests/node && npm ci)" >&2
+		return 1
+	fi
+	echo "oneprof: installing npm packages for the tests into tests/node" >&2
+	(cd "$here/tests/node" && npm ci --no-audit --no-fund --loglevel=error >&2)
+}
+
 if [ -z "$missing" ]; then
-	exit 0
+	node_modules "${1:-}"
+	exit $?
 fi
 if [ "${1:-}" = "--check" ]; then
 	echo "oneprof: missing Debian packages:$missing" >&2
@@ -44,3 +58,4 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 # shellcheck disable=SC2086
 apt-get install -y -qq --no-install-recommends $missing >&2
+node_modules

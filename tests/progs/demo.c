@@ -41,7 +41,7 @@ static void *worker(void *arg)
 
 int main(int argc, char **argv)
 {
-	uint64_t rounds = argc > 1 ? strtoull(argv[1], NULL, 10) : 2500;
+	uint64_t rounds = argc > 1 ? strtoull(argv[1], NULL, 10) : 8000;
 	pthread_t t;
 	pthread_create(&t, NULL, worker, (void *)(uintptr_t)rounds);
 	worker((void *)(uintptr_t)rounds);
