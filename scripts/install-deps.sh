@@ -7,9 +7,9 @@ set -eu
 
 # Build: compiler, libraries (DWARF/ELF, capture compression, pprof gzip,
 # hashing). Test: real readers of our outputs (protoc, node for the npm
-# pprof-format decoder) and clang for the fuzz target.
-BUILD_PKGS="gcc make pkg-config libc6-dev libelf-dev libdw-dev libzstd-dev zlib1g-dev libxxhash-dev"
-TEST_PKGS="protobuf-compiler nodejs npm clang"
+# pprof-format decoder). 'make fuzz' also needs clang, which it names.
+BUILD_PKGS="gcc make libc6-dev libelf-dev libdw-dev libzstd-dev zlib1g-dev libxxhash-dev"
+TEST_PKGS="protobuf-compiler nodejs npm"
 
 missing=""
 for p in $BUILD_PKGS $TEST_PKGS; do
@@ -17,7 +17,6 @@ for p in $BUILD_PKGS $TEST_PKGS; do
 	case $p in
 	nodejs) command -v node >/dev/null 2>&1 && continue ;;
 	npm) command -v npm >/dev/null 2>&1 && continue ;;
-	clang) command -v clang >/dev/null 2>&1 && continue ;;
 	esac
 	status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
 	case $status in
