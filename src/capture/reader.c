@@ -362,15 +362,39 @@ uint64_t capture_reader_skipped_records(const struct capture_reader *r)
 	return r->skipped;
 }
 
+/* Every text field of a header, for copying and freeing. */
+#define HEADER_TEXTS(h)                                                            \
+	{ &(h)->cmdline, &(h)->config, &(h)->hostname, &(h)->kernel, &(h)->exe,    \
+	  &(h)->arch, &(h)->sampler, &(h)->producer }
+
+void capture_header_copy(struct capture_header *dst, const struct capture_header *src)
+{
+	*dst = *src;
+	struct capture_text *texts[] = HEADER_TEXTS(dst);
+	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+		/* Absent fields become "" so readers never see NULL. */
+		const char *s = texts[i]->s ? texts[i]->s : "";
+		size_t len = texts[i]->s ? texts[i]->len : 0;
+		texts[i]->s = NULL;
+		text_set(texts[i], (const uint8_t *)s, len);
+	}
+}
+
+void capture_header_release(struct capture_header *h)
+{
+	struct capture_text *texts[] = HEADER_TEXTS(h);
+	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+		free(texts[i]->s);
+		texts[i]->s = NULL;
+		texts[i]->len = 0;
+	}
+}
+
 void capture_reader_free(struct capture_reader *r)
 {
 	if (!r)
 		return;
-	struct capture_text *texts[] = { &r->hdr.cmdline, &r->hdr.config, &r->hdr.hostname,
-					 &r->hdr.kernel, &r->hdr.exe, &r->hdr.arch,
-					 &r->hdr.sampler, &r->hdr.producer };
-	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++)
-		free(texts[i]->s);
+	capture_header_release(&r->hdr);
 	free(r->stored);
 	free(r->raw);
 	ZSTD_freeDCtx(r->dctx);

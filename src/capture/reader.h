@@ -38,6 +38,10 @@ struct capture_header {
 	struct capture_text producer;
 };
 
+/* Deep copy of a header (dst owns its texts) and its release. */
+void capture_header_copy(struct capture_header *dst, const struct capture_header *src);
+void capture_header_release(struct capture_header *h);
+
 enum capture_read_status {
 	CAPTURE_READ_MORE = 0,   /* still reading */
 	CAPTURE_READ_END,        /* end of file at a chunk boundary */

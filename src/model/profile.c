@@ -192,18 +192,6 @@ static bool add_record(struct profile *p, const struct capture_record *rec)
 	}
 }
 
-static void take_header(struct profile *p, const struct capture_header *h)
-{
-	p->hdr = *h;
-	struct capture_text *texts[] = { &p->hdr.cmdline, &p->hdr.config, &p->hdr.hostname,
-					 &p->hdr.kernel, &p->hdr.exe, &p->hdr.arch,
-					 &p->hdr.sampler, &p->hdr.producer };
-	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
-		struct capture_text *t = texts[i];
-		t->s = t->s ? xstrndup(t->s, t->len) : xstrdup("");
-	}
-}
-
 struct profile *profile_read(FILE *f, const char *name, char *err, size_t errlen)
 {
 	struct capture_reader *r = capture_reader_open(f, name, err, errlen);
@@ -212,7 +200,7 @@ struct profile *profile_read(FILE *f, const char *name, char *err, size_t errlen
 	struct profile *p = xcalloc(1, sizeof(*p));
 	p->intern = intern_new();
 	p->name = profile_intern(p, name, strlen(name));
-	take_header(p, capture_reader_header(r));
+	capture_header_copy(&p->hdr, capture_reader_header(r));
 
 	struct capture_record rec;
 	while (capture_reader_next(r, &rec)) {
@@ -270,11 +258,7 @@ void profile_free(struct profile *p)
 		free(p->stacks[i].pcs);
 		free(p->stacks[i].locations);
 	}
-	struct capture_text *texts[] = { &p->hdr.cmdline, &p->hdr.config, &p->hdr.hostname,
-					 &p->hdr.kernel, &p->hdr.exe, &p->hdr.arch,
-					 &p->hdr.sampler, &p->hdr.producer };
-	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++)
-		free(texts[i]->s);
+	capture_header_release(&p->hdr);
 	free(p->mappings);
 	free(p->threads);
 	free(p->stacks);
