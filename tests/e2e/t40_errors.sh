@@ -39,4 +39,31 @@ bad_env() {
 	[ "$rc" = 5 ] && grep -q "ONEPROF_HZ='abc' is not a whole number" err && [ ! -e env.opf ]
 }
 check "bad ONEPROF_HZ: message, program runs unprofiled" bad_env
+
+bad_setting() { # VAR=VALUE PATTERN
+	env "$1" LD_PRELOAD="$B/liboneprof.so" ONEPROF_OUTPUT=set.opf "$PROGS/behave" 4 >out 2>err
+	rc=$?
+	cat err
+	[ "$rc" = 4 ] && [ "$(grep -c oneprof err)" = 1 ] && grep -Eq "$2" err && [ ! -e set.opf ]
+}
+check "ONEPROF_RING_SIZE below 4096" bad_setting ONEPROF_RING_SIZE=1K "ONEPROF_RING_SIZE='1K' is not a whole number from 4096"
+check "ONEPROF_MAX_DEPTH=0" bad_setting ONEPROF_MAX_DEPTH=0 "ONEPROF_MAX_DEPTH='0' is not a whole number from 1 to 1024"
+check "ring too small for the depth" bad_setting ONEPROF_RING_SIZE=4K "cannot hold four stacks"
+check "empty ONEPROF_OUTPUT" sh -c 'LD_PRELOAD="$0/liboneprof.so" ONEPROF_OUTPUT= "$1/behave" 4 2>err >/dev/null; [ $? = 4 ] && grep -q "ONEPROF_OUTPUT=.. is empty" err' "$B" "$PROGS"
+
+unknown_setting() {
+	LD_PRELOAD="$B/liboneprof.so" ONEPROF_OUTPUT=u.opf ONEPROF_HZZ=5 "$PROGS/behave" 4 >out 2>err
+	rc=$?
+	cat err
+	[ "$rc" = 4 ] && grep -q "ignoring unknown setting ONEPROF_HZZ" err && [ -s u.opf ]
+}
+check "unknown ONEPROF_ variable: warning, still profiled" unknown_setting
+
+unwritable_env() {
+	LD_PRELOAD="$B/liboneprof.so" ONEPROF_OUTPUT=/nonexistent-dir/x.opf "$PROGS/behave" 4 >out 2>err
+	rc=$?
+	cat err
+	[ "$rc" = 4 ] && grep -q "cannot create capture '/nonexistent-dir/x.opf'" err
+}
+check "unwritable ONEPROF_OUTPUT: message, program runs" unwritable_env
 finish
