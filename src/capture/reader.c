@@ -194,13 +194,14 @@ fail:
 
 static bool fit(uint8_t **buf, size_t *cap, size_t need)
 {
-	if (need <= *cap)
+	if (need <= *cap && *buf)
 		return true;
 	free(*buf);
 	*cap = 0;
-	if (!(*buf = malloc(need)))
+	/* Never NULL, even for an empty chunk: cursors do arithmetic on it. */
+	if (!(*buf = malloc(need ? need : 1)))
 		return false;
-	*cap = need;
+	*cap = need ? need : 1;
 	return true;
 }
 

@@ -85,6 +85,11 @@ static size_t slot_of(char **slots, size_t cap, const char *s, size_t len)
 
 const char *intern_str(struct intern *in, const char *s, size_t len)
 {
+	/* Interned strings are C strings: bytes after a NUL (possible in a
+	 * damaged capture) are not part of them. */
+	const char *nul = memchr(s, '\0', len);
+	if (nul)
+		len = (size_t)(nul - s);
 	size_t i = slot_of(in->slots, in->cap, s, len);
 	if (in->slots[i])
 		return in->slots[i];

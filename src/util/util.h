@@ -17,7 +17,8 @@ char *xstrndup(const char *s, size_t n);
 void grow_array(void **arr, size_t *cap, size_t need, size_t size);
 #define GROW(arr, cap, need) grow_array((void **)&(arr), &(cap), (need), sizeof(*(arr)))
 
-/* String interner: equal strings get the same stable pointer. */
+/* String interner: equal strings get the same stable pointer. A string
+ * is cut at its first NUL byte. */
 struct intern;
 struct intern *intern_new(void);
 const char *intern_str(struct intern *in, const char *s, size_t len);
