@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <gelf.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,15 +48,20 @@ struct symbolizer *sym_new(void)
 {
 	struct symbolizer *s = xcalloc(1, sizeof(*s));
 	s->names = intern_new();
-	if (elf_version(EV_CURRENT) == EV_NONE)
-		return s; /* every lookup then falls back to module+offset */
+	/* On a libelf too old for us every module fails to open, and its
+	 * frames fall back to module+offset with a warning. */
+	elf_version(EV_CURRENT);
 	return s;
 }
 
-static void warn(struct symbolizer *s, const char *fmt, const char *a, const char *b)
+__attribute__((format(printf, 2, 3))) static void warn(struct symbolizer *s, const char *fmt,
+							 ...)
 {
 	char line[1024];
-	snprintf(line, sizeof(line), fmt, a, b);
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
 	GROW(s->warnings, s->cap_warnings, s->nwarnings + 1);
 	s->warnings[s->nwarnings++] = intern_str(s->names, line, strlen(line));
 }
@@ -147,8 +153,8 @@ static void load_module(struct symbolizer *s, struct module *mod)
 	read_build_id(elf, bid, &bid_len);
 	if (mod->build_id_len && bid_len &&
 	    (bid_len != mod->build_id_len || memcmp(bid, mod->build_id, bid_len) != 0)) {
-		warn(s, "module '%s' changed since the recording (build-id differs)%s; its "
-			"frames are shown as module+offset", mod->path, "");
+		warn(s, "module '%s' changed since the recording (build-id differs); its "
+			"frames are shown as module+offset", mod->path);
 		goto out;
 	}
 
