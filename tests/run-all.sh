@@ -36,8 +36,9 @@ run() {
 run unit "$B/tests/unit-tests"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
 	run unit-asan "$B/tests/unit-tests-asan"
+# A hung script must not hang the suite: it fails after 5 minutes.
 for t in tests/e2e/t*.sh; do
-	run "$(basename "$t" .sh)" sh "$t"
+	run "$(basename "$t" .sh)" timeout -k 10 300 sh "$t"
 done
 echo
 echo "$passed passed, $failed failed"

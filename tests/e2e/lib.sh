@@ -63,3 +63,11 @@ flat_pct() {
 within() {
 	awk -v a="$1" -v b="$2" -v t="$3" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(d <= t) }'
 }
+
+# children PID: the pids whose parent is PID (from /proc: procps may be
+# missing on a minimal system).
+children() {
+	for stat in /proc/[0-9]*/stat; do
+		awk -v p="$1" '{ sub(/^.*\) /, ""); if ($2 == p) { split(FILENAME, f, "/"); print f[3] } }' "$stat" 2>/dev/null
+	done
+}
