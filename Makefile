@@ -80,9 +80,11 @@ $(B)/tests/progs/%: tests/progs/%.c | $(DEPS_STAMP)
 	$(CC) $(PROG_CFLAGS) -o $@ $< -lm
 
 $(B)/tests/unit-tests: $(UNIT_SRC:%.c=$(B)/obj/%.o) $(B)/liboneprof-cli.a
+	@mkdir -p $(dir $@)
 	$(CC) -o $@ $^ $(LIB_LIBS)
 
 $(B)/tests/unit-tests-asan: $(UNIT_SRC:%.c=$(B)/asan/%.o) $(LIB_SRC:%.c=$(B)/asan/%.o)
+	@mkdir -p $(dir $@)
 	$(CC) $(SAN) -o $@ $^ $(LIB_LIBS)
 
 $(B)/tests/capture-tool: tests/tools/capture-tool.c $(LIB_SRC:%.c=$(B)/asan/%.o)

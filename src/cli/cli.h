@@ -21,6 +21,8 @@ int cmd_export(int argc, char **argv);
 extern const char cmd_record_help[];
 extern const char cmd_report_help[];
 extern const char cmd_export_help[];
+/* The exporters' names and descriptions, for 'help export'. */
+void cmd_export_list_formats(FILE *out);
 
 /* "oneprof: <message>\n" on stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -13,13 +13,26 @@
 const char cmd_export_help[] =
 	"usage: oneprof export FILE -f FORMAT [-o OUT]\n"
 	"\n"
-	"Converts a capture. Formats:\n"
-	"  folded   one line per stack, root;...;leaf COUNT (FlameGraph, speedscope, Pyroscope)\n"
-	"  pprof    gzipped profile.proto (go tool pprof, Pyroscope, most viewers)\n"
+	"Converts a capture to another tool's format (list below).\n"
 	"\n"
 	"  -f, --format FORMAT  output format (required)\n"
 	"  -o, --output OUT     file to write; '-' for standard output (text formats);\n"
 	"                       default: FILE with the format's extension\n";
+
+void cmd_export_list_formats(FILE *out)
+{
+	fputs("\nformats:\n", out);
+	for (size_t i = 0; exporters[i]; i++)
+		fprintf(out, "  %-8s %s\n", exporters[i]->name, exporters[i]->description);
+}
+
+static void format_names(char *buf, size_t len)
+{
+	buf[0] = '\0';
+	for (size_t i = 0; exporters[i]; i++)
+		snprintf(buf + strlen(buf), len - strlen(buf), "%s%s", i ? ", " : "",
+			 exporters[i]->name);
+}
 
 static void default_output(char *out, size_t len, const char *in, const char *ext)
 {
@@ -45,6 +58,7 @@ int cmd_export(int argc, char **argv)
 		case 'o': output = optarg; break;
 		case 'h':
 			fputs(cmd_export_help, stdout);
+			cmd_export_list_formats(stdout);
 			return 0;
 		default:
 			fputs(cmd_export_help, stderr);
@@ -56,16 +70,14 @@ int cmd_export(int argc, char **argv)
 			  optind >= argc ? "no capture file given" : "give exactly one capture file");
 		return 2;
 	}
+	char known[256];
+	format_names(known, sizeof(known));
 	if (!format) {
-		cli_error("export: no format given; use -f folded or -f pprof");
+		cli_error("export: no format given; use -f with one of: %s", known);
 		return 2;
 	}
 	const struct exporter *ex = export_find(format);
 	if (!ex) {
-		char known[256] = "";
-		for (size_t i = 0; exporters[i]; i++)
-			snprintf(known + strlen(known), sizeof(known) - strlen(known), "%s%s",
-				 i ? ", " : "", exporters[i]->name);
 		cli_error("export: unknown format '%s'; known formats: %s", format, known);
 		return 2;
 	}

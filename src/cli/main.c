@@ -19,7 +19,7 @@ struct command {
 static const struct command commands[] = {
 	{ "record", cmd_record, cmd_record_help, "run a program and sample its CPU use into a capture" },
 	{ "report", cmd_report, cmd_report_help, "print the top functions of a capture" },
-	{ "export", cmd_export, cmd_export_help, "convert a capture to pprof or folded stacks" },
+	{ "export", cmd_export, cmd_export_help, "convert a capture to pprof, folded stacks or an SVG flame graph" },
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 
@@ -115,6 +115,8 @@ static int help(const char *name)
 		return 2;
 	}
 	fputs(c->help, stdout);
+	if (c->run == cmd_export)
+		cmd_export_list_formats(stdout);
 	return 0;
 }
 

@@ -5,6 +5,7 @@
 #define EXPORT_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "../model/profile.h"
@@ -21,6 +22,13 @@ struct exporter {
 
 extern const struct exporter export_folded;
 extern const struct exporter export_pprof;
+extern const struct exporter export_svg;
+
+/* The name shown for a frame or stack with no function name. */
+#define EXPORT_UNKNOWN_FRAME "[unknown]"
+
+/* Sample counts summed per stack index; the caller frees the array. */
+uint64_t *export_stack_counts(const struct profile *p);
 
 /* NULL-terminated list of every exporter, in help order. */
 extern const struct exporter *const exporters[];

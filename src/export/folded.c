@@ -11,8 +11,6 @@
 
 #include "../util/util.h"
 
-#define UNKNOWN_FRAME "[unknown]"
-
 struct line {
 	char *text;
 	uint64_t count;
@@ -25,7 +23,7 @@ struct line {
 static char *sanitize(const char *name)
 {
 	if (!name || !*name)
-		return xstrdup(UNKNOWN_FRAME);
+		return xstrdup(EXPORT_UNKNOWN_FRAME);
 	char *s = xstrdup(name);
 	size_t len = strlen(s);
 	for (size_t i = 0; i < len; i++) {
@@ -74,7 +72,7 @@ static int cmp_line(const void *a, const void *b)
 static const char *frame_name(const struct profile *p, char **names, uint32_t loc)
 {
 	if (loc >= p->nlocations || p->locations[loc].function >= p->nfunctions)
-		return UNKNOWN_FRAME; /* not resolved: should not happen */
+		return EXPORT_UNKNOWN_FRAME; /* not resolved: should not happen */
 	uint32_t fn = p->locations[loc].function;
 	if (!names[fn])
 		names[fn] = sanitize(p->functions[fn].name);
@@ -85,10 +83,7 @@ static int folded_write(const struct profile *p, FILE *out, char *err, size_t er
 {
 	/* Sum per stack first: many samples share a stack, and a stack's
 	 * text is then built once. */
-	uint64_t *per_stack = xcalloc(p->nstacks, sizeof(uint64_t));
-	for (size_t i = 0; i < p->nsamples; i++)
-		if (p->samples[i].stack < p->nstacks)
-			per_stack[p->samples[i].stack] += p->samples[i].count;
+	uint64_t *per_stack = export_stack_counts(p);
 
 	char **names = xcalloc(p->nfunctions, sizeof(char *));
 	struct line *lines = xcalloc(p->nstacks, sizeof(struct line));
@@ -99,7 +94,7 @@ static int folded_write(const struct profile *p, FILE *out, char *err, size_t er
 			continue;
 		struct text t = { 0 };
 		if (s->n == 0 || !s->locations) {
-			text_add(&t, UNKNOWN_FRAME, strlen(UNKNOWN_FRAME));
+			text_add(&t, EXPORT_UNKNOWN_FRAME, strlen(EXPORT_UNKNOWN_FRAME));
 		} else {
 			/* The model stores the leaf first; folded wants the root first. */
 			for (uint32_t f = s->n; f-- > 0;) {

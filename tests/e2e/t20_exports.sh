@@ -44,6 +44,13 @@ folded_ok() {
 }
 check "folded output is root;...;leaf COUNT" folded_ok
 
+svg_ok() {
+	"$ONEPROF" export "$TMP/demo.opf" -f svg -o "$TMP/demo.svg" 2>/dev/null || return 1
+	head -c 5 "$TMP/demo.svg" | grep -q '^<?xml' && grep -q '</svg>' "$TMP/demo.svg" &&
+		grep -Eq '<title>decode_rows \([0-9]+ samples, [0-9.]+%\)</title>' "$TMP/demo.svg"
+}
+check "svg flame graph names each frame with its samples" svg_ok
+
 stdout_ok() {
 	"$ONEPROF" export "$TMP/demo.opf" -f folded -o - 2>/dev/null | cmp - "$TMP/demo.folded"
 }
