@@ -10,86 +10,8 @@
 #include "../../src/export/export.h"
 #include "../../src/model/profile.h"
 #include "../../src/util/util.h"
+#include "builder.h"
 #include "unit.h"
-
-/* --- building a profile the way profile_free() expects --- */
-
-static void add_mapping(struct profile *p, uint64_t start, uint64_t end, const char *path,
-			const uint8_t *bid, size_t bidlen)
-{
-	GROW(p->mappings, p->cap_mappings, p->nmappings + 1);
-	struct profile_mapping *m = &p->mappings[p->nmappings++];
-	memset(m, 0, sizeof(*m));
-	m->start = start;
-	m->end = end;
-	m->path = profile_intern(p, path, strlen(path));
-	if (bidlen)
-		memcpy(m->build_id, bid, bidlen);
-	m->build_id_len = bidlen;
-}
-
-static void add_function(struct profile *p, const char *name)
-{
-	GROW(p->functions, p->cap_functions, p->nfunctions + 1);
-	p->functions[p->nfunctions].name = profile_intern(p, name, strlen(name));
-	p->functions[p->nfunctions].module = "";
-	p->nfunctions++;
-}
-
-static void add_location(struct profile *p, uint64_t addr, int32_t mapping, uint32_t function)
-{
-	GROW(p->locations, p->cap_locations, p->nlocations + 1);
-	struct profile_location *l = &p->locations[p->nlocations++];
-	l->address = addr;
-	l->mapping = mapping;
-	l->function = function;
-}
-
-/* locs: location indices, leaf first, as the model stores them. */
-static void add_stack(struct profile *p, const uint32_t *locs, uint32_t n)
-{
-	GROW(p->stacks, p->cap_stacks, p->nstacks + 1);
-	struct profile_stack *s = &p->stacks[p->nstacks++];
-	memset(s, 0, sizeof(*s));
-	s->n = n;
-	s->pcs = xcalloc(n ? n : 1, sizeof(uint64_t));
-	s->locations = xcalloc(n ? n : 1, sizeof(uint32_t));
-	for (uint32_t i = 0; i < n; i++) {
-		s->locations[i] = locs[i];
-		s->pcs[i] = p->locations[locs[i]].address;
-	}
-}
-
-static void add_thread(struct profile *p, uint64_t tid, const char *name)
-{
-	GROW(p->threads, p->cap_threads, p->nthreads + 1);
-	struct profile_thread *t = &p->threads[p->nthreads++];
-	memset(t, 0, sizeof(*t));
-	t->tid = tid;
-	t->name = profile_intern(p, name, strlen(name));
-}
-
-static void add_sample(struct profile *p, uint32_t thread, uint32_t stack, uint64_t count,
-		       uint64_t time_ns)
-{
-	GROW(p->samples, p->cap_samples, p->nsamples + 1);
-	struct profile_sample *s = &p->samples[p->nsamples++];
-	s->time_ns = time_ns;
-	s->thread = thread;
-	s->stack = stack;
-	s->count = count;
-	s->cpu_ns = count * 10000000; /* 100 Hz */
-	p->total_count += count;
-	p->total_cpu_ns += s->cpu_ns;
-}
-
-static struct profile *empty_profile(void)
-{
-	struct profile *p = xcalloc(1, sizeof(*p));
-	p->intern = intern_new();
-	p->name = profile_intern(p, "test.opf", 8);
-	return p;
-}
 
 #define TEST_TOTAL 18
 #define TEST_MERGED_SAMPLES 7
@@ -101,7 +23,7 @@ static struct profile *empty_profile(void)
  */
 static struct profile *test_profile(void)
 {
-	struct profile *p = empty_profile();
+	struct profile *p = tb_empty_profile();
 	static const char cmdline[] = "prog\0--fast\0"; /* argv, NUL-separated */
 	p->hdr.cmdline.s = xstrndup(cmdline, sizeof(cmdline) - 1);
 	p->hdr.cmdline.len = sizeof(cmdline) - 1;
@@ -112,40 +34,40 @@ static struct profile *test_profile(void)
 	p->duration_ns = 2000000000ull;
 
 	static const uint8_t bid[] = { 0xde, 0xad, 0xbe, 0xef, 0x01 };
-	add_mapping(p, 0x7000, 0x8000, "/lib/libc.so.6", NULL, 0);
-	add_mapping(p, 0x1000, 0x2000, "/usr/bin/prog", bid, sizeof(bid));
+	tb_add_mapping(p, 0x7000, 0x8000, "/lib/libc.so.6", NULL, 0);
+	tb_add_mapping(p, 0x1000, 0x2000, "/usr/bin/prog", bid, sizeof(bid));
 
-	add_function(p, "main");    /* 0 */
-	add_function(p, "work");    /* 1 */
-	add_function(p, "leaf;x\n"); /* 2 */
-	add_function(p, "");        /* 3 */
-	add_function(p, "op 12");   /* 4 */
+	tb_add_function(p, "main");    /* 0 */
+	tb_add_function(p, "work");    /* 1 */
+	tb_add_function(p, "leaf;x\n"); /* 2 */
+	tb_add_function(p, "");        /* 3 */
+	tb_add_function(p, "op 12");   /* 4 */
 
-	add_location(p, 0x1100, 1, 0);  /* 0 main */
-	add_location(p, 0x1200, 1, 1);  /* 1 work */
-	add_location(p, 0x1210, 1, 1);  /* 2 work, another call site */
-	add_location(p, 0x1300, 1, 2);  /* 3 leaf */
-	add_location(p, 0x9999, -1, 3); /* 4 unknown, no mapping */
-	add_location(p, 0x7100, 0, 4);  /* 5 op 12 */
+	tb_add_location(p, 0x1100, 1, 0);  /* 0 main */
+	tb_add_location(p, 0x1200, 1, 1);  /* 1 work */
+	tb_add_location(p, 0x1210, 1, 1);  /* 2 work, another call site */
+	tb_add_location(p, 0x1300, 1, 2);  /* 3 leaf */
+	tb_add_location(p, 0x9999, -1, 3); /* 4 unknown, no mapping */
+	tb_add_location(p, 0x7100, 0, 4);  /* 5 op 12 */
 
-	add_stack(p, (const uint32_t[]){ 3, 1, 0 }, 3); /* 0 main;work;leaf */
-	add_stack(p, (const uint32_t[]){ 3, 2, 0 }, 3); /* 1 same names */
-	add_stack(p, (const uint32_t[]){ 1, 0 }, 2);    /* 2 main;work */
-	add_stack(p, (const uint32_t[]){ 4, 0 }, 2);    /* 3 main;[unknown] */
-	add_stack(p, (const uint32_t[]){ 5 }, 1);       /* 4 op 12 */
-	add_stack(p, NULL, 0);                          /* 5 empty */
+	tb_add_stack(p, (const uint32_t[]){ 3, 1, 0 }, 3); /* 0 main;work;leaf */
+	tb_add_stack(p, (const uint32_t[]){ 3, 2, 0 }, 3); /* 1 same names */
+	tb_add_stack(p, (const uint32_t[]){ 1, 0 }, 2);    /* 2 main;work */
+	tb_add_stack(p, (const uint32_t[]){ 4, 0 }, 2);    /* 3 main;[unknown] */
+	tb_add_stack(p, (const uint32_t[]){ 5 }, 1);       /* 4 op 12 */
+	tb_add_stack(p, NULL, 0);                          /* 5 empty */
 
-	add_thread(p, 100, "main");
-	add_thread(p, 101, "");
+	tb_add_thread(p, 100, "main");
+	tb_add_thread(p, 101, "");
 
-	add_sample(p, 0, 0, 2, 100);
-	add_sample(p, 1, 0, 1, 200);
-	add_sample(p, 0, 1, 3, 300);
-	add_sample(p, 0, 2, 4, 400);
-	add_sample(p, 1, 3, 1, 500);
-	add_sample(p, 0, 4, 5, 600);
-	add_sample(p, 0, 0, 1, 700); /* same stack and thread as the first */
-	add_sample(p, 0, 5, 1, 800);
+	tb_add_sample(p, 0, 0, 2, 100);
+	tb_add_sample(p, 1, 0, 1, 200);
+	tb_add_sample(p, 0, 1, 3, 300);
+	tb_add_sample(p, 0, 2, 4, 400);
+	tb_add_sample(p, 1, 3, 1, 500);
+	tb_add_sample(p, 0, 4, 5, 600);
+	tb_add_sample(p, 0, 0, 1, 700); /* same stack and thread as the first */
+	tb_add_sample(p, 0, 5, 1, 800);
 	return p;
 }
 
@@ -183,19 +105,19 @@ TEST(export_folded_lines)
 
 TEST(export_folded_sanitize)
 {
-	struct profile *p = empty_profile();
-	add_function(p, "a 1.5");      /* whitespace + decimal: a count */
-	add_function(p, "b\t\r7");     /* control chars become '_' */
-	add_function(p, "c  42");      /* every trailing space goes */
-	add_function(p, "d 4x");       /* not a trailing number: kept */
-	add_function(p, "operator;()"); /* ';' would split the frame */
+	struct profile *p = tb_empty_profile();
+	tb_add_function(p, "a 1.5");      /* whitespace + decimal: a count */
+	tb_add_function(p, "b\t\r7");     /* control chars become '_' */
+	tb_add_function(p, "c  42");      /* every trailing space goes */
+	tb_add_function(p, "d 4x");       /* not a trailing number: kept */
+	tb_add_function(p, "operator;()"); /* ';' would split the frame */
 	for (uint32_t i = 0; i < 5; i++) {
-		add_location(p, 0x100 + i, -1, i);
-		add_stack(p, (const uint32_t[]){ i }, 1);
+		tb_add_location(p, 0x100 + i, -1, i);
+		tb_add_stack(p, (const uint32_t[]){ i }, 1);
 	}
-	add_thread(p, 1, "t");
+	tb_add_thread(p, 1, "t");
 	for (uint32_t i = 0; i < 5; i++)
-		add_sample(p, 0, i, i + 1, 0);
+		tb_add_sample(p, 0, i, i + 1, 0);
 	size_t len;
 	int rc;
 	char *out = export_mem(&export_folded, p, &len, &rc);
@@ -211,7 +133,7 @@ TEST(export_folded_sanitize)
 
 TEST(export_folded_empty)
 {
-	struct profile *p = empty_profile();
+	struct profile *p = tb_empty_profile();
 	size_t len;
 	int rc;
 	char *out = export_mem(&export_folded, p, &len, &rc);
@@ -578,7 +500,7 @@ TEST(export_pprof_structure)
 TEST(export_pprof_defaults)
 {
 	/* No samples, no hz, no end record: still a valid profile. */
-	struct profile *p = empty_profile();
+	struct profile *p = tb_empty_profile();
 	struct decoded d;
 	if (!pprof_roundtrip(p, &d)) {
 		profile_free(p);
@@ -613,18 +535,18 @@ TEST(export_pprof_many_strings)
 	/* More strings than the table's first hash size: it must grow and
 	 * still deduplicate. Every function appears in two stacks. */
 	enum { NFUNC = 3000 };
-	struct profile *p = empty_profile();
+	struct profile *p = tb_empty_profile();
 	char name[32];
 	for (uint32_t i = 0; i < NFUNC; i++) {
 		snprintf(name, sizeof(name), "fn_%u", i);
-		add_function(p, name);
-		add_location(p, 0x1000 + i, -1, i);
+		tb_add_function(p, name);
+		tb_add_location(p, 0x1000 + i, -1, i);
 	}
 	for (uint32_t i = 0; i + 1 < NFUNC; i++)
-		add_stack(p, (const uint32_t[]){ i + 1, i }, 2);
-	add_thread(p, 7, "worker");
+		tb_add_stack(p, (const uint32_t[]){ i + 1, i }, 2);
+	tb_add_thread(p, 7, "worker");
 	for (uint32_t i = 0; i + 1 < NFUNC; i++)
-		add_sample(p, 0, i, 1, i);
+		tb_add_sample(p, 0, i, 1, i);
 
 	size_t len, rawlen = 0;
 	int rc;

@@ -1,0 +1,42 @@
+/* Building small profiles by hand for the unit tests, the way
+ * profile_free() expects: every string interned, every array grown with
+ * GROW(), stacks' arrays from xcalloc(). Indices are assigned in call
+ * order, starting at 0. */
+#ifndef TESTS_UNIT_BUILDER_H
+#define TESTS_UNIT_BUILDER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../../src/model/profile.h"
+
+/* A profile named "test.opf" with nothing in it: no threads, mappings,
+ * functions, locations, stacks or samples. Free with profile_free(). */
+struct profile *tb_empty_profile(void);
+
+/* A mapping of [start, end) from path, with bidlen bytes of build ID
+ * (bid may be NULL when bidlen is 0). */
+void tb_add_mapping(struct profile *p, uint64_t start, uint64_t end, const char *path,
+		    const uint8_t *bid, size_t bidlen);
+
+/* A function called name, with no module. */
+void tb_add_function(struct profile *p, const char *name);
+
+/* A location at addr in function; mapping is an index into the
+ * mappings, or -1 for none. */
+void tb_add_location(struct profile *p, uint64_t addr, int32_t mapping, uint32_t function);
+
+/* A stack of n location indices, leaf first, as the model stores them;
+ * its pcs are those locations' addresses. locs may be NULL when n is 0. */
+void tb_add_stack(struct profile *p, const uint32_t *locs, uint32_t n);
+
+/* A thread with its tid and name. */
+void tb_add_thread(struct profile *p, uint64_t tid, const char *name);
+
+/* A sample of count on the thread and stack indices given (neither is
+ * checked), at time_ns since the capture start, standing for 10 ms of
+ * CPU time per count (100 Hz); adds to the profile's totals. */
+void tb_add_sample(struct profile *p, uint32_t thread, uint32_t stack, uint64_t count,
+		   uint64_t time_ns);
+
+#endif
