@@ -36,8 +36,12 @@ PROG_SRC := $(wildcard tests/progs/*.c)
 PROGS := $(PROG_SRC:tests/progs/%.c=$(B)/tests/progs/%)
 
 DEPS_STAMP := $(B)/.deps-ok
+# Objects depend on the flags they were built with: CI=true (-Werror) or a
+# new CFLAGS rebuilds everything.
+FLAGS_STAMP := $(B)/.flags
+FLAGS_NOW := $(BASE_CFLAGS) $(CFLAGS)
 
-.PHONY: all test demo install clean deps fuzz unit unit-asan e2e check-deps
+.PHONY: all test demo install clean deps fuzz FORCE
 all: $(B)/liboneprof.so $(B)/oneprof
 
 # Dependencies: check first, install when missing (root), else a clear error.
@@ -46,15 +50,19 @@ $(DEPS_STAMP): scripts/install-deps.sh tests/node/package-lock.json
 	@mkdir -p $(B) && touch $@
 deps: $(DEPS_STAMP)
 
-$(B)/pic/%.o: %.c | $(DEPS_STAMP)
+$(FLAGS_STAMP): FORCE
+	@mkdir -p $(B)
+	@echo '$(FLAGS_NOW)' | cmp -s - $@ || echo '$(FLAGS_NOW)' >$@
+
+$(B)/pic/%.o: %.c $(FLAGS_STAMP) | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(BASE_CFLAGS) $(CFLAGS) -fPIC -fvisibility=hidden -pthread -c $< -o $@
 
-$(B)/obj/%.o: %.c | $(DEPS_STAMP)
+$(B)/obj/%.o: %.c $(FLAGS_STAMP) | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(BASE_CFLAGS) $(CFLAGS) -c $< -o $@
 
-$(B)/asan/%.o: %.c | $(DEPS_STAMP)
+$(B)/asan/%.o: %.c $(FLAGS_STAMP) | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(BASE_CFLAGS) -O1 -g $(SAN) -c $< -o $@
 
@@ -75,7 +83,7 @@ $(B)/oneprof: $(CLI_OBJ) $(B)/liboneprof-cli.a
 # the true call structure is the one in the source.
 PROG_CFLAGS := -O2 -g -fno-omit-frame-pointer -mno-omit-leaf-frame-pointer \
                -fno-optimize-sibling-calls -pthread
-$(B)/tests/progs/%: tests/progs/%.c | $(DEPS_STAMP)
+$(B)/tests/progs/%: tests/progs/%.c $(FLAGS_STAMP) | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(PROG_CFLAGS) -o $@ $< -lm
 

@@ -48,8 +48,8 @@ if [ "${1:-}" = "--check" ]; then
 fi
 if [ "$(id -u)" != 0 ]; then
 	echo "oneprof: missing Debian packages:$missing" >&2
-	echo "oneprof: install them as root: sudo apt-get install$missing" >&2
-	echo "oneprof: (or run 'sudo scripts/install-deps.sh')" >&2
+	echo "oneprof: install them as root: apt-get install$missing" >&2
+	echo "oneprof: (or run scripts/install-deps.sh as root)" >&2
 	exit 1
 fi
 echo "oneprof: installing Debian packages:$missing" >&2

@@ -17,7 +17,7 @@ echo "killing $kids (child of oneprof $rec)"
 guard=$!
 wait "$rec"
 rc=$?
-kill "$guard" 2>/dev/null
+kill $(children "$guard") "$guard" 2>/dev/null
 cat "$TMP/err"
 
 check "oneprof returns 128+9" test "$rc" = 137
