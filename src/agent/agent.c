@@ -39,7 +39,7 @@ __attribute__((constructor)) static void agent_start(void)
 	int saved_errno = errno;
 	if (agent_config_load(&agent.cfg) != 0)
 		goto out;
-	if (agent.cfg.ring_bytes / sizeof(uint64_t) < 4 * (3 + (uint64_t)agent.cfg.max_depth)) {
+	if (agent.cfg.ring_bytes / sizeof(uint64_t) < 4 * (SAMPLE_WORDS + (uint64_t)agent.cfg.max_depth)) {
 		fprintf(stderr,
 			"oneprof: ONEPROF_RING_SIZE=%llu cannot hold four stacks of "
 			"ONEPROF_MAX_DEPTH=%u frames; profiling disabled (raise the ring size "
@@ -59,13 +59,18 @@ __attribute__((constructor)) static void agent_start(void)
 		goto out;
 	}
 	threads_init();
-	int rc = writer_start();
-	if (rc == 0)
-		rc = sampler_install();
-	if (rc != 0) {
-		fprintf(stderr, "oneprof: cannot start the profiler: %s; profiling disabled\n",
-			strerror(-rc));
+	/* The sampler first: the capture's header names the timer it chose. */
+	int rc = sampler_install();
+	if (rc == 0 && (rc = writer_start()) != 0) {
 		writer_finish();
+		sampler_uninstall();
+	}
+	if (rc != 0) {
+		if (rc != -EBUSY) /* EBUSY: sampler_install said why */
+			fprintf(stderr, "oneprof: cannot start the profiler: %s; profiling disabled\n",
+				strerror(-rc));
+		close(agent.fd);
+		agent.fd = -1;
 		goto out;
 	}
 	pthread_atfork(NULL, NULL, on_fork_child);
@@ -82,6 +87,7 @@ __attribute__((destructor)) static void agent_stop(void)
 	int saved_errno = errno;
 	atomic_store(&agent.state, AGENT_STOPPING);
 	threads_stop_all();
+	sampler_stop_process();
 	writer_finish();
 	close(agent.fd);
 	agent.fd = -1;

@@ -22,9 +22,24 @@
 
 #define AGENT_HIDDEN __attribute__((visibility("hidden")))
 
+/* A CPU sample in a ring: SAMPLE_WORDS header words, then the frames.
+ *   [0] length in words (the ring's), [1] time since start (ns),
+ *   [2] count (low 32 bits) | walk end reason << 32 | frames << 40,
+ *   [3] CPU time of the thread since its previous sample (ns). */
+#define SAMPLE_WORDS 4
+
+/* Timers, best first; ONEPROF_TIMER picks the first one to try. */
+enum sampler_kind {
+	SAMPLER_PERF = 0, /* perf_event task clock per thread */
+	SAMPLER_TIMER,    /* timer_create(CLOCK_THREAD_CPUTIME_ID) per thread */
+	SAMPLER_ITIMER,   /* setitimer(ITIMER_PROF), process-wide */
+};
+
 struct agent_config {
 	char output[4096];
 	unsigned hz;
+	int signo;
+	unsigned timer; /* enum sampler_kind to try first */
 	unsigned max_depth;
 	uint64_t ring_bytes;
 	unsigned flush_ms;
@@ -44,8 +59,11 @@ struct agent_thread {
 	pthread_t self;
 	uint64_t start_ns, end_ns;
 	uintptr_t stack_lo, stack_hi; /* bounds for the frame-pointer walk */
+	uint64_t last_cpu_ns;         /* thread CPU time at its previous sample */
+	uint64_t cpu_ns;              /* thread CPU time at exit */
 	timer_t timer;
 	bool has_timer;
+	int perf_fd; /* -1 when the thread has no perf event */
 	_Atomic bool exited;
 	_Atomic bool name_dirty;
 	bool announced;               /* THREAD record written */
@@ -59,6 +77,7 @@ struct agent {
 	pid_t pid;
 	uint64_t start_ns; /* CLOCK_MONOTONIC at start */
 	uint64_t period_ns;
+	enum sampler_kind sampler;
 	int fd;
 
 	pthread_mutex_t threads_lock; /* guards the list, never taken in the handler */
@@ -77,6 +96,8 @@ struct agent {
 extern struct agent agent AGENT_HIDDEN;
 
 uint64_t agent_now_ns(void) AGENT_HIDDEN;
+/* CPU time of the calling thread; async-signal-safe. */
+uint64_t thread_cpu_ns(void) AGENT_HIDDEN;
 
 /* config.c */
 int agent_config_load(struct agent_config *cfg) AGENT_HIDDEN;
@@ -85,6 +106,9 @@ int agent_config_load(struct agent_config *cfg) AGENT_HIDDEN;
 int sampler_install(void) AGENT_HIDDEN;
 int sampler_thread_start(struct agent_thread *t) AGENT_HIDDEN;
 void sampler_thread_stop(struct agent_thread *t) AGENT_HIDDEN;
+void sampler_stop_process(void) AGENT_HIDDEN;
+void sampler_uninstall(void) AGENT_HIDDEN;
+const char *sampler_name(void) AGENT_HIDDEN;
 extern __thread struct agent_thread *sampler_self
 	__attribute__((tls_model("initial-exec"))) AGENT_HIDDEN;
 

@@ -3,6 +3,9 @@
  * program itself always runs. */
 #include <ctype.h>
 #include <errno.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,9 +85,63 @@ static int load_number(const struct setting *st, struct agent_config *cfg)
 	return 0;
 }
 
+/* "PROF", "SIGPROF", "RTMIN+4", "SIGRTMIN+4" or a number. Signals the
+ * program cannot do without (KILL, STOP, SEGV...) are refused. */
+static int parse_signal(const char *s)
+{
+	static const struct { const char *name; int signo; } names[] = {
+		{ "PROF", SIGPROF }, { "VTALRM", SIGVTALRM }, { "USR1", SIGUSR1 },
+		{ "USR2", SIGUSR2 }, { "ALRM", SIGALRM },
+	};
+	if (!strncmp(s, "SIG", 3))
+		s += 3;
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (!strcmp(s, names[i].name))
+			return names[i].signo;
+	char *end;
+	long n;
+	if (!strncmp(s, "RTMIN+", 6) && isdigit((unsigned char)s[6])) {
+		n = SIGRTMIN + strtol(s + 6, &end, 10);
+	} else if (isdigit((unsigned char)*s)) {
+		n = strtol(s, &end, 10);
+	} else {
+		return -1;
+	}
+	if (*end)
+		return -1;
+	bool allowed = n == SIGPROF || n == SIGVTALRM || n == SIGUSR1 || n == SIGUSR2 ||
+		       n == SIGALRM || (n >= SIGRTMIN && n <= SIGRTMAX);
+	return allowed ? (int)n : -1;
+}
+
+static int load_signal_and_timer(struct agent_config *cfg)
+{
+	const char *s = getenv("ONEPROF_SIGNAL");
+	cfg->signo = SIGPROF;
+	if (s && (cfg->signo = parse_signal(s)) < 0)
+		return bad("ONEPROF_SIGNAL", s,
+			   "is not a usable signal (PROF, VTALRM, USR1, USR2, ALRM, RTMIN+N or "
+			   "a number among those)");
+	static const char *const timers[] = { "perf", "timer", "itimer" };
+	s = getenv("ONEPROF_TIMER");
+	cfg->timer = SAMPLER_PERF;
+	if (s) {
+		size_t i = 0;
+		while (i < 3 && strcmp(s, timers[i]))
+			i++;
+		if (i == 3)
+			return bad("ONEPROF_TIMER", s, "is not one of perf, timer, itimer");
+		cfg->timer = (unsigned)i;
+		if (i == SAMPLER_ITIMER && cfg->signo != SIGPROF)
+			return bad("ONEPROF_TIMER", s, "needs ONEPROF_SIGNAL=PROF");
+	}
+	return 0;
+}
+
 static bool known(const char *entry)
 {
-	static const char *const others[] = { "ONEPROF_OUTPUT", "ONEPROF_ROOT_PID" };
+	static const char *const others[] = { "ONEPROF_OUTPUT", "ONEPROF_ROOT_PID",
+					      "ONEPROF_SIGNAL", "ONEPROF_TIMER" };
 	size_t len = strcspn(entry, "=");
 	for (size_t i = 0; i < sizeof(settings) / sizeof(settings[0]); i++)
 		if (strlen(settings[i].name) == len && !strncmp(entry, settings[i].name, len))
@@ -101,6 +158,8 @@ int agent_config_load(struct agent_config *cfg)
 	for (size_t i = 0; i < sizeof(settings) / sizeof(settings[0]); i++)
 		if (load_number(&settings[i], cfg) != 0)
 			return -EINVAL;
+	if (load_signal_and_timer(cfg) != 0)
+		return -EINVAL;
 	/* The ring index math needs a power of two: round down. */
 	uint64_t ring = 1;
 	while (ring * 2 <= cfg->ring_bytes)

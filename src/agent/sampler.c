@@ -1,6 +1,9 @@
-/* CPU sampler: a per-thread CPU-time timer raises SIGPROF in the thread
- * that consumed the time; the handler walks the frame-pointer chain and
- * writes one record into that thread's ring.
+/* CPU sampler: a per-thread CPU-time clock raises the profiling signal
+ * (SIGPROF unless ONEPROF_SIGNAL says otherwise) in the thread that
+ * consumed the time; the handler walks the stack and writes one record
+ * into that thread's ring. The clock is, in order of preference, the
+ * thread's perf_event task clock, a POSIX CPU-time timer, or one
+ * process-wide setitimer.
  *
  * The handler is async-signal-safe by construction: it touches only its
  * own thread's ring (memory mapped at registration), reads memory only
@@ -8,9 +11,14 @@
  * never fault), calls no libc function but clock_gettime (vDSO), and saves
  * and restores errno. */
 #include <errno.h>
+#include <fcntl.h>
+#include <linux/perf_event.h>
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
 #include <time.h>
 #include <ucontext.h>
 #include <unistd.h>
@@ -73,6 +81,13 @@ static unsigned walk(const struct agent_thread *t, const ucontext_t *uc, uint64_
 	return n;
 }
 
+uint64_t thread_cpu_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 static void on_sigprof(int sig, siginfo_t *si, void *ucv)
 {
 	(void)sig;
@@ -91,37 +106,69 @@ static void on_sigprof(int sig, siginfo_t *si, void *ucv)
 		count += (uint64_t)si->si_overrun;
 
 	unsigned max = agent.cfg.max_depth;
-	uint64_t *rec = ring_reserve(t->ring, 3 + max);
+	uint64_t *rec = ring_reserve(t->ring, SAMPLE_WORDS + max);
 	if (!rec)
 		goto out;
 	unsigned end_reason;
-	unsigned n = walk(t, ucv, rec + 3, max, &end_reason);
-	rec[0] = 3 + n; /* shrink to what the walk filled */
+	unsigned n = walk(t, ucv, rec + SAMPLE_WORDS, max, &end_reason);
+	rec[0] = SAMPLE_WORDS + n; /* shrink to what the walk filled */
 	rec[1] = agent_now_ns() - agent.start_ns;
 	rec[2] = (count & 0xffffffffu) | ((uint64_t)end_reason << 32) | ((uint64_t)n << 40);
-	ring_commit(t->ring, 3 + n);
+	/* The CPU time this sample stands for, measured rather than assumed
+	 * from the period: right under overruns, coalesced signals and a
+	 * clock that drifts from the kernel's CPU accounting. */
+	uint64_t cpu = thread_cpu_ns();
+	rec[3] = cpu - t->last_cpu_ns;
+	t->last_cpu_ns = cpu;
+	ring_commit(t->ring, SAMPLE_WORDS + n);
 out:
 	errno = saved_errno;
 }
 
-int sampler_install(void)
+static const char *const sampler_names[] = {
+	[SAMPLER_PERF] = "perf_event(task-clock)",
+	[SAMPLER_TIMER] = "timer_create(CLOCK_THREAD_CPUTIME_ID)",
+	[SAMPLER_ITIMER] = "setitimer(ITIMER_PROF)",
+};
+
+const char *sampler_name(void)
 {
-	struct sigaction sa;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_sigaction = on_sigprof;
-	/* SA_RESTART: a sample must never make a system call of the program
-	 * fail with EINTR. */
-	sa.sa_flags = SA_SIGINFO | SA_RESTART;
-	sigemptyset(&sa.sa_mask);
-	return sigaction(SIGPROF, &sa, NULL) == 0 ? 0 : -errno;
+	return sampler_names[agent.sampler];
 }
 
-int sampler_thread_start(struct agent_thread *t)
+/* The task clock of one thread, counting its CPU time in ns (user and
+ * kernel) with an hrtimer, not the scheduler tick: it fires at the
+ * requested rate even at 1 kHz and above. Its overflow raises the signal
+ * in that thread through F_SETOWN_EX; no ring buffer is mapped. */
+static int perf_open(pid_t tid, uint64_t period_ns, int signo)
+{
+	struct perf_event_attr attr;
+	memset(&attr, 0, sizeof(attr));
+	attr.size = sizeof(attr);
+	attr.type = PERF_TYPE_SOFTWARE;
+	attr.config = PERF_COUNT_SW_TASK_CLOCK;
+	attr.sample_period = period_ns;
+	attr.wakeup_events = 1;
+	attr.disabled = 1;
+	int fd = (int)syscall(SYS_perf_event_open, &attr, tid, -1, -1, PERF_FLAG_FD_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	struct f_owner_ex owner = { .type = F_OWNER_TID, .pid = tid };
+	if (fcntl(fd, F_SETFL, O_ASYNC | O_NONBLOCK) != 0 || fcntl(fd, F_SETSIG, signo) != 0 ||
+	    fcntl(fd, F_SETOWN_EX, &owner) != 0 || ioctl(fd, PERF_EVENT_IOC_ENABLE, 0) != 0) {
+		int e = errno;
+		close(fd);
+		return -e;
+	}
+	return fd;
+}
+
+static int timer_start(struct agent_thread *t)
 {
 	struct sigevent sev;
 	memset(&sev, 0, sizeof(sev));
 	sev.sigev_notify = SIGEV_THREAD_ID;
-	sev.sigev_signo = SIGPROF;
+	sev.sigev_signo = agent.cfg.signo;
 	sev.sigev_notify_thread_id = t->tid;
 	if (timer_create(CLOCK_THREAD_CPUTIME_ID, &sev, &t->timer) != 0)
 		return -errno;
@@ -139,10 +186,95 @@ int sampler_thread_start(struct agent_thread *t)
 	return 0;
 }
 
+static int itimer_set(uint64_t period_ns)
+{
+	struct itimerval it;
+	it.it_interval.tv_sec = (time_t)(period_ns / 1000000000u);
+	it.it_interval.tv_usec = (suseconds_t)(period_ns % 1000000000u / 1000u);
+	it.it_value = it.it_interval;
+	return setitimer(ITIMER_PROF, &it, NULL) == 0 ? 0 : -errno;
+}
+
+int sampler_install(void)
+{
+	int signo = agent.cfg.signo;
+	struct sigaction sa, old;
+	if (sigaction(signo, NULL, &old) != 0)
+		return -errno;
+	void (*prev)(int) = old.sa_handler; /* the union: either member tells */
+	if (prev != SIG_DFL && prev != SIG_IGN) {
+		fprintf(stderr,
+			"oneprof: signal %d (%s) already has a handler in this program; profiling "
+			"disabled rather than replacing it (choose a free signal with "
+			"ONEPROF_SIGNAL, e.g. ONEPROF_SIGNAL=RTMIN+4)\n",
+			signo, strsignal(signo));
+		return -EBUSY;
+	}
+	/* Choose the timer once, by trying it on this thread: every thread
+	 * then uses the same kind, and the capture says which. */
+	pid_t tid = (pid_t)syscall(SYS_gettid);
+	int fd = agent.cfg.timer == SAMPLER_PERF ? perf_open(tid, agent.period_ns, signo) : -1;
+	if (fd >= 0) {
+		close(fd);
+		agent.sampler = SAMPLER_PERF;
+	} else if (agent.cfg.timer <= SAMPLER_TIMER) {
+		agent.sampler = SAMPLER_TIMER;
+	} else {
+		agent.sampler = SAMPLER_ITIMER;
+	}
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = on_sigprof;
+	/* SA_RESTART: a sample must never make a system call of the program
+	 * fail with EINTR. */
+	sa.sa_flags = SA_SIGINFO | SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(signo, &sa, NULL) != 0)
+		return -errno;
+	/* One process-wide timer: it samples whichever thread runs. */
+	if (agent.sampler == SAMPLER_ITIMER && signo == SIGPROF)
+		return itimer_set(agent.period_ns);
+	if (agent.sampler == SAMPLER_ITIMER)
+		return -EINVAL; /* setitimer can only raise SIGPROF */
+	return 0;
+}
+
+int sampler_thread_start(struct agent_thread *t)
+{
+	t->perf_fd = -1;
+	if (agent.sampler == SAMPLER_PERF) {
+		int fd = perf_open(t->tid, agent.period_ns, agent.cfg.signo);
+		if (fd >= 0) {
+			t->perf_fd = fd;
+			return 0;
+		}
+		/* Out of fds, say: this thread still gets a POSIX timer. */
+	}
+	if (agent.sampler == SAMPLER_ITIMER)
+		return 0;
+	return timer_start(t);
+}
+
 void sampler_thread_stop(struct agent_thread *t)
 {
+	if (t->perf_fd >= 0) {
+		close(t->perf_fd);
+		t->perf_fd = -1;
+	}
 	if (t->has_timer) {
 		timer_delete(t->timer);
 		t->has_timer = false;
 	}
+}
+
+void sampler_stop_process(void)
+{
+	if (agent.sampler == SAMPLER_ITIMER)
+		itimer_set(0);
+}
+
+void sampler_uninstall(void)
+{
+	sampler_stop_process();
+	signal(agent.cfg.signo, SIG_DFL);
 }

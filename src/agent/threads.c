@@ -28,6 +28,7 @@ static void thread_exit(void *arg)
 	atomic_signal_fence(memory_order_seq_cst);
 	prctl(PR_GET_NAME, t->name, 0, 0, 0);
 	t->end_ns = agent_now_ns() - agent.start_ns;
+	t->cpu_ns = thread_cpu_ns();
 	atomic_store_explicit(&t->exited, true, memory_order_release);
 }
 
@@ -54,6 +55,7 @@ struct agent_thread *threads_register_self(void)
 	t->tid = (pid_t)syscall(SYS_gettid);
 	t->self = pthread_self();
 	t->start_ns = agent_now_ns() - agent.start_ns;
+	t->last_cpu_ns = thread_cpu_ns();
 	prctl(PR_GET_NAME, t->name, 0, 0, 0);
 
 	pthread_attr_t attr;

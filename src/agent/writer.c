@@ -225,9 +225,9 @@ static void emit_sample(struct agent_thread *t, const uint64_t *rec)
 	uint64_t count = rec[2] & 0xffffffffu;
 	unsigned reason = (unsigned)((rec[2] >> 32) & 0xff);
 	unsigned n = (unsigned)(rec[2] >> 40);
-	if (n > rec[0] - 3)
+	if (n > rec[0] - SAMPLE_WORDS)
 		return; /* cannot happen: the handler sets both */
-	const uint64_t *pcs = rec + 3;
+	const uint64_t *pcs = rec + SAMPLE_WORDS;
 
 	/* The end reason is part of the stack's identity. */
 	uint64_t key[1 + 1024];
@@ -241,7 +241,7 @@ static void emit_sample(struct agent_thread *t, const uint64_t *rec)
 		cover_pcs(pcs, n);
 		capture_write_stack(w.cw, id, reason, pcs, n);
 	}
-	uint64_t f[5] = { time, (uint64_t)t->tid, id, count, count * agent.period_ns };
+	uint64_t f[5] = { time, (uint64_t)t->tid, id, count, rec[3] };
 	capture_write_varints(w.cw, CAPTURE_REC_CPU_SAMPLE, f, 5);
 	w.samples += count;
 }
@@ -261,7 +261,14 @@ static void write_lost(uint64_t reason, uint64_t count)
 	capture_write_varints(w.cw, CAPTURE_REC_LOST, f, 3);
 }
 
-static void drain_all(void)
+static void write_thread_end(const struct agent_thread *t, uint64_t end_ns, uint64_t cpu_ns)
+{
+	uint64_t f[3] = { (uint64_t)t->tid, end_ns, cpu_ns };
+	capture_write_varints(w.cw, CAPTURE_REC_THREAD_END, f, 3);
+}
+
+/* drain_all(true) at exit: threads still running end there too. */
+static void drain_all(bool at_exit)
 {
 	w.rescanned = false;
 	pthread_mutex_lock(&agent.threads_lock);
@@ -279,12 +286,19 @@ static void drain_all(void)
 		}
 		if (exited) {
 			announce(t); /* the name it had at exit */
-			uint64_t f[2] = { (uint64_t)t->tid, t->end_ns };
-			capture_write_varints(w.cw, CAPTURE_REC_THREAD_END, f, 2);
+			write_thread_end(t, t->end_ns, t->cpu_ns);
 			*link = t->next;
 			munmap(t->ring, sizeof(struct ring) + agent.cfg.ring_bytes);
 			free(t);
 			continue;
+		}
+		if (at_exit) {
+			clockid_t clock;
+			struct timespec ts = { 0, 0 };
+			if (pthread_getcpuclockid(t->self, &clock) == 0)
+				clock_gettime(clock, &ts);
+			write_thread_end(t, agent_now_ns() - agent.start_ns,
+					 (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec);
 		}
 		link = &t->next;
 	}
@@ -313,7 +327,7 @@ static void *writer_main(void *arg)
 		if (agent.stop_writer)
 			break;
 		pthread_mutex_unlock(&agent.wake_lock);
-		drain_all();
+		drain_all(false);
 		uint64_t now = agent_now_ns();
 		if (now - last_flush >= (uint64_t)agent.cfg.flush_ms * 1000000u) {
 			capture_writer_flush(w.cw);
@@ -355,9 +369,10 @@ static void build_header(struct capture_buf *h)
 			   (uint64_t)rt.tv_sec * 1000000000u + (uint64_t)rt.tv_nsec);
 	capture_header_u64(h, CAPTURE_HDR_START_CLOCK, agent.start_ns);
 	capture_header_u64(h, CAPTURE_HDR_CLOCK_ID, CLOCK_MONOTONIC);
-	snprintf(buf, sizeof(buf), "hz=%u\nmax_depth=%u\nring_size=%llu\nflush_ms=%u\n",
+	snprintf(buf, sizeof(buf),
+		 "hz=%u\nmax_depth=%u\nring_size=%llu\nflush_ms=%u\nsignal=%d\ntimer=%s\n",
 		 agent.cfg.hz, agent.cfg.max_depth, (unsigned long long)agent.cfg.ring_bytes,
-		 agent.cfg.flush_ms);
+		 agent.cfg.flush_ms, agent.cfg.signo, sampler_name());
 	capture_header_str(h, CAPTURE_HDR_CONFIG, buf);
 	if (gethostname(buf, sizeof(buf)) == 0) {
 		buf[sizeof(buf) - 1] = '\0';
@@ -370,7 +385,7 @@ static void build_header(struct capture_buf *h)
 		capture_header_str(h, CAPTURE_HDR_ARCH, u.machine);
 	}
 	capture_header_str(h, CAPTURE_HDR_EXE, w.exe);
-	capture_header_str(h, CAPTURE_HDR_SAMPLER, "timer_create(CLOCK_THREAD_CPUTIME_ID)");
+	capture_header_str(h, CAPTURE_HDR_SAMPLER, sampler_name());
 	capture_header_u64(h, CAPTURE_HDR_HZ, agent.cfg.hz);
 	capture_header_str(h, CAPTURE_HDR_PRODUCER, "oneprof-agent " ONEPROF_VERSION_STRING);
 }
@@ -417,7 +432,7 @@ void writer_finish(void)
 	}
 	if (!w.cw)
 		return;
-	drain_all();
+	drain_all(true);
 	struct timespec cpu;
 	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &cpu);
 	struct rusage ru;

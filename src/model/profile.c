@@ -104,11 +104,14 @@ static bool add_record(struct profile *p, const struct capture_record *rec)
 	case CAPTURE_REC_THREAD_END: {
 		uint64_t tid = cursor_varint(&c);
 		uint64_t time = cursor_varint(&c);
+		uint64_t cpu = cursor_left(&c) ? cursor_varint(&c) : 0; /* optional */
 		if (c.bad)
 			return false;
 		struct profile_thread *t = thread_find(p, tid);
-		if (t)
+		if (t) {
 			t->end_ns = time ? time : 1;
+			t->cpu_ns = cpu;
+		}
 		return true;
 	}
 	case CAPTURE_REC_STACK: {
@@ -152,6 +155,7 @@ static bool add_record(struct profile *p, const struct capture_record *rec)
 			t = thread_add(p, tid, profile_intern(p, name, strlen(name)), s.time_ns);
 		}
 		t->samples += s.count;
+		t->sampled_cpu_ns += s.cpu_ns;
 		s.thread = (uint32_t)(t - p->threads);
 		s.stack = (uint32_t)(stack - 1);
 		p->total_count += s.count;

@@ -27,6 +27,8 @@ struct profile_thread {
 	const char *name;
 	uint64_t start_ns, end_ns; /* relative to the capture start; end 0: unknown */
 	uint64_t samples;
+	uint64_t sampled_cpu_ns; /* CPU time its samples stand for */
+	uint64_t cpu_ns;         /* CPU time it used, when its end was recorded */
 };
 
 struct profile_stack {

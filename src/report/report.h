@@ -17,6 +17,9 @@ struct report_options {
  * samples and how stack walks ended. */
 void report_summary(const struct profile *p, FILE *out);
 
+/* The busiest `max` threads (0: all): samples, CPU time, effective rate. */
+void report_threads(const struct profile *p, FILE *out, size_t max);
+
 /* Functions by flat (self) and cumulative time, like pprof's top. */
 void report_top(const struct profile *p, FILE *out, const struct report_options *o);
 

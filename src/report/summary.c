@@ -1,6 +1,9 @@
 /* The report header. */
 #include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "../util/util.h"
 
 #include "report.h"
 
@@ -16,6 +19,42 @@ void report_format_ns(char *buf, size_t len, double ns)
 		snprintf(buf, len, "%.0fus", ns / 1e3);
 	else
 		snprintf(buf, len, "%.0fns", ns);
+}
+
+static int by_samples(const void *a, const void *b)
+{
+	const struct profile_thread *x = *(const struct profile_thread *const *)a;
+	const struct profile_thread *y = *(const struct profile_thread *const *)b;
+	if (x->samples != y->samples)
+		return x->samples < y->samples ? 1 : -1;
+	return x->tid < y->tid ? -1 : x->tid > y->tid;
+}
+
+void report_threads(const struct profile *p, FILE *out, size_t max)
+{
+	const struct profile_thread **order = xcalloc(p->nthreads, sizeof(*order));
+	for (size_t i = 0; i < p->nthreads; i++)
+		order[i] = &p->threads[i];
+	qsort(order, p->nthreads, sizeof(*order), by_samples);
+	size_t shown = max && max < p->nthreads ? max : p->nthreads;
+	fprintf(out, "  %8s  %-16s %8s %10s %10s\n", "tid", "thread", "samples", "CPU",
+		"rate");
+	for (size_t i = 0; i < shown; i++) {
+		const struct profile_thread *t = order[i];
+		char cpu[32] = "?", rate[32] = "?";
+		/* The effective rate per second of the thread's own CPU time:
+		 * below the requested rate means the timer missed expirations. */
+		if (t->cpu_ns) {
+			report_format_ns(cpu, sizeof(cpu), (double)t->cpu_ns);
+			snprintf(rate, sizeof(rate), "%.1f Hz", (double)t->samples * 1e9 / (double)t->cpu_ns);
+		}
+		fprintf(out, "  %8" PRIu64 "  %-16s %8" PRIu64 " %10s %10s\n", t->tid, t->name,
+			t->samples, cpu, rate);
+	}
+	if (shown < p->nthreads)
+		fprintf(out, "  ... and %zu more threads\n",
+			p->nthreads - shown);
+	free(order);
 }
 
 void report_summary(const struct profile *p, FILE *out)
@@ -59,6 +98,8 @@ void report_summary(const struct profile *p, FILE *out)
 		fprintf(out, "%s%" PRIu64 " %s", i ? ", " : " (", p->lost[i].count,
 			capture_lost_reason_name(p->lost[i].reason));
 	fputs(p->nlost ? ")\n" : "\n", out);
+
+	report_threads(p, out, 10);
 
 	fputs("Stacks:  ", out);
 	for (unsigned r = 0; r < CAPTURE_STACK_END_COUNT; r++)
