@@ -4,6 +4,8 @@
  * message; the profiled program always runs unchanged. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
+#include <sys/stat.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
@@ -34,6 +36,35 @@ static void on_fork_child(void)
 	sampler_self = NULL;
 }
 
+/* Under 'oneprof record' (ONEPROF_ROOT_PID set) every process image gets
+ * its own capture. The recorded process writes FILE, and when it execs,
+ * the finished capture of the old image moves aside to FILE.PID.N, so FILE
+ * always holds the program the shell finally exec'd. A descendant process
+ * writes FILE.PID (FILE.PID.N when taken). */
+int agent_free_name(const char *base, char *out, size_t cap)
+{
+	for (int n = 1; n < 1000; n++) {
+		if (n == 1)
+			snprintf(out, cap, "%s.%d", base, (int)agent.pid);
+		else
+			snprintf(out, cap, "%s.%d.%d", base, (int)agent.pid, n);
+		int fd = open(out, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+		if (fd >= 0 || errno != EEXIST)
+			return fd;
+	}
+	errno = EEXIST;
+	return -1;
+}
+
+static int open_output(char *path, size_t cap)
+{
+	if (!agent.cfg.descendant)
+		return open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	char base[sizeof(agent.cfg.output)];
+	snprintf(base, sizeof(base), "%s", path);
+	return agent_free_name(base, path, cap);
+}
+
 __attribute__((constructor)) static void agent_start(void)
 {
 	int saved_errno = errno;
@@ -50,7 +81,7 @@ __attribute__((constructor)) static void agent_start(void)
 	agent.pid = getpid();
 	agent.start_ns = agent_now_ns();
 	agent.period_ns = 1000000000u / agent.cfg.hz;
-	agent.fd = open(agent.cfg.output, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	agent.fd = open_output(agent.cfg.output, sizeof(agent.cfg.output));
 	if (agent.fd < 0) {
 		fprintf(stderr,
 			"oneprof: cannot create capture '%s': %s; profiling disabled (choose a "
@@ -80,18 +111,26 @@ out:
 	errno = saved_errno;
 }
 
-__attribute__((destructor)) static void agent_stop(void)
+bool agent_finish(void)
 {
-	if (atomic_load(&agent.state) != AGENT_RUNNING || getpid() != agent.pid)
-		return;
+	int expected = AGENT_RUNNING;
+	if (getpid() != agent.pid ||
+	    !atomic_compare_exchange_strong(&agent.state, &expected, AGENT_STOPPING))
+		return false;
 	int saved_errno = errno;
-	atomic_store(&agent.state, AGENT_STOPPING);
 	threads_stop_all();
 	sampler_stop_process();
 	writer_finish();
 	close(agent.fd);
 	agent.fd = -1;
+	atomic_store(&agent.state, AGENT_OFF);
 	errno = saved_errno;
+	return true;
+}
+
+__attribute__((destructor)) static void agent_stop(void)
+{
+	agent_finish();
 }
 
 ONEPROF_API const char *oneprof_version(void)

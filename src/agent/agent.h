@@ -40,6 +40,7 @@ struct agent_config {
 	unsigned hz;
 	int signo;
 	unsigned timer; /* enum sampler_kind to try first */
+	bool descendant; /* under 'oneprof record', not the recorded process */
 	unsigned max_depth;
 	uint64_t ring_bytes;
 	unsigned flush_ms;
@@ -96,6 +97,11 @@ struct agent {
 extern struct agent agent AGENT_HIDDEN;
 
 uint64_t agent_now_ns(void) AGENT_HIDDEN;
+/* Stops sampling and completes the capture (END record); false when the
+ * agent was not running in this process. Used at exit and before exec. */
+bool agent_finish(void) AGENT_HIDDEN;
+/* Creates the first free BASE.PID or BASE.PID.N; its fd, name in out. */
+int agent_free_name(const char *base, char *out, size_t cap) AGENT_HIDDEN;
 /* CPU time of the calling thread; async-signal-safe. */
 uint64_t thread_cpu_ns(void) AGENT_HIDDEN;
 
@@ -106,6 +112,8 @@ int agent_config_load(struct agent_config *cfg) AGENT_HIDDEN;
 int sampler_install(void) AGENT_HIDDEN;
 int sampler_thread_start(struct agent_thread *t) AGENT_HIDDEN;
 void sampler_thread_stop(struct agent_thread *t) AGENT_HIDDEN;
+/* The process-wide part of the timer (setitimer), if any. */
+void sampler_start_process(void) AGENT_HIDDEN;
 void sampler_stop_process(void) AGENT_HIDDEN;
 void sampler_uninstall(void) AGENT_HIDDEN;
 const char *sampler_name(void) AGENT_HIDDEN;

@@ -178,12 +178,10 @@ int agent_config_load(struct agent_config *cfg)
 		return bad("ONEPROF_OUTPUT", out, "is empty (it names the capture file)");
 	if (!out)
 		snprintf(cfg->output, sizeof(cfg->output), "oneprof.%d.opf", (int)pid);
-	else if (root && atol(root) != (long)pid)
-		/* A descendant that exec'd with the agent still preloaded: its
-		 * own file, so it never overwrites the recorded process's. */
-		snprintf(cfg->output, sizeof(cfg->output), "%s.%d", out, (int)pid);
 	else
 		snprintf(cfg->output, sizeof(cfg->output), "%s", out);
+	/* A descendant that exec'd with the agent still preloaded. */
+	cfg->descendant = root && atol(root) != (long)pid;
 	if (strlen(cfg->output) >= sizeof(cfg->output) - 1)
 		return bad("ONEPROF_OUTPUT", out, "is too long");
 	return 0;

@@ -232,10 +232,9 @@ int sampler_install(void)
 	if (sigaction(signo, &sa, NULL) != 0)
 		return -errno;
 	/* One process-wide timer: it samples whichever thread runs. */
-	if (agent.sampler == SAMPLER_ITIMER && signo == SIGPROF)
-		return itimer_set(agent.period_ns);
-	if (agent.sampler == SAMPLER_ITIMER)
+	if (agent.sampler == SAMPLER_ITIMER && signo != SIGPROF)
 		return -EINVAL; /* setitimer can only raise SIGPROF */
+	sampler_start_process();
 	return 0;
 }
 
@@ -271,6 +270,12 @@ void sampler_stop_process(void)
 {
 	if (agent.sampler == SAMPLER_ITIMER)
 		itimer_set(0);
+}
+
+void sampler_start_process(void)
+{
+	if (agent.sampler == SAMPLER_ITIMER)
+		itimer_set(agent.period_ns);
 }
 
 void sampler_uninstall(void)

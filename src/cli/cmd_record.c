@@ -1,6 +1,7 @@
 /* oneprof record: run a command with the agent preloaded and report what
  * was captured. The program's stdin, stdout, stderr, environment (plus the
  * ONEPROF_* settings and LD_PRELOAD) and exit status are passed through. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -12,6 +13,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../model/profile.h"
@@ -107,6 +109,45 @@ static void setup_child_env(const char *agent_path, const char *output, unsigned
 	}
 	snprintf(num, sizeof(num), "%d", (int)getpid());
 	setenv("ONEPROF_ROOT_PID", num, 1);
+}
+
+/* Other process images write OUTPUT.PID or OUTPUT.PID.N (see
+ * doc/oneprof-record.md): name the ones this run wrote. */
+static void print_other_captures(const char *output, time_t since)
+{
+	char dir[PATH_MAX];
+	snprintf(dir, sizeof(dir), "%s", output);
+	char *slash = strrchr(dir, '/');
+	const char *base = slash ? slash + 1 : output;
+	if (slash)
+		*slash = '\0';
+	else
+		snprintf(dir, sizeof(dir), ".");
+	size_t blen = strlen(base);
+	DIR *d = opendir(dir);
+	if (!d)
+		return;
+	struct dirent *e;
+	size_t n = 0;
+	char names[512] = "";
+	while ((e = readdir(d))) {
+		const char *rest = e->d_name + blen;
+		if (strncmp(e->d_name, base, blen) || rest[0] != '.' || rest[1] < '0' ||
+		    rest[1] > '9' || strspn(rest + 1, "0123456789.") != strlen(rest + 1))
+			continue;
+		char path[PATH_MAX];
+		struct stat st;
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		if (stat(path, &st) != 0 || st.st_mtime < since)
+			continue;
+		if (n++ < 4)
+			snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s%s",
+				 n > 1 ? ", " : "", path);
+	}
+	closedir(d);
+	if (n)
+		fprintf(stderr, "oneprof: %zu more capture%s of other process images: %s%s\n", n,
+			n > 1 ? "s" : "", names, n > 4 ? ", ..." : "");
 }
 
 static void print_summary(const char *output)
@@ -206,6 +247,7 @@ int cmd_record(int argc, char **argv)
 	}
 	close(fd);
 
+	time_t started = time(NULL);
 	/* A close-on-exec pipe tells the parent whether exec failed. */
 	int pipefd[2];
 	if (pipe2(pipefd, O_CLOEXEC) != 0) {
@@ -250,6 +292,7 @@ int cmd_record(int argc, char **argv)
 	}
 
 	print_summary(output);
+	print_other_captures(output, started);
 	if (WIFSIGNALED(status)) {
 		int sig = WTERMSIG(status);
 		cli_warn("the program was killed by signal %d (%s)", sig, strsignal(sig));
