@@ -12,6 +12,7 @@
 #include "../../src/capture/encoding.h"
 #include "../../src/capture/format.h"
 #include "../../src/model/profile.h"
+#include "../../src/symbolize/symbolize.h"
 
 static uint8_t *slurp(const char *path, size_t *len)
 {
@@ -121,9 +122,29 @@ static int stats(const char *path)
 	       "\nend %d\nstatus %d\nprocess_cpu_ns %" PRIu64 "\nhz %" PRIu64 "\n",
 	       p->total_count, p->nthreads, p->nstacks, p->nmappings, p->chunks, p->has_end,
 	       p->status, p->process_cpu_ns, p->hdr.hz);
-	for (size_t i = 0; i < p->nthreads; i++)
-		printf("thread %" PRIu64 " %s %" PRIu64 "\n", p->threads[i].tid, p->threads[i].name,
-		       p->threads[i].samples);
+	struct symbolizer *sym = sym_new();
+	profile_resolve(p, sym);
+	sym_free(sym);
+	for (size_t i = 0; i < p->nthreads; i++) {
+		/* The leaf function with most samples in this thread. */
+		uint64_t best = 0;
+		const char *top = "-";
+		uint64_t *by_fn = calloc(p->nfunctions + 1, sizeof(uint64_t));
+		for (size_t k = 0; k < p->nsamples; k++) {
+			const struct profile_sample *s = &p->samples[k];
+			const struct profile_stack *st = &p->stacks[s->stack];
+			if (s->thread != i || !st->n)
+				continue;
+			uint32_t f = p->locations[st->locations[0]].function;
+			if ((by_fn[f] += s->count) > best) {
+				best = by_fn[f];
+				top = p->functions[f].name;
+			}
+		}
+		free(by_fn);
+		printf("thread %" PRIu64 " %s %" PRIu64 " %s\n", p->threads[i].tid, p->threads[i].name,
+		       p->threads[i].samples, top);
+	}
 	profile_free(p);
 	return 0;
 }
