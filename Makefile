@@ -77,6 +77,27 @@ $(B)/liboneprof-cli.a: $(LIB_OBJ)
 $(B)/oneprof: $(CLI_OBJ) $(B)/liboneprof-cli.a
 	$(CC) -o $@ $(CLI_OBJ) $(B)/liboneprof-cli.a $(LIB_LIBS)
 
+# --- unwind tests ---
+# src/unwind/ goes into the agent and into the CLI-side library (so the unit
+# tests link it). AGENT_OBJ and the two link rules above were expanded
+# already, hence the extra prerequisite lines; LIB_SRC is read by the rules
+# below (unit-tests-asan, capture-tool, fuzz).
+UNWIND_SRC := $(wildcard src/unwind/*.c)
+AGENT_SRC += $(UNWIND_SRC)
+AGENT_OBJ += $(UNWIND_SRC:%.c=$(B)/pic/%.o)
+LIB_SRC += $(UNWIND_SRC)
+LIB_OBJ += $(UNWIND_SRC:%.c=$(B)/obj/%.o)
+$(B)/liboneprof.so: $(UNWIND_SRC:%.c=$(B)/pic/%.o)
+$(B)/liboneprof-cli.a: $(UNWIND_SRC:%.c=$(B)/obj/%.o)
+# The unwind test chain must have no frame pointers (that is what it
+# tests): these come after BASE_CFLAGS' -fno-omit-frame-pointer and win,
+# and survive a CFLAGS given on the command line. private: they do not
+# leak into prerequisites such as $(FLAGS_STAMP).
+UNWIND_CHAIN_FLAGS := -O2 -fomit-frame-pointer -fno-inline -fno-optimize-sibling-calls
+$(B)/obj/tests/unit/unwind_chain.o: private BASE_CFLAGS += $(UNWIND_CHAIN_FLAGS)
+$(B)/asan/tests/unit/unwind_chain.o: private SAN += $(UNWIND_CHAIN_FLAGS)
+# --- end unwind tests ---
+
 # --- tests ---
 
 # Sample programs: frame pointers on, no inlining and no sibling calls, so
@@ -86,6 +107,21 @@ PROG_CFLAGS := -O2 -g -fno-omit-frame-pointer -mno-omit-leaf-frame-pointer \
 $(B)/tests/progs/%: tests/progs/%.c $(FLAGS_STAMP) | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(PROG_CFLAGS) -o $@ $< -lm
+
+# The same ground truth the way distributions build: -O2, no frame
+# pointers, frameless leaf work functions; and with its round function in
+# a shared library without frame pointers.
+NOFP_CFLAGS := -O2 -g -fomit-frame-pointer -fno-optimize-sibling-calls -pthread -DFRAMELESS
+$(B)/tests/progs/split-nofp: tests/progs/split.c $(FLAGS_STAMP) | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(NOFP_CFLAGS) -o $@ $<
+$(B)/tests/progs/libsplitround.so: tests/progs/lib/splitround.c $(FLAGS_STAMP) | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -g -fomit-frame-pointer -fPIC -shared -o $@ $<
+$(B)/tests/progs/split-lib: tests/progs/split.c $(B)/tests/progs/libsplitround.so
+	$(CC) $(NOFP_CFLAGS) -DSHARED_ROUND -o $@ $< -L$(B)/tests/progs -lsplitround \
+		-Wl,-rpath,'$$ORIGIN'
+PROGS += $(B)/tests/progs/split-nofp $(B)/tests/progs/split-lib
 
 $(B)/tests/unit-tests: $(UNIT_SRC:%.c=$(B)/obj/%.o) $(B)/liboneprof-cli.a
 	@mkdir -p $(dir $@)

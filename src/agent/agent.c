@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "oneprof.h"
+#include "../unwind/unwind.h"
 #include "agent.h"
 
 struct agent agent = {
@@ -90,6 +91,9 @@ __attribute__((constructor)) static void agent_start(void)
 		goto out;
 	}
 	threads_init();
+	/* Unwind tables before the first sample; a failure only costs the
+	 * frames CFI would have found (the walker steps by frame pointer). */
+	unwind_rebuild();
 	/* The sampler first: the capture's header names the timer it chose. */
 	int rc = sampler_install();
 	if (rc == 0 && (rc = writer_start()) != 0) {

@@ -15,6 +15,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "../unwind/unwind.h"
 #include "agent.h"
 
 #define EXPORT __attribute__((visibility("default")))
@@ -184,4 +185,41 @@ EXPORT void _exit(int status)
 EXPORT void _Exit(int status)
 {
 	finish_then("_Exit", status);
+}
+
+/* dlopen and dlclose: unwind tables follow the modules at once, so the
+ * first samples in a new library already walk through it. */
+typedef void *(*dlopen_fn)(const char *, int);
+typedef int (*dlclose_fn)(void *);
+
+EXPORT void *dlopen(const char *file, int mode)
+{
+	static dlopen_fn real;
+	if (!real)
+		real = (dlopen_fn)dlsym(RTLD_NEXT, "dlopen");
+	if (!real)
+		return NULL;
+	void *h = real(file, mode);
+	if (h && atomic_load(&agent.state) == AGENT_RUNNING) {
+		int saved = errno;
+		unwind_rebuild();
+		errno = saved;
+	}
+	return h;
+}
+
+EXPORT int dlclose(void *handle)
+{
+	static dlclose_fn real;
+	if (!real)
+		real = (dlclose_fn)dlsym(RTLD_NEXT, "dlclose");
+	if (!real)
+		return -1;
+	int rc = real(handle);
+	if (atomic_load(&agent.state) == AGENT_RUNNING) {
+		int saved = errno;
+		unwind_rebuild();
+		errno = saved;
+	}
+	return rc;
 }

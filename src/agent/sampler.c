@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "../capture/format.h"
+#include "../unwind/unwind.h"
 #include "agent.h"
 
 #ifndef sigev_notify_thread_id
@@ -32,9 +33,10 @@
 
 __thread struct agent_thread *sampler_self __attribute__((tls_model("initial-exec")));
 
-/* Walks frame pointers from the interrupted context. frames[0] is the
- * interrupted pc; the rest are return addresses. Every load is checked
- * against [sp, stack_hi) first. */
+/* Walks the interrupted thread's stack: frames[0] is the interrupted pc,
+ * the rest are return addresses. On x86-64 with the .eh_frame tables of
+ * src/unwind (right without frame pointers); elsewhere by frame pointers.
+ * Every load is checked against the thread's stack bounds first. */
 static unsigned walk(const struct agent_thread *t, const ucontext_t *uc, uint64_t *frames,
 		     unsigned max, unsigned *end_reason)
 {
@@ -47,14 +49,19 @@ static unsigned walk(const struct agent_thread *t, const ucontext_t *uc, uint64_
 	uintptr_t fp = (uintptr_t)uc->uc_mcontext.regs[29];
 	uintptr_t sp = (uintptr_t)uc->uc_mcontext.sp;
 #else
-#error "oneprof: no frame-pointer walker for this architecture"
+#error "oneprof: no stack walker for this architecture"
 #endif
+	if (!t->stack_hi) {
+		frames[0] = pc;
+		*end_reason = CAPTURE_STACK_NO_STACK_INFO;
+		return 1;
+	}
+#if defined(__x86_64__)
+	const struct unwind_regs regs = { pc, sp, fp };
+	return unwind_walk(&regs, t->stack_lo, t->stack_hi, frames, max, end_reason);
+#else
 	unsigned n = 0;
 	frames[n++] = pc;
-	if (!t->stack_hi) {
-		*end_reason = CAPTURE_STACK_NO_STACK_INFO;
-		return n;
-	}
 	uintptr_t lo = sp < t->stack_lo ? t->stack_lo : sp;
 	*end_reason = CAPTURE_STACK_COMPLETE;
 	while (fp) {
@@ -79,6 +86,7 @@ static unsigned walk(const struct agent_thread *t, const ucontext_t *uc, uint64_
 		fp = next;
 	}
 	return n;
+#endif
 }
 
 uint64_t thread_cpu_ns(void)

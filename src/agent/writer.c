@@ -22,6 +22,7 @@
 
 #include "../capture/format.h"
 #include "../capture/writer.h"
+#include "../unwind/unwind.h"
 #include "agent.h"
 #include "oneprof.h"
 
@@ -194,6 +195,9 @@ static int on_object(struct dl_phdr_info *info, size_t size, void *arg)
 static void scan_modules(void)
 {
 	dl_iterate_phdr(on_object, NULL);
+	/* A module loaded by any path (dlopen from libc itself, say) gets its
+	 * unwind table here at the latest; cheap when nothing changed. */
+	unwind_rebuild();
 }
 
 static void cover_pcs(const uint64_t *pcs, unsigned n)

@@ -38,6 +38,7 @@ const char *capture_stack_end_name(unsigned reason)
 		[CAPTURE_STACK_TRUNCATED] = "depth limit",
 		[CAPTURE_STACK_BAD_FRAME] = "bad frame pointer",
 		[CAPTURE_STACK_NO_STACK_INFO] = "unknown stack bounds",
+		[CAPTURE_STACK_NO_UNWIND_INFO] = "no unwind info",
 	};
 	return reason < CAPTURE_STACK_END_COUNT ? names[reason] : "unknown reason";
 }

@@ -1,4 +1,4 @@
-/* Ground truth for CPU accuracy: two threads, each repeatedly calling
+/* Ground truth for CPU accuracy: N threads (default 2), each repeatedly calling
  * work_50, work_30 and work_20, which spin 5, 3 and 2 units of identical
  * work: the true split of CPU time is 50/30/20 %. Built with frame
  * pointers, no inlining and no sibling calls.
@@ -7,7 +7,8 @@
  * function's stretch of time a count fixed to within one sample, so the
  * measured split converges fast instead of carrying binomial noise.
  *
- * Usage: split [ROUNDS]  (rounds of work per thread, default 10)
+ * Usage: split [ROUNDS [THREADS]]  (rounds per thread, default 10; threads,
+ * default 2)
  * Prints the process CPU time it used, as measured by the kernel, so tests
  * can compare sample counts with rate x CPU time. */
 #include <pthread.h>
@@ -20,8 +21,14 @@ static volatile uint64_t sink;
 
 /* GCC keeps no frame in a leaf function even with -fno-omit-frame-pointer;
  * calling this makes each work function a non-leaf with a real frame, so
- * its own caller is known in every sample. */
+ * its own caller is known in every sample. Built with -DFRAMELESS (and
+ * -fomit-frame-pointer) the work functions are frameless leaves instead:
+ * the case only unwinding from .eh_frame gets right. */
+#ifdef FRAMELESS
+#define enter() ((void)0)
+#else
 __attribute__((noinline)) void enter(void) { __asm__ volatile("" ::: "memory"); }
+#endif
 
 #define SPIN(units)                                                              \
 	do {                                                                     \
@@ -35,24 +42,39 @@ __attribute__((noinline)) void work_50(void) { enter(); SPIN(5); }
 __attribute__((noinline)) void work_30(void) { enter(); SPIN(3); }
 __attribute__((noinline)) void work_20(void) { enter(); SPIN(2); }
 
+#ifdef SHARED_ROUND
+/* In a shared library (libsplitround.so, built without frame pointers):
+ * the stack then runs work_* <- run_round (library) <- thread_main. */
+void run_round(void (*a)(void), void (*b)(void), void (*c)(void));
+#else
+__attribute__((noinline)) static void run_round(void (*a)(void), void (*b)(void), void (*c)(void))
+{
+	a();
+	b();
+	c();
+}
+#endif
+
 static void *thread_main(void *arg)
 {
 	long rounds = (long)(intptr_t)arg;
-	for (long r = 0; r < rounds; r++) {
-		work_50();
-		work_30();
-		work_20();
-	}
+	for (long r = 0; r < rounds; r++)
+		run_round(work_50, work_30, work_20);
 	return NULL;
 }
 
 int main(int argc, char **argv)
 {
 	long rounds = argc > 1 ? atol(argv[1]) : 10;
-	pthread_t t;
-	pthread_create(&t, NULL, thread_main, (void *)(intptr_t)rounds);
+	int threads = argc > 2 ? atoi(argv[2]) : 2;
+	pthread_t t[64];
+	if (threads < 1 || threads > 64)
+		return 2;
+	for (int i = 1; i < threads; i++)
+		pthread_create(&t[i], NULL, thread_main, (void *)(intptr_t)rounds);
 	thread_main((void *)(intptr_t)rounds);
-	pthread_join(t, NULL);
+	for (int i = 1; i < threads; i++)
+		pthread_join(t[i], NULL);
 	struct timespec cpu;
 	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &cpu);
 	printf("cpu_ns %lld\n", (long long)cpu.tv_sec * 1000000000ll + cpu.tv_nsec);
