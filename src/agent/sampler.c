@@ -7,9 +7,10 @@
  *
  * The handler is async-signal-safe by construction: it touches only its
  * own thread's ring (memory mapped at registration), reads memory only
- * inside the thread's recorded stack bounds (so a bad frame pointer can
- * never fault), calls no libc function but clock_gettime (vDSO), and saves
- * and restores errno. */
+ * inside the thread's recorded stack bounds and its own unwind tables (so
+ * a corrupt stack can never fault), calls no libc function but
+ * clock_gettime (the vDSO for the time, one system call for the thread's
+ * CPU time), and saves and restores errno. */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/perf_event.h>

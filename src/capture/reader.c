@@ -36,7 +36,7 @@ const char *capture_stack_end_name(unsigned reason)
 	static const char *const names[] = {
 		[CAPTURE_STACK_COMPLETE] = "complete",
 		[CAPTURE_STACK_TRUNCATED] = "depth limit",
-		[CAPTURE_STACK_BAD_FRAME] = "bad frame pointer",
+		[CAPTURE_STACK_BAD_FRAME] = "bad frame",
 		[CAPTURE_STACK_NO_STACK_INFO] = "unknown stack bounds",
 		[CAPTURE_STACK_NO_UNWIND_INFO] = "no unwind info",
 	};
