@@ -96,31 +96,14 @@ static struct cur sub(struct cur *c, uint64_t n)
 	return s;
 }
 
-static uint8_t rd_u8(struct cur *c)
+/* A little-endian unsigned integer of n bytes (1, 2, 4 or 8). */
+static uint64_t rd_uint(struct cur *c, size_t n)
 {
-	uint8_t v;
-	take(c, &v, 1);
-	return v;
-}
-
-static uint16_t rd_u16(struct cur *c)
-{
-	uint16_t v;
-	take(c, &v, 2);
-	return v;
-}
-
-static uint32_t rd_u32(struct cur *c)
-{
-	uint32_t v;
-	take(c, &v, 4);
-	return v;
-}
-
-static uint64_t rd_u64(struct cur *c)
-{
-	uint64_t v;
-	take(c, &v, 8);
+	uint8_t b[8];
+	take(c, b, n);
+	uint64_t v = 0;
+	for (size_t i = n; i-- > 0;)
+		v = v << 8 | b[i];
 	return v;
 }
 
@@ -130,7 +113,7 @@ static uint64_t rd_uleb(struct cur *c)
 	uint64_t v = 0;
 	unsigned shift = 0;
 	for (;;) {
-		uint8_t b = rd_u8(c);
+		uint8_t b = (uint8_t)rd_uint(c, 1);
 		if (c->bad)
 			return 0;
 		if (shift < 64)
@@ -147,7 +130,7 @@ static int64_t rd_sleb(struct cur *c)
 	uint64_t v = 0;
 	unsigned shift = 0;
 	for (;;) {
-		uint8_t b = rd_u8(c);
+		uint8_t b = (uint8_t)rd_uint(c, 1);
 		if (c->bad)
 			return 0;
 		if (shift < 64)
@@ -176,14 +159,14 @@ static bool rd_ptr(struct cur *c, uint8_t enc, uintptr_t data_base, uint64_t *ou
 	case 0x00: /* absptr */
 	case 0x04: /* udata8 */
 	case 0x0c: /* sdata8 */
-		v = rd_u64(c);
+		v = rd_uint(c, 8);
 		break;
 	case 0x01: v = rd_uleb(c); break;
-	case 0x02: v = rd_u16(c); break;
-	case 0x03: v = rd_u32(c); break;
+	case 0x02: v = (uint16_t)rd_uint(c, 2); break;
+	case 0x03: v = (uint32_t)rd_uint(c, 4); break;
 	case 0x09: v = (uint64_t)rd_sleb(c); break;
-	case 0x0a: v = (uint64_t)(int64_t)(int16_t)rd_u16(c); break;
-	case 0x0b: v = (uint64_t)(int64_t)(int32_t)rd_u32(c); break;
+	case 0x0a: v = (uint64_t)(int64_t)(int16_t)(uint16_t)rd_uint(c, 2); break;
+	case 0x0b: v = (uint64_t)(int64_t)(int32_t)(uint32_t)rd_uint(c, 4); break;
 	default: return false;
 	}
 	switch (enc & PE_APPL) {
@@ -209,7 +192,7 @@ int unwind__eh_frame_ptr(const uint8_t *hdr, size_t hdr_len, uintptr_t hdr_addr,
 {
 	struct region h = { hdr, hdr_len, hdr_addr };
 	struct cur c = cur_at(&h, hdr_addr, hdr_len);
-	uint8_t version = rd_u8(&c), ptr_enc = rd_u8(&c);
+	uint8_t version = (uint8_t)rd_uint(&c, 1), ptr_enc = (uint8_t)rd_uint(&c, 1);
 	skip(&c, 2); /* fde_count and table encodings */
 	uint64_t v;
 	if (c.bad || version != 1 || !rd_ptr(&c, ptr_enc, hdr_addr, &v))
@@ -242,7 +225,7 @@ struct fde {
 static struct cur record_at(const struct region *eh, uintptr_t addr)
 {
 	struct cur c = cur_at(eh, addr, 4);
-	uint32_t len = rd_u32(&c);
+	uint32_t len = (uint32_t)rd_uint(&c, 4);
 	if (c.bad || len == 0 || len == 0xffffffffu) {
 		c.bad = true;
 		return c;
@@ -254,15 +237,15 @@ static int parse_cie(const struct region *eh, uintptr_t addr, struct cie *cie)
 {
 	memset(cie, 0, sizeof(*cie));
 	struct cur c = record_at(eh, addr);
-	if (rd_u32(&c) != 0) /* CIE id */
+	if ((uint32_t)rd_uint(&c, 4) != 0) /* CIE id */
 		return -1;
-	uint8_t version = rd_u8(&c);
+	uint8_t version = (uint8_t)rd_uint(&c, 1);
 	if (version != 1 && version != 3)
 		return -1;
 	char aug[8];
 	size_t n = 0;
 	for (;;) {
-		uint8_t ch = rd_u8(&c);
+		uint8_t ch = (uint8_t)rd_uint(&c, 1);
 		if (c.bad || n == sizeof(aug) - 1)
 			return -1;
 		if (!ch)
@@ -277,7 +260,7 @@ static int parse_cie(const struct region *eh, uintptr_t addr, struct cie *cie)
 	}
 	cie->code_align = rd_uleb(&c);
 	cie->data_align = rd_sleb(&c);
-	cie->ra_reg = version == 1 ? rd_u8(&c) : rd_uleb(&c);
+	cie->ra_reg = version == 1 ? (uint8_t)rd_uint(&c, 1) : rd_uleb(&c);
 	if (c.bad || cie->code_align == 0 || cie->ra_reg == REG_RBP || cie->ra_reg == REG_RSP)
 		return -1;
 	if (*a == 'z') {
@@ -289,15 +272,15 @@ static int parse_cie(const struct region *eh, uintptr_t addr, struct cie *cie)
 			uint64_t ignored;
 			switch (*a) {
 			case 'R':
-				cie->fde_enc = rd_u8(&d);
+				cie->fde_enc = (uint8_t)rd_uint(&d, 1);
 				break;
 			case 'P': /* personality: skipped, never dereferenced */
-				enc = rd_u8(&d);
+				enc = (uint8_t)rd_uint(&d, 1);
 				if (!rd_ptr(&d, enc & (uint8_t)~PE_INDIRECT, 0, &ignored))
 					return -1;
 				break;
 			case 'L': /* LSDA encoding: FDEs skip their LSDA by length */
-				rd_u8(&d);
+				skip(&d, 1);
 				break;
 			case 'S':
 				cie->signal = true;
@@ -326,7 +309,7 @@ static int parse_fde(const struct region *eh, uintptr_t addr, struct fde *f)
 	memset(f, 0, sizeof(*f));
 	struct cur c = record_at(eh, addr);
 	uintptr_t id_addr = c.addr;
-	uint32_t delta = rd_u32(&c);
+	uint32_t delta = (uint32_t)rd_uint(&c, 4);
 	if (c.bad || delta == 0) /* 0: a CIE, not an FDE */
 		return -1;
 	if (parse_cie(eh, id_addr - delta, &f->cie) != 0)
@@ -546,18 +529,18 @@ static void restore_rule(const struct run *r, struct state *s, uint64_t reg)
 static void cfa_expression(struct state *s, struct cur e)
 {
 	s->cfa_how = CFA_BAD;
-	uint8_t op = rd_u8(&e);
+	uint8_t op = (uint8_t)rd_uint(&e, 1);
 	if (op != 0x70 + REG_RBP && op != 0x70 + REG_RSP)
 		return;
 	int64_t off = rd_sleb(&e);
-	uint8_t next = rd_u8(&e);
+	uint8_t next = (uint8_t)rd_uint(&e, 1);
 	if (op == 0x70 + REG_RSP && next == 0x80 /* breg16 */) {
-		if (rd_sleb(&e) != 0 || rd_u8(&e) != 0x3f /* lit15 */ || rd_u8(&e) != 0x1a /* and */)
+		if (rd_sleb(&e) != 0 || (uint8_t)rd_uint(&e, 1) != 0x3f /* lit15 */ || (uint8_t)rd_uint(&e, 1) != 0x1a /* and */)
 			return;
-		uint8_t lit = rd_u8(&e);
-		if (lit < 0x30 || lit > 0x4f || rd_u8(&e) != 0x2a /* ge */ ||
-		    rd_u8(&e) != 0x33 /* lit3 */ || rd_u8(&e) != 0x24 /* shl */ ||
-		    rd_u8(&e) != 0x22 /* plus */ || !cur_done(&e))
+		uint8_t lit = (uint8_t)rd_uint(&e, 1);
+		if (lit < 0x30 || lit > 0x4f || (uint8_t)rd_uint(&e, 1) != 0x2a /* ge */ ||
+		    (uint8_t)rd_uint(&e, 1) != 0x33 /* lit3 */ || (uint8_t)rd_uint(&e, 1) != 0x24 /* shl */ ||
+		    (uint8_t)rd_uint(&e, 1) != 0x22 /* plus */ || !cur_done(&e))
 			return;
 		s->cfa_how = CFA_PLT;
 		s->cfa_reg = REG_RSP;
@@ -566,7 +549,7 @@ static void cfa_expression(struct state *s, struct cur e)
 	} else if (next == 0x06 /* deref */) {
 		int64_t add = 0;
 		if (!cur_done(&e)) {
-			if (rd_u8(&e) != 0x23 /* plus_uconst */)
+			if ((uint8_t)rd_uint(&e, 1) != 0x23 /* plus_uconst */)
 				return;
 			uint64_t k = rd_uleb(&e);
 			if (k > INT16_MAX)
@@ -586,7 +569,7 @@ static void cfa_expression(struct state *s, struct cur e)
 static void rbp_expression(struct state *s, struct cur e)
 {
 	s->rbp.how = R_LOST;
-	uint8_t op = rd_u8(&e);
+	uint8_t op = (uint8_t)rd_uint(&e, 1);
 	int64_t off = rd_sleb(&e);
 	if (!cur_done(&e))
 		return;
@@ -604,7 +587,7 @@ static int exec(struct run *r, struct state *s, struct cur c)
 	const struct cie *cie = r->cie;
 	int err = 0;
 	while (!err && !c.bad && c.p < c.end && !(r->emit && r->loc >= r->limit)) {
-		uint8_t op = rd_u8(&c), low = op & 0x3f;
+		uint8_t op = (uint8_t)rd_uint(&c, 1), low = op & 0x3f;
 		uint64_t reg, v;
 		switch (op >> 6) {
 		case 1: /* advance_loc */
@@ -626,9 +609,9 @@ static int exec(struct run *r, struct state *s, struct cur c)
 				return -1;
 			err = advance_to(r, s, v > r->limit ? r->limit : (uintptr_t)v);
 			break;
-		case 0x02: err = advance(r, s, rd_u8(&c)); break;
-		case 0x03: err = advance(r, s, rd_u16(&c)); break;
-		case 0x04: err = advance(r, s, rd_u32(&c)); break;
+		case 0x02: err = advance(r, s, (uint8_t)rd_uint(&c, 1)); break;
+		case 0x03: err = advance(r, s, (uint16_t)rd_uint(&c, 2)); break;
+		case 0x04: err = advance(r, s, (uint32_t)rd_uint(&c, 4)); break;
 		case 0x05: /* offset_extended */
 			reg = rd_uleb(&c);
 			v = rd_uleb(&c);
@@ -837,7 +820,7 @@ static int collect_by_scan(const struct region *eh, uintptr_t text_lo, uintptr_t
 	size_t off = 0;
 	while (eh->len - off >= 8) {
 		struct cur c = cur_at(eh, eh->addr + off, 8);
-		uint32_t len = rd_u32(&c), id = rd_u32(&c);
+		uint32_t len = (uint32_t)rd_uint(&c, 4), id = (uint32_t)rd_uint(&c, 4);
 		if (len == 0)
 			break;
 		if (len == 0xffffffffu || len < 4 || len > eh->len - off - 4)
@@ -875,8 +858,8 @@ int unwind__parse_eh_frame(const uint8_t *hdr, size_t hdr_len, uintptr_t hdr_add
 		return -EINVAL;
 	struct region h = { hdr, hdr_len, hdr_addr }, e = { eh, eh_len, eh_addr };
 	struct cur c = cur_at(&h, hdr_addr, hdr_len);
-	uint8_t version = rd_u8(&c), ptr_enc = rd_u8(&c), count_enc = rd_u8(&c),
-		table_enc = rd_u8(&c);
+	uint8_t version = (uint8_t)rd_uint(&c, 1), ptr_enc = (uint8_t)rd_uint(&c, 1), count_enc = (uint8_t)rd_uint(&c, 1),
+		table_enc = (uint8_t)rd_uint(&c, 1);
 	uint64_t ptr;
 	if (c.bad || version != 1 || !rd_ptr(&c, ptr_enc, hdr_addr, &ptr) || ptr != eh_addr)
 		return -EINVAL;
