@@ -26,7 +26,16 @@ static void thread_exit(void *arg)
 	sampler_thread_stop(t);
 	sampler_self = NULL;
 	atomic_signal_fence(memory_order_seq_cst);
-	prctl(PR_GET_NAME, t->name, 0, 0, 0);
+	/* A name set by prctl(PR_SET_NAME), which we do not interpose. */
+	char name[sizeof(t->name)] = "";
+	prctl(PR_GET_NAME, name, 0, 0, 0);
+	/* (Not in a forked child: the lock may have been held at the fork.) */
+	if (strcmp(name, t->name) != 0 && getpid() == agent.pid) {
+		pthread_mutex_lock(&agent.threads_lock);
+		memcpy(t->name, name, sizeof(name));
+		atomic_store(&t->name_dirty, true);
+		pthread_mutex_unlock(&agent.threads_lock);
+	}
 	t->end_ns = agent_now_ns() - agent.start_ns;
 	t->cpu_ns = thread_cpu_ns();
 	atomic_store_explicit(&t->exited, true, memory_order_release);

@@ -53,7 +53,6 @@ static struct {
 	bool rescanned; /* this drain already rescanned the modules */
 	uint64_t samples;
 	uint64_t lost_no_ring_reported;
-	uint64_t lost_ring_full;
 } w;
 
 static bool set_init(struct blob_set *s)
@@ -284,12 +283,9 @@ static void drain_all(bool at_exit)
 			announce(t);
 		drain_ring(t);
 		uint64_t dropped = atomic_exchange(&t->ring->dropped, 0);
-		if (dropped) {
+		if (dropped)
 			write_lost(CAPTURE_LOST_RING_FULL, dropped);
-			w.lost_ring_full += dropped;
-		}
 		if (exited) {
-			announce(t); /* the name it had at exit */
 			write_thread_end(t, t->end_ns, t->cpu_ns);
 			*link = t->next;
 			munmap(t->ring, sizeof(struct ring) + agent.cfg.ring_bytes);
