@@ -71,3 +71,36 @@ children() {
 		awk -v p="$1" '{ sub(/^.*\) /, ""); if ($2 == p) { split(FILENAME, f, "/"); print f[3] } }' "$stat" 2>/dev/null
 	done
 }
+
+# Ground-truth checks for tests/progs/split.c (a 50/30/20 split).
+# split_within REPORT POINTS: work_50/30/20 flat% each within POINTS.
+split_within() {
+	for pair in work_50:50 work_30:30 work_20:20; do
+		f=${pair%:*} want=${pair#*:}
+		got=$(flat_pct "$1" "$f")
+		echo "$f: ${got:-missing}% (truth $want%)"
+		[ -n "$got" ] && within "$got" "$want" "$2" || return 1
+	done
+}
+
+# count_within OUT REPORT HZ PERCENT: samples within PERCENT of HZ times
+# the CPU time the program printed ("cpu_ns N" in OUT).
+count_within() {
+	cpu_ns=$(awk '/^cpu_ns/ { print $2 }' "$1")
+	samples=$(awk '/^Samples:/ { print $2 }' "$2")
+	expect=$(awk -v c="$cpu_ns" -v hz="$3" 'BEGIN { printf "%.1f", c / 1e9 * hz }')
+	echo "samples $samples, rate x CPU time $expect"
+	within "$samples" "$expect" "$(awk -v e="$expect" -v p="$4" 'BEGIN { print e * p / 100 }')"
+}
+
+# callers_found REPORT MIN_CUM_PCT FUNCTION...: each function's cum% (its
+# name may carry a compiler suffix such as .constprop.0) is at least MIN.
+callers_found() {
+	r=$1 min=$2
+	shift 2
+	for caller in "$@"; do
+		cum=$(awk -v f="$caller" '$6 ~ "^" f { sub("%", "", $5); print $5 + 0; exit }' "$r")
+		echo "$caller cum ${cum:-missing}%"
+		[ -n "$cum" ] && awk -v c="$cum" -v m="$min" 'BEGIN { exit !(c >= m) }' || return 1
+	done
+}

@@ -11,38 +11,24 @@ run() {
 		"$ONEPROF" report -n 0 "$TMP/$1.opf" >"$TMP/$1.report" 2>&1
 }
 
-# verify NAME HZ CALLER: the split, the count, the callers.
+# verify NAME HZ: the split, the count, the callers.
 verify() {
-	r=$TMP/$1.report
-	sed -n '1,/^Stacks:/p' "$r"
-	for pair in work_50:50 work_30:30 work_20:20; do
-		f=${pair%:*} want=${pair#*:}
-		got=$(flat_pct "$r" "$f")
-		echo "$f: ${got:-missing}% (truth $want%)"
-		[ -n "$got" ] && within "$got" "$want" 2 || return 1
-	done
-	cpu_ns=$(awk '/^cpu_ns/ { print $2 }' "$TMP/$1.out")
-	samples=$(awk '/^Samples:/ { print $2 }' "$r")
-	expect=$(awk -v c="$cpu_ns" -v hz="$2" 'BEGIN { printf "%.1f", c / 1e9 * hz }')
-	echo "samples $samples, rate x CPU time $expect"
-	within "$samples" "$expect" "$(awk -v e="$expect" 'BEGIN { print e * 0.05 }')" || return 1
-	for caller in thread_main $3; do
-		cum=$(awk -v f="$caller" '$6 ~ "^" f { sub("%", "", $5); print $5 + 0; exit }' "$r")
-		echo "$caller cum ${cum:-missing}%"
-		[ -n "$cum" ] && awk -v c="$cum" 'BEGIN { exit !(c >= 98) }' || return 1
-	done
+	sed -n '1,/^Stacks:/p' "$TMP/$1.report"
+	split_within "$TMP/$1.report" 2 &&
+		count_within "$TMP/$1.out" "$TMP/$1.report" "$2" 5 &&
+		callers_found "$TMP/$1.report" 98 thread_main run_round
 }
 
 run nofp-1t-99 split-nofp 99 20 1
-check "no frame pointers, 1 thread, 99 Hz" verify nofp-1t-99 99 run_round
+check "no frame pointers, 1 thread, 99 Hz" verify nofp-1t-99 99
 run nofp-2t-99 split-nofp 99 10 2
-check "no frame pointers, 2 threads, 99 Hz" verify nofp-2t-99 99 run_round
+check "no frame pointers, 2 threads, 99 Hz" verify nofp-2t-99 99
 run nofp-4t-99 split-nofp 99 5 4
-check "no frame pointers, 4 threads, 99 Hz" verify nofp-4t-99 99 run_round
+check "no frame pointers, 4 threads, 99 Hz" verify nofp-4t-99 99
 run nofp-2t-999 split-nofp 999 5 2
-check "no frame pointers, 2 threads, 999 Hz" verify nofp-2t-999 999 run_round
+check "no frame pointers, 2 threads, 999 Hz" verify nofp-2t-999 999
 run lib-2t-999 split-lib 999 5 2
-check "through a shared library without frame pointers, 999 Hz" verify lib-2t-999 999 run_round
+check "through a shared library without frame pointers, 999 Hz" verify lib-2t-999 999
 
 complete() {
 	awk '/^Stacks:/ { c = $2; t = 0; for (i = 2; i <= NF; i++) if ($i ~ /^[0-9]+$/) t += $i; exit !(c >= 0.99 * t) }' "$TMP/lib-2t-999.report"
