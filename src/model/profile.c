@@ -397,3 +397,15 @@ void profile_resolve(struct profile *p, struct symbolizer *sym)
 	index_map_free(&rs.locations);
 	index_map_free(&rs.functions);
 }
+
+size_t profile_stack_functions(const struct profile *p, const struct profile_stack *s,
+			       uint32_t *out, size_t cap)
+{
+	size_t n = 0;
+	for (uint32_t f = 0; f < s->n && n < cap; f++) {
+		uint32_t loc = s->locations ? s->locations[f] : UINT32_MAX;
+		if (loc < p->nlocations && p->locations[loc].function < p->nfunctions)
+			out[n++] = p->locations[loc].function;
+	}
+	return n;
+}

@@ -120,6 +120,14 @@ struct symbolizer;
 /* Builds locations and functions for every frame. */
 void profile_resolve(struct profile *p, struct symbolizer *sym);
 
+/* The functions of a resolved stack, leaf first, as reports and exporters
+ * show them: one per frame today; when a location carries an inline chain
+ * every inlined function is its own frame, innermost first. Writes at most
+ * cap indexes into functions[] to out and returns how many it wrote.
+ * Every report and exporter walks stacks through this one function. */
+size_t profile_stack_functions(const struct profile *p, const struct profile_stack *s,
+			       uint32_t *out, size_t cap);
+
 /* Interns a string in the profile's pool (stable until profile_free). */
 const char *profile_intern(struct profile *p, const char *s, size_t len);
 
