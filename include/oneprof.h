@@ -28,12 +28,22 @@ extern "C" {
 ONEPROF_API const char *oneprof_version(void);
 
 /* 1 when the agent is sampling this process, 0 when it is not (never
- * started, disabled by a bad setting, or in a forked child). */
+ * started, disabled by a bad setting, paused, or in a forked child with
+ * ONEPROF_FOLLOW_FORK=0). */
 ONEPROF_API int oneprof_is_active(void);
 
 /* The path of the capture being written, or NULL when not active. The
  * string belongs to the agent. */
 ONEPROF_API const char *oneprof_output_path(void);
+
+/* Resume and pause sampling, e.g. to profile one window of a long-running
+ * service. The agent starts sampling at once unless ONEPROF_PAUSED=1; the
+ * toggle signal (ONEPROF_TOGGLE_SIGNAL) flips the same switch from outside.
+ * While paused no timer runs. Return 0, or a negative errno value (-ESRCH:
+ * the agent is not running in this process). Safe from any thread, not
+ * from a signal handler. */
+ONEPROF_API int oneprof_start(void);
+ONEPROF_API int oneprof_stop(void);
 
 #ifdef __cplusplus
 }

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -28,20 +29,11 @@ uint64_t agent_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-/* The child of a fork has no writer thread and no timers (POSIX timers
- * are not inherited), and shares the parent's capture file: it must never
- * write to it. It runs unprofiled; an exec then starts a fresh agent. */
-static void on_fork_child(void)
-{
-	atomic_store(&agent.state, AGENT_OFF);
-	sampler_self = NULL;
-}
-
 /* Under 'oneprof record' (ONEPROF_ROOT_PID set) every process image gets
  * its own capture. The recorded process writes FILE, and when it execs,
  * the finished capture of the old image moves aside to FILE.PID.N, so FILE
  * always holds the program the shell finally exec'd. A descendant process
- * writes FILE.PID (FILE.PID.N when taken). */
+ * (exec'd or forked) writes FILE.PID (FILE.PID.N when taken). */
 int agent_free_name(const char *base, char *out, size_t cap)
 {
 	for (int n = 1; n < 1000; n++) {
@@ -57,13 +49,111 @@ int agent_free_name(const char *base, char *out, size_t cap)
 	return -1;
 }
 
-static int open_output(char *path, size_t cap)
+/* Opens agent.path for this process: the configured file, or for a
+ * descendant FILE.PID; with no file configured, oneprof.PID.opf. */
+static int open_output(void)
 {
-	if (!agent.cfg.descendant)
-		return open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	char base[sizeof(agent.cfg.output)];
-	snprintf(base, sizeof(base), "%s", path);
-	return agent_free_name(base, path, cap);
+	if (agent.cfg.output_default)
+		snprintf(agent.path, sizeof(agent.path), "oneprof.%d.opf", (int)agent.pid);
+	else if (agent.cfg.descendant)
+		return agent_free_name(agent.cfg.output, agent.path, sizeof(agent.path));
+	else
+		snprintf(agent.path, sizeof(agent.path), "%s", agent.cfg.output);
+	return open(agent.path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+}
+
+/* Opens the capture and starts the sampler and the writer; on failure
+ * says why once and leaves the agent off. */
+static int agent_begin(void)
+{
+	agent.start_ns = agent_now_ns();
+	agent.fd = open_output();
+	if (agent.fd < 0) {
+		fprintf(stderr,
+			"oneprof: cannot create capture '%s': %s; profiling disabled (choose a "
+			"writable path with ONEPROF_OUTPUT or 'oneprof record -o')\n",
+			agent.path, strerror(errno));
+		return -1;
+	}
+	/* The sampler first: the capture's header names the timer it chose. */
+	int rc = sampler_install();
+	if (rc == 0 && (rc = writer_start()) != 0) {
+		writer_finish();
+		sampler_uninstall();
+	}
+	if (rc != 0) {
+		if (rc != -EBUSY) /* EBUSY: sampler_install said why */
+			fprintf(stderr, "oneprof: cannot start the profiler: %s; profiling disabled\n",
+				strerror(-rc));
+		close(agent.fd);
+		agent.fd = -1;
+		return -1;
+	}
+	atomic_store(&agent.state, AGENT_RUNNING);
+	return 0;
+}
+
+/* --- fork ---
+ * The prepare handler holds the thread list so the child gets it whole.
+ * The child has only the thread that forked; the writer thread, the
+ * other threads and every POSIX timer are gone, and the capture file is
+ * the parent's. With follow-fork the child starts over with a capture of
+ * its own (FILE.PID) that the forking thread samples into; the parent's
+ * writer state is abandoned, not freed, since the fork may have caught it
+ * mid-update. Without it the child runs unprofiled. */
+static bool fork_locked;
+
+static void on_fork_prepare(void)
+{
+	fork_locked = atomic_load(&agent.state) == AGENT_RUNNING;
+	if (fork_locked)
+		pthread_mutex_lock(&agent.threads_lock);
+}
+
+static void on_fork_parent(void)
+{
+	if (fork_locked)
+		pthread_mutex_unlock(&agent.threads_lock);
+}
+
+static void on_fork_child(void)
+{
+	struct agent_thread *self = sampler_self;
+	bool was_running = atomic_load(&agent.state) == AGENT_RUNNING;
+	atomic_store(&agent.state, AGENT_OFF);
+	sampler_self = NULL;
+	pthread_mutex_init(&agent.threads_lock, NULL);
+	if (!was_running)
+		return;
+	if (agent.fd >= 0)
+		close(agent.fd);
+	agent.fd = -1;
+	/* The parent's perf events (closing our copies of their fds only)
+	 * and the other threads, which do not exist here. */
+	for (struct agent_thread *t = agent.threads, *next; t; t = next) {
+		next = t->next;
+		if (t->perf_fd >= 0)
+			close(t->perf_fd);
+		t->perf_fd = -1;
+		t->has_timer = false; /* POSIX timers are not inherited */
+		if (t != self) {
+			munmap(t->ring, sizeof(struct ring) + agent.cfg.ring_bytes);
+			free(t);
+		}
+	}
+	agent.threads = NULL;
+	if (!agent.cfg.follow_fork || !self)
+		return;
+	agent.pid = getpid();
+	agent.forked = true;
+	agent.cfg.descendant = true;
+	agent.writer_started = false;
+	agent.stop_writer = false;
+	atomic_store(&agent.lost_no_ring, 0);
+	writer_forget();
+	if (agent_begin() != 0)
+		return;
+	threads_adopt_self(self);
 }
 
 __attribute__((constructor)) static void agent_start(void)
@@ -80,36 +170,18 @@ __attribute__((constructor)) static void agent_start(void)
 		goto out;
 	}
 	agent.pid = getpid();
-	agent.start_ns = agent_now_ns();
 	agent.period_ns = 1000000000u / agent.cfg.hz;
-	agent.fd = open_output(agent.cfg.output, sizeof(agent.cfg.output));
-	if (agent.fd < 0) {
-		fprintf(stderr,
-			"oneprof: cannot create capture '%s': %s; profiling disabled (choose a "
-			"writable path with ONEPROF_OUTPUT or 'oneprof record -o')\n",
-			agent.cfg.output, strerror(errno));
-		goto out;
-	}
+	atomic_store(&agent.paused, agent.cfg.start_paused);
+	if (!agent.cfg.inherit)
+		control_drop_preload();
 	threads_init();
 	/* Unwind tables before the first sample; a failure only costs the
 	 * frames CFI would have found (the walker steps by frame pointer). */
 	unwind_rebuild();
-	/* The sampler first: the capture's header names the timer it chose. */
-	int rc = sampler_install();
-	if (rc == 0 && (rc = writer_start()) != 0) {
-		writer_finish();
-		sampler_uninstall();
-	}
-	if (rc != 0) {
-		if (rc != -EBUSY) /* EBUSY: sampler_install said why */
-			fprintf(stderr, "oneprof: cannot start the profiler: %s; profiling disabled\n",
-				strerror(-rc));
-		close(agent.fd);
-		agent.fd = -1;
+	if (agent_begin() != 0)
 		goto out;
-	}
-	pthread_atfork(NULL, NULL, on_fork_child);
-	atomic_store(&agent.state, AGENT_RUNNING);
+	pthread_atfork(on_fork_prepare, on_fork_parent, on_fork_child);
+	control_install_toggle();
 	threads_register_self();
 out:
 	errno = saved_errno;
@@ -124,9 +196,13 @@ bool agent_finish(void)
 	int saved_errno = errno;
 	threads_stop_all();
 	sampler_stop_process();
-	writer_finish();
+	uint64_t samples = writer_finish();
 	close(agent.fd);
 	agent.fd = -1;
+	/* A forked child that never ran long enough for a sample (the usual
+	 * fork-then-exec) leaves no file behind. */
+	if (agent.forked && samples == 0)
+		unlink(agent.path);
 	atomic_store(&agent.state, AGENT_OFF);
 	errno = saved_errno;
 	return true;
@@ -144,10 +220,10 @@ ONEPROF_API const char *oneprof_version(void)
 
 ONEPROF_API int oneprof_is_active(void)
 {
-	return atomic_load(&agent.state) == AGENT_RUNNING;
+	return atomic_load(&agent.state) == AGENT_RUNNING && !atomic_load(&agent.paused);
 }
 
 ONEPROF_API const char *oneprof_output_path(void)
 {
-	return oneprof_is_active() ? agent.cfg.output : NULL;
+	return atomic_load(&agent.state) == AGENT_RUNNING ? agent.path : NULL;
 }

@@ -36,11 +36,17 @@ enum sampler_kind {
 };
 
 struct agent_config {
-	char output[4096];
+	char output[4096]; /* as configured; agent.path is the file written */
+	bool output_default; /* ONEPROF_OUTPUT unset: oneprof.PID.opf */
 	unsigned hz;
 	int signo;
 	unsigned timer; /* enum sampler_kind to try first */
 	bool descendant; /* under 'oneprof record', not the recorded process */
+	bool follow_fork; /* a forked child keeps profiling into its own capture */
+	bool inherit;     /* programs this one execs are profiled too */
+	bool start_paused;
+	int toggle_signo; /* 0: none */
+	bool wall;        /* wall-clock sampling: running and blocked threads */
 	unsigned max_depth;
 	uint64_t ring_bytes;
 	unsigned flush_ms;
@@ -61,6 +67,7 @@ struct agent_thread {
 	uint64_t start_ns, end_ns;
 	uintptr_t stack_lo, stack_hi; /* bounds for the frame-pointer walk */
 	uint64_t last_cpu_ns;         /* thread CPU time at its previous sample */
+	unsigned epoch;               /* agent.epoch at its previous sample */
 	uint64_t cpu_ns;              /* thread CPU time at exit */
 	timer_t timer;
 	bool has_timer;
@@ -76,10 +83,14 @@ struct agent {
 	_Atomic int state;
 	struct agent_config cfg;
 	pid_t pid;
+	char path[4096];   /* the capture being written */
+	bool forked;       /* a forked child followed into its own capture */
 	uint64_t start_ns; /* CLOCK_MONOTONIC at start */
 	uint64_t period_ns;
 	enum sampler_kind sampler;
 	int fd;
+	_Atomic bool paused;     /* oneprof_stop() or the toggle signal */
+	_Atomic unsigned epoch;  /* counts resumes: CPU time restarts from there */
 
 	pthread_mutex_t threads_lock; /* guards the list, never taken in the handler */
 	struct agent_thread *threads;
@@ -110,7 +121,9 @@ int agent_config_load(struct agent_config *cfg) AGENT_HIDDEN;
 
 /* sampler.c */
 int sampler_install(void) AGENT_HIDDEN;
+/* Creates the thread's timer, armed unless sampling is paused. */
 int sampler_thread_start(struct agent_thread *t) AGENT_HIDDEN;
+void sampler_thread_arm(struct agent_thread *t, bool on) AGENT_HIDDEN;
 void sampler_thread_stop(struct agent_thread *t) AGENT_HIDDEN;
 /* The process-wide part of the timer (setitimer), if any. */
 void sampler_start_process(void) AGENT_HIDDEN;
@@ -120,14 +133,26 @@ const char *sampler_name(void) AGENT_HIDDEN;
 extern __thread struct agent_thread *sampler_self
 	__attribute__((tls_model("initial-exec"))) AGENT_HIDDEN;
 
+/* control.c */
+void control_poll(void) AGENT_HIDDEN;
+void control_install_toggle(void) AGENT_HIDDEN;
+void control_drop_preload(void) AGENT_HIDDEN;
+
 /* threads.c */
 struct agent_thread *threads_register_self(void) AGENT_HIDDEN;
+/* In a followed fork child: the thread that forked, alone, samples on. */
+void threads_adopt_self(struct agent_thread *t) AGENT_HIDDEN;
 void threads_init(void) AGENT_HIDDEN;
 void threads_stop_all(void) AGENT_HIDDEN;
 int threads_create_unprofiled(pthread_t *th, void *(*fn)(void *), void *arg) AGENT_HIDDEN;
 
 /* writer.c */
 int writer_start(void) AGENT_HIDDEN;
-void writer_finish(void) AGENT_HIDDEN;
+/* Completes the capture; returns the samples it holds. */
+uint64_t writer_finish(void) AGENT_HIDDEN;
+/* In a fork child: drops the parent's writer state without freeing it. */
+void writer_forget(void) AGENT_HIDDEN;
+/* Records a pause or resume (threads_lock held). */
+void writer_note_pause(bool paused) AGENT_HIDDEN;
 
 #endif

@@ -32,6 +32,15 @@ static const struct setting settings[] = {
 	  "bytes of sample buffer per thread (K, M and G suffixes allowed)", FIELD(ring_bytes) },
 	{ "ONEPROF_FLUSH_MS", 10, 60000, 1000,
 	  "most milliseconds of samples held before they reach the file", FIELD(flush_ms) },
+	{ "ONEPROF_FOLLOW_FORK", 0, 1, 1,
+	  "1: a forked child keeps profiling into its own capture", FIELD(follow_fork) },
+	{ "ONEPROF_INHERIT", 0, 1, 1, "1: programs this one execs are profiled too",
+	  FIELD(inherit) },
+	{ "ONEPROF_PAUSED", 0, 1, 0,
+	  "1: start with sampling paused until oneprof_start() or the toggle signal",
+	  FIELD(start_paused) },
+	{ "ONEPROF_WALL", 0, 1, 0,
+	  "1: sample wall-clock time, running and blocked threads alike", FIELD(wall) },
 };
 
 static int bad(const char *name, const char *value, const char *why)
@@ -80,6 +89,8 @@ static int load_number(const struct setting *st, struct agent_config *cfg)
 	char *field = (char *)cfg + st->offset;
 	if (st->size == sizeof(uint64_t))
 		*(uint64_t *)field = v;
+	else if (st->size == sizeof(bool))
+		*(bool *)field = v != 0;
 	else
 		*(unsigned *)field = (unsigned)v;
 	return 0;
@@ -114,14 +125,24 @@ static int parse_signal(const char *s)
 	return allowed ? (int)n : -1;
 }
 
+#define SIGNAL_CHOICES "PROF, VTALRM, USR1, USR2, ALRM, RTMIN+N or a number among those"
+
 static int load_signal_and_timer(struct agent_config *cfg)
 {
 	const char *s = getenv("ONEPROF_SIGNAL");
 	cfg->signo = SIGPROF;
 	if (s && (cfg->signo = parse_signal(s)) < 0)
-		return bad("ONEPROF_SIGNAL", s,
-			   "is not a usable signal (PROF, VTALRM, USR1, USR2, ALRM, RTMIN+N or "
-			   "a number among those)");
+		return bad("ONEPROF_SIGNAL", s, "is not a usable signal (" SIGNAL_CHOICES ")");
+	s = getenv("ONEPROF_TOGGLE_SIGNAL");
+	cfg->toggle_signo = 0;
+	if (s && *s) {
+		if ((cfg->toggle_signo = parse_signal(s)) < 0)
+			return bad("ONEPROF_TOGGLE_SIGNAL", s,
+				   "is not a usable signal (" SIGNAL_CHOICES ")");
+		if (cfg->toggle_signo == cfg->signo)
+			return bad("ONEPROF_TOGGLE_SIGNAL", s,
+				   "is the profiling signal too (choose another, e.g. USR2)");
+	}
 	static const char *const timers[] = { "perf", "timer", "itimer" };
 	s = getenv("ONEPROF_TIMER");
 	cfg->timer = SAMPLER_PERF;
@@ -134,6 +155,9 @@ static int load_signal_and_timer(struct agent_config *cfg)
 		cfg->timer = (unsigned)i;
 		if (i == SAMPLER_ITIMER && cfg->signo != SIGPROF)
 			return bad("ONEPROF_TIMER", s, "needs ONEPROF_SIGNAL=PROF");
+		if (i == SAMPLER_ITIMER && cfg->wall)
+			return bad("ONEPROF_TIMER", s,
+				   "measures CPU time only, and ONEPROF_WALL=1 asks for wall-clock time");
 	}
 	return 0;
 }
@@ -141,7 +165,8 @@ static int load_signal_and_timer(struct agent_config *cfg)
 static bool known(const char *entry)
 {
 	static const char *const others[] = { "ONEPROF_OUTPUT", "ONEPROF_ROOT_PID",
-					      "ONEPROF_SIGNAL", "ONEPROF_TIMER" };
+					      "ONEPROF_SIGNAL", "ONEPROF_TIMER",
+					      "ONEPROF_TOGGLE_SIGNAL", "ONEPROF_AGENT" };
 	size_t len = strcspn(entry, "=");
 	for (size_t i = 0; i < sizeof(settings) / sizeof(settings[0]); i++)
 		if (strlen(settings[i].name) == len && !strncmp(entry, settings[i].name, len))
@@ -176,6 +201,7 @@ int agent_config_load(struct agent_config *cfg)
 	pid_t pid = getpid();
 	if (out && !*out)
 		return bad("ONEPROF_OUTPUT", out, "is empty (it names the capture file)");
+	cfg->output_default = !out;
 	if (!out)
 		snprintf(cfg->output, sizeof(cfg->output), "oneprof.%d.opf", (int)pid);
 	else

@@ -35,13 +35,13 @@ static void exec_prepare(void)
 	sigaddset(&block, signo);
 	pthread_sigmask(SIG_BLOCK, &block, &old);
 	agent_finish();
-	if (!agent.cfg.descendant && getenv("ONEPROF_ROOT_PID")) {
+	if (!agent.cfg.descendant && getenv("ONEPROF_ROOT_PID") && access(agent.path, F_OK) == 0) {
 		/* The new image takes FILE; this one's capture moves aside. */
-		char aside[sizeof(agent.cfg.output)];
-		int fd = agent_free_name(agent.cfg.output, aside, sizeof(aside));
+		char aside[sizeof(agent.path)];
+		int fd = agent_free_name(agent.path, aside, sizeof(aside));
 		if (fd >= 0) {
 			close(fd);
-			if (rename(agent.cfg.output, aside) != 0)
+			if (rename(agent.path, aside) != 0)
 				unlink(aside);
 		}
 	}

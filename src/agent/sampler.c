@@ -102,8 +102,9 @@ static void on_sigprof(int sig, siginfo_t *si, void *ucv)
 	(void)sig;
 	int saved_errno = errno;
 	struct agent_thread *t = sampler_self;
-	if (atomic_load_explicit(&agent.state, memory_order_relaxed) != AGENT_RUNNING)
-		goto out;
+	if (atomic_load_explicit(&agent.state, memory_order_relaxed) != AGENT_RUNNING ||
+	    atomic_load_explicit(&agent.paused, memory_order_relaxed))
+		goto out; /* a signal still in flight when sampling stopped */
 	if (!t || !t->ring) {
 		atomic_fetch_add_explicit(&agent.lost_no_ring, 1, memory_order_relaxed);
 		goto out;
@@ -127,8 +128,11 @@ static void on_sigprof(int sig, siginfo_t *si, void *ucv)
 	 * from the period: right under overruns, coalesced signals and a
 	 * clock that drifts from the kernel's CPU accounting. */
 	uint64_t cpu = thread_cpu_ns();
-	rec[3] = cpu - t->last_cpu_ns;
+	unsigned epoch = atomic_load_explicit(&agent.epoch, memory_order_relaxed);
+	/* After a pause only the period since the timer was re-armed counts. */
+	rec[3] = epoch == t->epoch ? cpu - t->last_cpu_ns : agent.period_ns * count;
 	t->last_cpu_ns = cpu;
+	t->epoch = epoch;
 	ring_commit(t->ring, SAMPLE_WORDS + n);
 out:
 	errno = saved_errno;
@@ -149,7 +153,7 @@ const char *sampler_name(void)
  * kernel) with an hrtimer, not the scheduler tick: it fires at the
  * requested rate even at 1 kHz and above. Its overflow raises the signal
  * in that thread through F_SETOWN_EX; no ring buffer is mapped. */
-static int perf_open(pid_t tid, uint64_t period_ns, int signo)
+static int perf_open(pid_t tid, uint64_t period_ns, int signo, bool enable)
 {
 	struct perf_event_attr attr;
 	memset(&attr, 0, sizeof(attr));
@@ -164,7 +168,8 @@ static int perf_open(pid_t tid, uint64_t period_ns, int signo)
 		return -errno;
 	struct f_owner_ex owner = { .type = F_OWNER_TID, .pid = tid };
 	if (fcntl(fd, F_SETFL, O_ASYNC | O_NONBLOCK) != 0 || fcntl(fd, F_SETSIG, signo) != 0 ||
-	    fcntl(fd, F_SETOWN_EX, &owner) != 0 || ioctl(fd, PERF_EVENT_IOC_ENABLE, 0) != 0) {
+	    fcntl(fd, F_SETOWN_EX, &owner) != 0 ||
+	    (enable && ioctl(fd, PERF_EVENT_IOC_ENABLE, 0) != 0)) {
 		int e = errno;
 		close(fd);
 		return -e;
@@ -172,7 +177,19 @@ static int perf_open(pid_t tid, uint64_t period_ns, int signo)
 	return fd;
 }
 
-static int timer_start(struct agent_thread *t)
+static int timer_arm(struct agent_thread *t, bool on)
+{
+	struct itimerspec its;
+	memset(&its, 0, sizeof(its));
+	if (on) {
+		its.it_interval.tv_sec = (time_t)(agent.period_ns / 1000000000u);
+		its.it_interval.tv_nsec = (long)(agent.period_ns % 1000000000u);
+		its.it_value = its.it_interval;
+	}
+	return timer_settime(t->timer, 0, &its, NULL) == 0 ? 0 : -errno;
+}
+
+static int timer_start(struct agent_thread *t, bool on)
 {
 	struct sigevent sev;
 	memset(&sev, 0, sizeof(sev));
@@ -182,17 +199,12 @@ static int timer_start(struct agent_thread *t)
 	if (timer_create(CLOCK_THREAD_CPUTIME_ID, &sev, &t->timer) != 0)
 		return -errno;
 	t->has_timer = true;
-	struct itimerspec its;
-	its.it_interval.tv_sec = (time_t)(agent.period_ns / 1000000000u);
-	its.it_interval.tv_nsec = (long)(agent.period_ns % 1000000000u);
-	its.it_value = its.it_interval;
-	if (timer_settime(t->timer, 0, &its, NULL) != 0) {
-		int e = errno;
+	int rc = timer_arm(t, on);
+	if (rc != 0) {
 		timer_delete(t->timer);
 		t->has_timer = false;
-		return -e;
 	}
-	return 0;
+	return rc;
 }
 
 static int itimer_set(uint64_t period_ns)
@@ -211,7 +223,8 @@ int sampler_install(void)
 	if (sigaction(signo, NULL, &old) != 0)
 		return -errno;
 	void (*prev)(int) = old.sa_handler; /* the union: either member tells */
-	if (prev != SIG_DFL && prev != SIG_IGN) {
+	/* Our own handler is there in a fork child starting over. */
+	if (prev != SIG_DFL && prev != SIG_IGN && old.sa_sigaction != on_sigprof) {
 		fprintf(stderr,
 			"oneprof: signal %d (%s) already has a handler in this program; profiling "
 			"disabled rather than replacing it (choose a free signal with "
@@ -222,7 +235,7 @@ int sampler_install(void)
 	/* Choose the timer once, by trying it on this thread: every thread
 	 * then uses the same kind, and the capture says which. */
 	pid_t tid = (pid_t)syscall(SYS_gettid);
-	int fd = agent.cfg.timer == SAMPLER_PERF ? perf_open(tid, agent.period_ns, signo) : -1;
+	int fd = agent.cfg.timer == SAMPLER_PERF ? perf_open(tid, agent.period_ns, signo, false) : -1;
 	if (fd >= 0) {
 		close(fd);
 		agent.sampler = SAMPLER_PERF;
@@ -243,15 +256,18 @@ int sampler_install(void)
 	/* One process-wide timer: it samples whichever thread runs. */
 	if (agent.sampler == SAMPLER_ITIMER && signo != SIGPROF)
 		return -EINVAL; /* setitimer can only raise SIGPROF */
-	sampler_start_process();
+	if (!atomic_load(&agent.paused))
+		sampler_start_process();
 	return 0;
 }
 
 int sampler_thread_start(struct agent_thread *t)
 {
+	bool on = !atomic_load(&agent.paused);
 	t->perf_fd = -1;
+	t->epoch = atomic_load(&agent.epoch);
 	if (agent.sampler == SAMPLER_PERF) {
-		int fd = perf_open(t->tid, agent.period_ns, agent.cfg.signo);
+		int fd = perf_open(t->tid, agent.period_ns, agent.cfg.signo, on);
 		if (fd >= 0) {
 			t->perf_fd = fd;
 			return 0;
@@ -260,7 +276,15 @@ int sampler_thread_start(struct agent_thread *t)
 	}
 	if (agent.sampler == SAMPLER_ITIMER)
 		return 0;
-	return timer_start(t);
+	return timer_start(t, on);
+}
+
+void sampler_thread_arm(struct agent_thread *t, bool on)
+{
+	if (t->perf_fd >= 0)
+		ioctl(t->perf_fd, on ? PERF_EVENT_IOC_ENABLE : PERF_EVENT_IOC_DISABLE, 0);
+	else if (t->has_timer)
+		timer_arm(t, on);
 }
 
 void sampler_thread_stop(struct agent_thread *t)

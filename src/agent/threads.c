@@ -78,20 +78,38 @@ struct agent_thread *threads_register_self(void)
 		pthread_attr_destroy(&attr);
 	}
 
+	sampler_self = t;
+	pthread_setspecific(exit_key, t);
+	/* Under the lock, so a pause or resume cannot slip in between. */
 	pthread_mutex_lock(&agent.threads_lock);
 	t->next = agent.threads;
 	agent.threads = t;
+	int rc = sampler_thread_start(t);
 	pthread_mutex_unlock(&agent.threads_lock);
-
-	sampler_self = t;
-	pthread_setspecific(exit_key, t);
-	if (sampler_thread_start(t) != 0) {
+	if (rc != 0) {
 		static _Atomic bool warned;
 		if (!atomic_exchange(&warned, true))
 			fprintf(stderr, "oneprof: cannot create a CPU-time timer for thread %d: %s; "
-					"that thread is not sampled\n", (int)t->tid, strerror(errno));
+					"that thread is not sampled\n", (int)t->tid, strerror(-rc));
 	}
 	return t;
+}
+
+void threads_adopt_self(struct agent_thread *t)
+{
+	atomic_store(&t->ring->head, 0);
+	atomic_store(&t->ring->tail, 0);
+	atomic_store(&t->ring->dropped, 0);
+	t->next = NULL;
+	t->tid = (pid_t)syscall(SYS_gettid);
+	t->self = pthread_self();
+	t->start_ns = 0;
+	t->last_cpu_ns = thread_cpu_ns();
+	t->announced = false;
+	atomic_store(&t->exited, false);
+	agent.threads = t;
+	sampler_self = t;
+	sampler_thread_start(t);
 }
 
 void threads_stop_all(void)

@@ -53,6 +53,12 @@ static struct {
 	bool rescanned; /* this drain already rescanned the modules */
 	uint64_t samples;
 	uint64_t lost_no_ring_reported;
+	/* Pauses and resumes not yet written (threads_lock guards them). */
+	struct pause_note {
+		uint64_t time;
+		bool paused;
+	} pauses[64];
+	unsigned npauses;
 } w;
 
 static bool set_init(struct blob_set *s)
@@ -270,11 +276,24 @@ static void write_thread_end(const struct agent_thread *t, uint64_t end_ns, uint
 	capture_write_varints(w.cw, CAPTURE_REC_THREAD_END, f, 3);
 }
 
+void writer_note_pause(bool paused)
+{
+	/* More than a drain interval's worth of toggles keeps the first and
+	 * the last state: what is lost is flicker, never the final state. */
+	unsigned i = w.npauses < 64 ? w.npauses++ : 63;
+	w.pauses[i] = (struct pause_note){ agent_now_ns() - agent.start_ns, paused };
+}
+
 /* drain_all(true) at exit: threads still running end there too. */
 static void drain_all(bool at_exit)
 {
 	w.rescanned = false;
 	pthread_mutex_lock(&agent.threads_lock);
+	for (unsigned i = 0; i < w.npauses; i++) {
+		uint64_t f[2] = { w.pauses[i].time, w.pauses[i].paused };
+		capture_write_varints(w.cw, CAPTURE_REC_PAUSE, f, 2);
+	}
+	w.npauses = 0;
 	struct agent_thread **link = &agent.threads;
 	while (*link) {
 		struct agent_thread *t = *link;
@@ -327,6 +346,7 @@ static void *writer_main(void *arg)
 		if (agent.stop_writer)
 			break;
 		pthread_mutex_unlock(&agent.wake_lock);
+		control_poll();
 		drain_all(false);
 		uint64_t now = agent_now_ns();
 		if (now - last_flush >= (uint64_t)agent.cfg.flush_ms * 1000000u) {
@@ -403,6 +423,8 @@ int writer_start(void)
 	capture_buf_free(&h);
 	if (rc != 0)
 		return rc;
+	if (atomic_load(&agent.paused))
+		writer_note_pause(true); /* ONEPROF_PAUSED=1 */
 	scan_modules();
 
 	pthread_mutex_init(&agent.wake_lock, NULL);
@@ -420,7 +442,12 @@ int writer_start(void)
 	return 0;
 }
 
-void writer_finish(void)
+void writer_forget(void)
+{
+	memset(&w, 0, sizeof(w));
+}
+
+uint64_t writer_finish(void)
 {
 	if (agent.writer_started) {
 		pthread_mutex_lock(&agent.wake_lock);
@@ -431,7 +458,7 @@ void writer_finish(void)
 		agent.writer_started = false;
 	}
 	if (!w.cw)
-		return;
+		return 0;
 	drain_all(true);
 	struct timespec cpu;
 	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &cpu);
@@ -445,5 +472,6 @@ void writer_finish(void)
 	w.cw = NULL;
 	if (rc != 0)
 		fprintf(stderr, "oneprof: writing capture '%s' failed: %s; the capture is cut short\n",
-			agent.cfg.output, strerror(-rc));
+			agent.path, strerror(-rc));
+	return w.samples;
 }

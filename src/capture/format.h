@@ -66,6 +66,7 @@ enum capture_record_kind {
 	CAPTURE_REC_THREAD_END = 5, /* tid, time */
 	CAPTURE_REC_LOST = 6,       /* source, reason, count */
 	CAPTURE_REC_END = 7,        /* duration, process cpu, samples, peak rss */
+	CAPTURE_REC_PAUSE = 8,      /* time, 1 paused / 0 resumed */
 	/* 16..23: CPU samples */
 	CAPTURE_REC_CPU_SAMPLE = 16, /* time, tid, stack, count, cpu ns */
 	/* 24..31 heap events, 32..39 spans and labels, 40..47 counters and

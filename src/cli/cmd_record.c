@@ -21,19 +21,25 @@
 #include "cli.h"
 
 const char cmd_record_help[] =
-	"usage: oneprof record [-F HZ] [-o FILE] -- COMMAND [ARGS...]\n"
+	"usage: oneprof record [options] -- COMMAND [ARGS...]\n"
 	"\n"
 	"Runs COMMAND with the oneprof agent preloaded, sampling the CPU time of\n"
 	"every thread, and writes a capture. COMMAND's exit status is passed through.\n"
 	"\n"
-	"  -F, --freq HZ     samples per second of CPU time per thread (1-10000, default 99)\n"
-	"  -o, --output FILE capture to write (default oneprof.opf)\n"
-	"      --max-depth N most frames kept per stack (1-1024, default 128)\n"
+	"  -F, --freq HZ          samples per second per thread (1-10000, default 99)\n"
+	"  -o, --output FILE      capture to write (default oneprof.opf)\n"
+	"      --max-depth N      most frames kept per stack (1-1024, default 128)\n"
+	"      --wall             sample wall-clock time: blocked threads too, with\n"
+	"                         their state (running, sleeping, waiting for I/O)\n"
+	"      --no-follow-fork   forked children that do not exec run unprofiled\n"
+	"      --no-inherit       programs COMMAND execs run without the agent\n"
+	"      --paused           start with sampling paused (see --toggle-signal)\n"
+	"      --toggle-signal S  signal that pauses and resumes sampling (e.g. USR2)\n"
 	"\n"
 	"The agent also reads ONEPROF_RING_SIZE (per-thread buffer, default 256K) and\n"
 	"ONEPROF_FLUSH_MS (most time samples wait before reaching the file, default 1000).\n"
-	"Processes the command starts with exec write FILE.PID; forked children that do\n"
-	"not exec are not sampled. Statically linked programs cannot be preloaded.\n";
+	"Other process images (exec'd or forked) write FILE.PID. Statically linked\n"
+	"programs cannot be preloaded.\n";
 
 /* The agent: $ONEPROF_AGENT, next to this binary (build tree), or in
  * ../lib next to it (installed). */
@@ -92,21 +98,37 @@ static int find_command(const char *cmd, char *out, size_t len)
 	return found_err;
 }
 
-static void setup_child_env(const char *agent_path, const char *output, unsigned long hz,
-			    unsigned long depth)
+struct record_options {
+	const char *output;
+	unsigned long hz, depth;
+	bool wall, no_follow_fork, no_inherit, paused;
+	const char *toggle_signal;
+};
+
+static void setup_child_env(const char *agent_path, const struct record_options *o)
 {
 	char buf[PATH_MAX + 4096], num[32];
 	const char *old = getenv("LD_PRELOAD");
 	snprintf(buf, sizeof(buf), "%s%s%s", agent_path, old && *old ? " " : "",
 		 old ? old : "");
 	setenv("LD_PRELOAD", buf, 1);
-	setenv("ONEPROF_OUTPUT", output, 1);
-	snprintf(num, sizeof(num), "%lu", hz);
+	setenv("ONEPROF_OUTPUT", o->output, 1);
+	snprintf(num, sizeof(num), "%lu", o->hz);
 	setenv("ONEPROF_HZ", num, 1);
-	if (depth) {
-		snprintf(num, sizeof(num), "%lu", depth);
+	if (o->depth) {
+		snprintf(num, sizeof(num), "%lu", o->depth);
 		setenv("ONEPROF_MAX_DEPTH", num, 1);
 	}
+	if (o->wall)
+		setenv("ONEPROF_WALL", "1", 1);
+	if (o->no_follow_fork)
+		setenv("ONEPROF_FOLLOW_FORK", "0", 1);
+	if (o->no_inherit)
+		setenv("ONEPROF_INHERIT", "0", 1);
+	if (o->paused)
+		setenv("ONEPROF_PAUSED", "1", 1);
+	if (o->toggle_signal)
+		setenv("ONEPROF_TOGGLE_SIGNAL", o->toggle_signal, 1);
 	snprintf(num, sizeof(num), "%d", (int)getpid());
 	setenv("ONEPROF_ROOT_PID", num, 1);
 }
@@ -183,26 +205,46 @@ int cmd_record(int argc, char **argv)
 		{ "freq", required_argument, NULL, 'F' },
 		{ "output", required_argument, NULL, 'o' },
 		{ "max-depth", required_argument, NULL, 'd' },
+		{ "wall", no_argument, NULL, 'w' },
+		{ "no-follow-fork", no_argument, NULL, 'f' },
+		{ "no-inherit", no_argument, NULL, 'i' },
+		{ "paused", no_argument, NULL, 'p' },
+		{ "toggle-signal", required_argument, NULL, 't' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	unsigned long hz = 99, depth = 0;
-	const char *output = "oneprof.opf";
+	struct record_options o = { .output = "oneprof.opf", .hz = 99 };
+	const char *output;
 	int c;
 	/* '+': stop at the first non-option, the command. */
 	while ((c = getopt_long(argc, argv, "+F:o:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'F':
-			if (!cli_parse_uint(optarg, 1, 10000, &hz)) {
+			if (!cli_parse_uint(optarg, 1, 10000, &o.hz)) {
 				cli_error("record: -F '%s' is not a rate from 1 to 10000 Hz", optarg);
 				return 2;
 			}
 			break;
 		case 'o':
-			output = optarg;
+			o.output = optarg;
+			break;
+		case 'w':
+			o.wall = true;
+			break;
+		case 'f':
+			o.no_follow_fork = true;
+			break;
+		case 'i':
+			o.no_inherit = true;
+			break;
+		case 'p':
+			o.paused = true;
+			break;
+		case 't':
+			o.toggle_signal = optarg;
 			break;
 		case 'd':
-			if (!cli_parse_uint(optarg, 1, 1024, &depth)) {
+			if (!cli_parse_uint(optarg, 1, 1024, &o.depth)) {
 				cli_error("record: --max-depth '%s' is not a number from 1 to 1024",
 					  optarg);
 				return 2;
@@ -222,6 +264,10 @@ int cmd_record(int argc, char **argv)
 		return 2;
 	}
 	char **cmd = argv + optind;
+	output = o.output;
+	if (o.paused && !o.toggle_signal)
+		cli_warn("record: --paused without --toggle-signal: only the program's own "
+			 "oneprof_start() call can begin sampling");
 
 	char agent_path[PATH_MAX], cmd_path[PATH_MAX];
 	if (!find_agent(agent_path, sizeof(agent_path))) {
@@ -262,7 +308,7 @@ int cmd_record(int argc, char **argv)
 	}
 	if (pid == 0) {
 		close(pipefd[0]);
-		setup_child_env(agent_path, output, hz, depth);
+		setup_child_env(agent_path, &o);
 		execv(cmd_path, cmd);
 		int e = errno;
 		ssize_t ignored = write(pipefd[1], &e, sizeof(e));

@@ -182,6 +182,20 @@ static bool add_record(struct profile *p, const struct capture_record *rec)
 		p->lost[p->nlost++] = l;
 		return true;
 	}
+	case CAPTURE_REC_PAUSE: {
+		uint64_t time = cursor_varint(&c);
+		bool paused = cursor_varint(&c) != 0;
+		if (c.bad)
+			return false;
+		if (paused && !p->paused_now) {
+			p->pauses++;
+			p->paused_since = time;
+		} else if (!paused && p->paused_now && time >= p->paused_since) {
+			p->paused_ns += time - p->paused_since;
+		}
+		p->paused_now = paused;
+		return true;
+	}
 	case CAPTURE_REC_END:
 		p->duration_ns = cursor_varint(&c);
 		p->process_cpu_ns = cursor_varint(&c);
@@ -190,6 +204,9 @@ static bool add_record(struct profile *p, const struct capture_record *rec)
 		if (c.bad)
 			return false;
 		p->has_end = true;
+		if (p->paused_now && p->duration_ns >= p->paused_since)
+			p->paused_ns += p->duration_ns - p->paused_since;
+		p->paused_now = false;
 		return true;
 	default:
 		return true; /* known range but not decoded by this version */

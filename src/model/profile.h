@@ -91,6 +91,11 @@ struct profile {
 	uint64_t duration_ns;
 	uint64_t process_cpu_ns;
 	uint64_t peak_rss_kb;
+	/* Sampling paused (oneprof_stop, the toggle signal, ONEPROF_PAUSED). */
+	uint32_t pauses;
+	uint64_t paused_ns;
+	bool paused_now;      /* while reading */
+	uint64_t paused_since;
 
 	/* How reading ended. */
 	enum capture_read_status status;

@@ -82,10 +82,21 @@ void report_summary(const struct profile *p, FILE *out)
 	}
 	fputc('\n', out);
 
-	/* Effective rate: samples per second of CPU the process really used. */
+	if (p->pauses) {
+		char paused[32];
+		report_format_ns(paused, sizeof(paused), (double)p->paused_ns);
+		fprintf(out, "Paused:   %s of the run (%" PRIu32 " pause%s): CPU time then was not sampled\n",
+			paused, p->pauses, p->pauses > 1 ? "s" : "");
+	}
+
+	/* Effective rate: samples per second of CPU the process really used
+	 * (while sampling was on: then per second of CPU time sampled). */
 	fprintf(out, "Samples:  %" PRIu64 " at %" PRIu64 " Hz (%s)", p->total_count, h->hz,
 		*h->sampler.s ? h->sampler.s : "unknown timer");
-	if (p->process_cpu_ns)
+	if (p->pauses && p->total_cpu_ns)
+		fprintf(out, ", effective %.1f Hz of sampled CPU time",
+			(double)p->total_count * 1e9 / (double)p->total_cpu_ns);
+	else if (p->process_cpu_ns)
 		fprintf(out, ", effective %.1f Hz of CPU time",
 			(double)p->total_count * 1e9 / (double)p->process_cpu_ns);
 	fputc('\n', out);
