@@ -1,6 +1,9 @@
-/* Byte-level encoding shared by the capture writer and reader: LEB128
- * varints, zigzag, little-endian fixed words, and a bounds-checked cursor.
- * Header-only so the agent and the CLI inline the same code. */
+/* Byte-level encoding shared by the capture writer and reader and by the
+ * unwinder's .eh_frame parser (src/unwind/eh_frame.c): LEB128 varints
+ * (unsigned, zigzag and DWARF's signed form), little-endian fixed words,
+ * and a bounds-checked cursor. Header-only so the agent and the CLI inline
+ * the same code; no allocation, stdio or system call, so the agent may use
+ * it anywhere. */
 #ifndef CAPTURE_ENCODING_H
 #define CAPTURE_ENCODING_H
 
@@ -65,6 +68,11 @@ static inline uint32_t get_le32(const uint8_t *p)
 	       ((uint32_t)p[3] << 24);
 }
 
+static inline uint64_t get_le64(const uint8_t *p)
+{
+	return (uint64_t)get_le32(p) | ((uint64_t)get_le32(p + 4) << 32);
+}
+
 /* A read cursor over untrusted bytes. Any overrun sets `bad` and returns
  * zeros from then on, so decoders check once at the end. */
 struct cursor {
@@ -115,6 +123,79 @@ static inline const uint8_t *cursor_bytes(struct cursor *c, uint64_t len)
 	const uint8_t *p = c->p;
 	c->p += len;
 	return p;
+}
+
+/* Moves past `len` bytes; false (and `bad`) when fewer are left. */
+static inline bool cursor_skip(struct cursor *c, uint64_t len)
+{
+	cursor_bytes(c, len);
+	return !c->bad;
+}
+
+/* A cursor over the next `len` bytes; c moves past them. When fewer are
+ * left both are bad. */
+static inline struct cursor cursor_sub(struct cursor *c, uint64_t len)
+{
+	const uint8_t *p = cursor_bytes(c, len);
+	struct cursor s = { p ? p : c->p, p ? p + len : c->p, p == NULL };
+	return s;
+}
+
+/* True when every byte was read and nothing overran. */
+static inline bool cursor_done(const struct cursor *c)
+{
+	return !c->bad && c->p == c->end;
+}
+
+static inline uint8_t cursor_u8(struct cursor *c)
+{
+	const uint8_t *p = cursor_bytes(c, 1);
+	return p ? p[0] : 0;
+}
+
+static inline uint16_t cursor_le16(struct cursor *c)
+{
+	const uint8_t *p = cursor_bytes(c, 2);
+	return p ? get_le16(p) : 0;
+}
+
+static inline uint32_t cursor_le32(struct cursor *c)
+{
+	const uint8_t *p = cursor_bytes(c, 4);
+	return p ? get_le32(p) : 0;
+}
+
+static inline uint64_t cursor_le64(struct cursor *c)
+{
+	const uint8_t *p = cursor_bytes(c, 8);
+	return p ? get_le64(p) : 0;
+}
+
+/* DWARF's signed LEB128 (two's complement, sign-extended from the last
+ * byte's bit 6; not zigzag). Like cursor_varint, a value that does not fit
+ * 64 bits is `bad`: the tenth byte may only carry the sign (0x00 or 0x7f). */
+static inline int64_t cursor_svarint(struct cursor *c)
+{
+	uint64_t v = 0;
+	for (unsigned shift = 0; shift < 64; shift += 7) {
+		if (c->bad || c->p >= c->end) {
+			c->bad = true;
+			return 0;
+		}
+		uint8_t b = *c->p++;
+		if (shift == 63 && b != 0x00 && b != 0x7f) {
+			c->bad = true;
+			return 0;
+		}
+		v |= (uint64_t)(b & 0x7f) << shift;
+		if (!(b & 0x80)) {
+			if (shift + 7 < 64 && (b & 0x40))
+				v |= ~(uint64_t)0 << (shift + 7);
+			return (int64_t)v;
+		}
+	}
+	c->bad = true;
+	return 0;
 }
 
 #endif

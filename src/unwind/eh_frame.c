@@ -8,13 +8,15 @@
  * the CFA, where the return address and the caller's rbp are.
  *
  * The input is process memory but is treated as hostile: every read goes
- * through a cursor bounded by the buffer it belongs to, so a malformed
+ * through a cursor of ../capture/encoding.h bounded by the buffer it
+ * belongs to (the one cursor of the project), so a malformed
  * table can fail an FDE or the module, never crash the builder. */
 #include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "../capture/encoding.h"
 #include "unwind_internal.h"
 
 /* Pointer encodings (DW_EH_PE_*). */
@@ -39,134 +41,52 @@ struct region {
 	uintptr_t addr;
 };
 
-/* A bounded reader. A read past end sets bad and yields zeros. */
-struct cur {
-	const uint8_t *p, *end;
-	uintptr_t addr; /* process address of p, for pc-relative pointers */
-	bool bad;
-};
+/* Readers are the cursors of ../capture/encoding.h: a read past the end
+ * sets bad and yields zeros. A cursor always points into one region, so
+ * the process address of its position (for pc-relative pointers) is the
+ * region's address plus the offset. */
 
-static struct cur cur_at(const struct region *r, uintptr_t addr, uint64_t len)
+/* A cursor over [addr, addr+len) of r; bad (and empty) if that is not
+ * inside r. */
+static struct cursor cur_at(const struct region *r, uintptr_t addr, uint64_t len)
 {
-	struct cur c = { NULL, NULL, addr, true };
-	if (addr < r->addr || addr - r->addr > r->len || len > r->len - (addr - r->addr))
-		return c;
-	c.p = r->buf + (addr - r->addr);
-	c.end = c.p + len;
-	c.bad = false;
-	return c;
-}
-
-static bool cur_done(const struct cur *c)
-{
-	return !c->bad && c->p == c->end;
-}
-
-static void take(struct cur *c, void *dst, size_t n)
-{
-	if (c->bad || (size_t)(c->end - c->p) < n) {
-		c->bad = true;
-		memset(dst, 0, n);
-		return;
+	if (addr < r->addr || addr - r->addr > r->len || len > r->len - (addr - r->addr)) {
+		struct cursor bad = { r->buf, r->buf, true };
+		return bad;
 	}
-	memcpy(dst, c->p, n);
-	c->p += n;
-	c->addr += n;
+	return cursor_make(r->buf + (addr - r->addr), (size_t)len);
 }
 
-static void skip(struct cur *c, uint64_t n)
+/* The process address of c's position; c points into r. */
+static uintptr_t cur_addr(const struct region *r, const struct cursor *c)
 {
-	if (c->bad || (uint64_t)(c->end - c->p) < n) {
-		c->bad = true;
-		return;
-	}
-	c->p += n;
-	c->addr += n;
+	return r->addr + (uintptr_t)(c->p - r->buf);
 }
 
-/* A sub-reader over the next n bytes; c moves past them. */
-static struct cur sub(struct cur *c, uint64_t n)
+/* Decodes a pointer of encoding enc at c, which points into r (pcrel
+ * pointers are relative to their own address). datarel is relative to
+ * data_base (the .eh_frame_hdr start), refused where data_base is 0;
+ * indirect pointers would need a load through an address we cannot check,
+ * so they are refused too. */
+static bool rd_ptr(const struct region *r, struct cursor *c, uint8_t enc, uintptr_t data_base,
+		   uint64_t *out)
 {
-	struct cur s = *c;
-	skip(c, n);
-	if (c->bad)
-		s.bad = true;
-	else
-		s.end = s.p + n;
-	return s;
-}
-
-/* A little-endian unsigned integer of n bytes (1, 2, 4 or 8). */
-static uint64_t rd_uint(struct cur *c, size_t n)
-{
-	uint8_t b[8];
-	take(c, b, n);
-	uint64_t v = 0;
-	for (size_t i = n; i-- > 0;)
-		v = v << 8 | b[i];
-	return v;
-}
-
-/* LEB128; bits beyond 64 are dropped (the value is then wrong, never UB). */
-static uint64_t rd_uleb(struct cur *c)
-{
-	uint64_t v = 0;
-	unsigned shift = 0;
-	for (;;) {
-		uint8_t b = (uint8_t)rd_uint(c, 1);
-		if (c->bad)
-			return 0;
-		if (shift < 64)
-			v |= (uint64_t)(b & 0x7f) << shift;
-		if (!(b & 0x80))
-			return v;
-		if (shift < 64)
-			shift += 7;
-	}
-}
-
-static int64_t rd_sleb(struct cur *c)
-{
-	uint64_t v = 0;
-	unsigned shift = 0;
-	for (;;) {
-		uint8_t b = (uint8_t)rd_uint(c, 1);
-		if (c->bad)
-			return 0;
-		if (shift < 64)
-			v |= (uint64_t)(b & 0x7f) << shift;
-		if (shift < 64)
-			shift += 7;
-		if (!(b & 0x80)) {
-			if (shift < 64 && (b & 0x40))
-				v |= ~(uint64_t)0 << shift;
-			return (int64_t)v;
-		}
-	}
-}
-
-/* Decodes a pointer of encoding enc. datarel is relative to data_base (the
- * .eh_frame_hdr start), refused where data_base is 0; indirect pointers
- * would need a load through an address we cannot check, so they are
- * refused too. */
-static bool rd_ptr(struct cur *c, uint8_t enc, uintptr_t data_base, uint64_t *out)
-{
-	if (enc == PE_OMIT || (enc & PE_INDIRECT))
+	if (enc == PE_OMIT || (enc & PE_INDIRECT) || c->bad)
 		return false;
-	uintptr_t field = c->addr;
+	uintptr_t field = cur_addr(r, c);
 	uint64_t v;
 	switch (enc & PE_FORMAT) {
 	case 0x00: /* absptr */
 	case 0x04: /* udata8 */
 	case 0x0c: /* sdata8 */
-		v = rd_uint(c, 8);
+		v = cursor_le64(c);
 		break;
-	case 0x01: v = rd_uleb(c); break;
-	case 0x02: v = (uint16_t)rd_uint(c, 2); break;
-	case 0x03: v = (uint32_t)rd_uint(c, 4); break;
-	case 0x09: v = (uint64_t)rd_sleb(c); break;
-	case 0x0a: v = (uint64_t)(int64_t)(int16_t)(uint16_t)rd_uint(c, 2); break;
-	case 0x0b: v = (uint64_t)(int64_t)(int32_t)(uint32_t)rd_uint(c, 4); break;
+	case 0x01: v = cursor_varint(c); break;
+	case 0x02: v = cursor_le16(c); break;
+	case 0x03: v = cursor_le32(c); break;
+	case 0x09: v = (uint64_t)cursor_svarint(c); break;
+	case 0x0a: v = (uint64_t)(int64_t)(int16_t)cursor_le16(c); break;
+	case 0x0b: v = (uint64_t)(int64_t)(int32_t)cursor_le32(c); break;
 	default: return false;
 	}
 	switch (enc & PE_APPL) {
@@ -191,11 +111,11 @@ int unwind__eh_frame_ptr(const uint8_t *hdr, size_t hdr_len, uintptr_t hdr_addr,
 			 uintptr_t *eh_addr)
 {
 	struct region h = { hdr, hdr_len, hdr_addr };
-	struct cur c = cur_at(&h, hdr_addr, hdr_len);
-	uint8_t version = (uint8_t)rd_uint(&c, 1), ptr_enc = (uint8_t)rd_uint(&c, 1);
-	skip(&c, 2); /* fde_count and table encodings */
+	struct cursor c = cur_at(&h, hdr_addr, hdr_len);
+	uint8_t version = cursor_u8(&c), ptr_enc = cursor_u8(&c);
+	cursor_skip(&c, 2); /* fde_count and table encodings */
 	uint64_t v;
-	if (c.bad || version != 1 || !rd_ptr(&c, ptr_enc, hdr_addr, &v))
+	if (c.bad || version != 1 || !rd_ptr(&h, &c, ptr_enc, hdr_addr, &v))
 		return -EINVAL;
 	*eh_addr = (uintptr_t)v;
 	return 0;
@@ -210,22 +130,22 @@ struct cie {
 	uint8_t fde_enc; /* 'R': encoding of FDE addresses, absptr by default */
 	bool aug_z;      /* 'z': FDEs carry augmentation data after a length */
 	bool signal;     /* 'S': a signal trampoline */
-	struct cur insns;
+	struct cursor insns;
 };
 
 struct fde {
 	uintptr_t begin, end, addr;
 	struct cie cie;
-	struct cur insns;
+	struct cursor insns;
 };
 
 /* The body of the record at addr: after its 32-bit length. 64-bit
  * lengths (0xffffffff) never occur in .eh_frame and are refused, as by
  * libgcc. */
-static struct cur record_at(const struct region *eh, uintptr_t addr)
+static struct cursor record_at(const struct region *eh, uintptr_t addr)
 {
-	struct cur c = cur_at(eh, addr, 4);
-	uint32_t len = (uint32_t)rd_uint(&c, 4);
+	struct cursor c = cur_at(eh, addr, 4);
+	uint32_t len = cursor_le32(&c);
 	if (c.bad || len == 0 || len == 0xffffffffu) {
 		c.bad = true;
 		return c;
@@ -236,16 +156,16 @@ static struct cur record_at(const struct region *eh, uintptr_t addr)
 static int parse_cie(const struct region *eh, uintptr_t addr, struct cie *cie)
 {
 	memset(cie, 0, sizeof(*cie));
-	struct cur c = record_at(eh, addr);
-	if ((uint32_t)rd_uint(&c, 4) != 0) /* CIE id */
+	struct cursor c = record_at(eh, addr);
+	if (cursor_le32(&c) != 0) /* CIE id */
 		return -1;
-	uint8_t version = (uint8_t)rd_uint(&c, 1);
+	uint8_t version = cursor_u8(&c);
 	if (version != 1 && version != 3)
 		return -1;
 	char aug[8];
 	size_t n = 0;
 	for (;;) {
-		uint8_t ch = (uint8_t)rd_uint(&c, 1);
+		uint8_t ch = cursor_u8(&c);
 		if (c.bad || n == sizeof(aug) - 1)
 			return -1;
 		if (!ch)
@@ -255,32 +175,32 @@ static int parse_cie(const struct region *eh, uintptr_t addr, struct cie *cie)
 	aug[n] = '\0';
 	const char *a = aug;
 	if (a[0] == 'e' && a[1] == 'h') { /* old GCC: an EH data pointer */
-		skip(&c, 8);
+		cursor_skip(&c, 8);
 		a += 2;
 	}
-	cie->code_align = rd_uleb(&c);
-	cie->data_align = rd_sleb(&c);
-	cie->ra_reg = version == 1 ? (uint8_t)rd_uint(&c, 1) : rd_uleb(&c);
+	cie->code_align = cursor_varint(&c);
+	cie->data_align = cursor_svarint(&c);
+	cie->ra_reg = version == 1 ? cursor_u8(&c) : cursor_varint(&c);
 	if (c.bad || cie->code_align == 0 || cie->ra_reg == REG_RBP || cie->ra_reg == REG_RSP)
 		return -1;
 	if (*a == 'z') {
 		cie->aug_z = true;
-		uint64_t alen = rd_uleb(&c);
-		struct cur d = sub(&c, alen);
+		uint64_t alen = cursor_varint(&c);
+		struct cursor d = cursor_sub(&c, alen);
 		for (a++; *a; a++) {
 			uint8_t enc;
 			uint64_t ignored;
 			switch (*a) {
 			case 'R':
-				cie->fde_enc = (uint8_t)rd_uint(&d, 1);
+				cie->fde_enc = cursor_u8(&d);
 				break;
 			case 'P': /* personality: skipped, never dereferenced */
-				enc = (uint8_t)rd_uint(&d, 1);
-				if (!rd_ptr(&d, enc & (uint8_t)~PE_INDIRECT, 0, &ignored))
+				enc = cursor_u8(&d);
+				if (!rd_ptr(eh, &d, enc & (uint8_t)~PE_INDIRECT, 0, &ignored))
 					return -1;
 				break;
 			case 'L': /* LSDA encoding: FDEs skip their LSDA by length */
-				skip(&d, 1);
+				cursor_skip(&d, 1);
 				break;
 			case 'S':
 				cie->signal = true;
@@ -307,19 +227,19 @@ static int parse_cie(const struct region *eh, uintptr_t addr, struct cie *cie)
 static int parse_fde(const struct region *eh, uintptr_t addr, struct fde *f)
 {
 	memset(f, 0, sizeof(*f));
-	struct cur c = record_at(eh, addr);
-	uintptr_t id_addr = c.addr;
-	uint32_t delta = (uint32_t)rd_uint(&c, 4);
+	struct cursor c = record_at(eh, addr);
+	uintptr_t id_addr = cur_addr(eh, &c);
+	uint32_t delta = cursor_le32(&c);
 	if (c.bad || delta == 0) /* 0: a CIE, not an FDE */
 		return -1;
 	if (parse_cie(eh, id_addr - delta, &f->cie) != 0)
 		return -1;
 	uint64_t begin, range;
-	if (!rd_ptr(&c, f->cie.fde_enc, 0, &begin) ||
-	    !rd_ptr(&c, f->cie.fde_enc & PE_FORMAT, 0, &range))
+	if (!rd_ptr(eh, &c, f->cie.fde_enc, 0, &begin) ||
+	    !rd_ptr(eh, &c, f->cie.fde_enc & PE_FORMAT, 0, &range))
 		return -1;
 	if (f->cie.aug_z)
-		skip(&c, rd_uleb(&c));
+		cursor_skip(&c, cursor_varint(&c));
 	if (c.bad || begin + range < begin)
 		return -1;
 	f->begin = (uintptr_t)begin;
@@ -354,6 +274,7 @@ struct rowvec {
 };
 
 struct run {
+	const struct region *eh; /* the FDE's and CIE's programs point into it */
 	const struct cie *cie;
 	struct state init; /* after the CIE's instructions: DW_CFA_restore */
 	struct state stack[STATE_STACK];
@@ -526,21 +447,22 @@ static void restore_rule(const struct run *r, struct state *s, uint64_t reg)
  *   lazy PLT entries: breg7 OFF; breg16 0; lit15; and; litN; ge; lit3; shl; plus
  *   saved stack pointer (DRAP, hand-written code): breg6|breg7 OFF; deref [; plus_uconst K]
  * Anything else makes the CFA unknown at these locations. */
-static void cfa_expression(struct state *s, struct cur e)
+static void cfa_expression(struct state *s, struct cursor e)
 {
 	s->cfa_how = CFA_BAD;
-	uint8_t op = (uint8_t)rd_uint(&e, 1);
+	uint8_t op = cursor_u8(&e);
 	if (op != 0x70 + REG_RBP && op != 0x70 + REG_RSP)
 		return;
-	int64_t off = rd_sleb(&e);
-	uint8_t next = (uint8_t)rd_uint(&e, 1);
+	int64_t off = cursor_svarint(&e);
+	uint8_t next = cursor_u8(&e);
 	if (op == 0x70 + REG_RSP && next == 0x80 /* breg16 */) {
-		if (rd_sleb(&e) != 0 || (uint8_t)rd_uint(&e, 1) != 0x3f /* lit15 */ || (uint8_t)rd_uint(&e, 1) != 0x1a /* and */)
+		if (cursor_svarint(&e) != 0 || cursor_u8(&e) != 0x3f /* lit15 */ ||
+		    cursor_u8(&e) != 0x1a /* and */)
 			return;
-		uint8_t lit = (uint8_t)rd_uint(&e, 1);
-		if (lit < 0x30 || lit > 0x4f || (uint8_t)rd_uint(&e, 1) != 0x2a /* ge */ ||
-		    (uint8_t)rd_uint(&e, 1) != 0x33 /* lit3 */ || (uint8_t)rd_uint(&e, 1) != 0x24 /* shl */ ||
-		    (uint8_t)rd_uint(&e, 1) != 0x22 /* plus */ || !cur_done(&e))
+		uint8_t lit = cursor_u8(&e);
+		if (lit < 0x30 || lit > 0x4f || cursor_u8(&e) != 0x2a /* ge */ ||
+		    cursor_u8(&e) != 0x33 /* lit3 */ || cursor_u8(&e) != 0x24 /* shl */ ||
+		    cursor_u8(&e) != 0x22 /* plus */ || !cursor_done(&e))
 			return;
 		s->cfa_how = CFA_PLT;
 		s->cfa_reg = REG_RSP;
@@ -548,15 +470,15 @@ static void cfa_expression(struct state *s, struct cur e)
 		s->cfa_arg = lit - 0x30;
 	} else if (next == 0x06 /* deref */) {
 		int64_t add = 0;
-		if (!cur_done(&e)) {
-			if ((uint8_t)rd_uint(&e, 1) != 0x23 /* plus_uconst */)
+		if (!cursor_done(&e)) {
+			if (cursor_u8(&e) != 0x23 /* plus_uconst */)
 				return;
-			uint64_t k = rd_uleb(&e);
+			uint64_t k = cursor_varint(&e);
 			if (k > INT16_MAX)
 				return;
 			add = (int64_t)k;
 		}
-		if (!cur_done(&e))
+		if (!cursor_done(&e))
 			return;
 		s->cfa_how = CFA_DEREF;
 		s->cfa_reg = op - 0x70;
@@ -566,12 +488,12 @@ static void cfa_expression(struct state *s, struct cur e)
 }
 
 /* DW_CFA_expression for rbp: only "saved at rbp+OFF / rsp+OFF" is kept. */
-static void rbp_expression(struct state *s, struct cur e)
+static void rbp_expression(struct state *s, struct cursor e)
 {
 	s->rbp.how = R_LOST;
-	uint8_t op = (uint8_t)rd_uint(&e, 1);
-	int64_t off = rd_sleb(&e);
-	if (!cur_done(&e))
+	uint8_t op = cursor_u8(&e);
+	int64_t off = cursor_svarint(&e);
+	if (!cursor_done(&e))
 		return;
 	if (op == 0x70 + REG_RBP)
 		s->rbp.how = R_AT_RBP;
@@ -582,19 +504,19 @@ static void rbp_expression(struct state *s, struct cur e)
 
 /* Runs a CFA program. Returns 0, -1 when it cannot be followed (unknown
  * opcode, malformed operand, state stack misuse) or -ENOMEM. */
-static int exec(struct run *r, struct state *s, struct cur c)
+static int exec(struct run *r, struct state *s, struct cursor c)
 {
 	const struct cie *cie = r->cie;
 	int err = 0;
 	while (!err && !c.bad && c.p < c.end && !(r->emit && r->loc >= r->limit)) {
-		uint8_t op = (uint8_t)rd_uint(&c, 1), low = op & 0x3f;
+		uint8_t op = cursor_u8(&c), low = op & 0x3f;
 		uint64_t reg, v;
 		switch (op >> 6) {
 		case 1: /* advance_loc */
 			err = advance(r, s, low);
 			continue;
 		case 2: /* offset */
-			v = rd_uleb(&c);
+			v = cursor_varint(&c);
 			set_rule(r, s, low, R_AT_CFA, factor(v, cie->data_align));
 			continue;
 		case 3: /* restore */
@@ -605,30 +527,30 @@ static int exec(struct run *r, struct state *s, struct cur c)
 		case 0x00: /* nop */
 			break;
 		case 0x01: /* set_loc */
-			if (!rd_ptr(&c, cie->fde_enc, 0, &v))
+			if (!rd_ptr(r->eh, &c, cie->fde_enc, 0, &v))
 				return -1;
 			err = advance_to(r, s, v > r->limit ? r->limit : (uintptr_t)v);
 			break;
-		case 0x02: err = advance(r, s, (uint8_t)rd_uint(&c, 1)); break;
-		case 0x03: err = advance(r, s, (uint16_t)rd_uint(&c, 2)); break;
-		case 0x04: err = advance(r, s, (uint32_t)rd_uint(&c, 4)); break;
+		case 0x02: err = advance(r, s, cursor_u8(&c)); break;
+		case 0x03: err = advance(r, s, cursor_le16(&c)); break;
+		case 0x04: err = advance(r, s, cursor_le32(&c)); break;
 		case 0x05: /* offset_extended */
-			reg = rd_uleb(&c);
-			v = rd_uleb(&c);
+			reg = cursor_varint(&c);
+			v = cursor_varint(&c);
 			set_rule(r, s, reg, R_AT_CFA, factor(v, cie->data_align));
 			break;
 		case 0x06: /* restore_extended */
-			restore_rule(r, s, rd_uleb(&c));
+			restore_rule(r, s, cursor_varint(&c));
 			break;
 		case 0x07: /* undefined */
-			set_rule(r, s, rd_uleb(&c), R_UNDEF, 0);
+			set_rule(r, s, cursor_varint(&c), R_UNDEF, 0);
 			break;
 		case 0x08: /* same_value */
-			set_rule(r, s, rd_uleb(&c), R_SAME, 0);
+			set_rule(r, s, cursor_varint(&c), R_SAME, 0);
 			break;
 		case 0x09: /* register: saved in another register we do not track */
-			reg = rd_uleb(&c);
-			rd_uleb(&c);
+			reg = cursor_varint(&c);
+			cursor_varint(&c);
 			set_rule(r, s, reg, R_LOST, 0);
 			break;
 		case 0x0a: /* remember_state: the CFA rule too, as GCC expects */
@@ -642,71 +564,71 @@ static int exec(struct run *r, struct state *s, struct cur c)
 			*s = r->stack[--r->depth];
 			break;
 		case 0x0c: /* def_cfa */
-			s->cfa_reg = rd_uleb(&c);
-			s->cfa_off = (int64_t)rd_uleb(&c);
+			s->cfa_reg = cursor_varint(&c);
+			s->cfa_off = (int64_t)cursor_varint(&c);
 			s->cfa_how = CFA_REG;
 			s->cfa_arg = 0;
 			break;
 		case 0x0d: /* def_cfa_register: valid after a register rule only */
-			s->cfa_reg = rd_uleb(&c);
+			s->cfa_reg = cursor_varint(&c);
 			if (s->cfa_how != CFA_REG)
 				s->cfa_how = CFA_BAD;
 			break;
 		case 0x0e: /* def_cfa_offset */
-			s->cfa_off = (int64_t)rd_uleb(&c);
+			s->cfa_off = (int64_t)cursor_varint(&c);
 			if (s->cfa_how != CFA_REG)
 				s->cfa_how = CFA_BAD;
 			break;
 		case 0x0f: /* def_cfa_expression */
-			v = rd_uleb(&c);
-			cfa_expression(s, sub(&c, v));
+			v = cursor_varint(&c);
+			cfa_expression(s, cursor_sub(&c, v));
 			break;
 		case 0x10: /* expression */
-			reg = rd_uleb(&c);
-			v = rd_uleb(&c);
+			reg = cursor_varint(&c);
+			v = cursor_varint(&c);
 			if (reg == REG_RBP)
-				rbp_expression(s, sub(&c, v));
+				rbp_expression(s, cursor_sub(&c, v));
 			else {
-				skip(&c, v);
+				cursor_skip(&c, v);
 				set_rule(r, s, reg, R_LOST, 0);
 			}
 			break;
 		case 0x11: /* offset_extended_sf */
-			reg = rd_uleb(&c);
-			set_rule(r, s, reg, R_AT_CFA, factor((uint64_t)rd_sleb(&c), cie->data_align));
+			reg = cursor_varint(&c);
+			set_rule(r, s, reg, R_AT_CFA, factor((uint64_t)cursor_svarint(&c), cie->data_align));
 			break;
 		case 0x12: /* def_cfa_sf */
-			s->cfa_reg = rd_uleb(&c);
-			s->cfa_off = factor((uint64_t)rd_sleb(&c), cie->data_align);
+			s->cfa_reg = cursor_varint(&c);
+			s->cfa_off = factor((uint64_t)cursor_svarint(&c), cie->data_align);
 			s->cfa_how = CFA_REG;
 			s->cfa_arg = 0;
 			break;
 		case 0x13: /* def_cfa_offset_sf */
-			s->cfa_off = factor((uint64_t)rd_sleb(&c), cie->data_align);
+			s->cfa_off = factor((uint64_t)cursor_svarint(&c), cie->data_align);
 			if (s->cfa_how != CFA_REG)
 				s->cfa_how = CFA_BAD;
 			break;
 		case 0x14: /* val_offset */
-			reg = rd_uleb(&c);
-			rd_uleb(&c);
+			reg = cursor_varint(&c);
+			cursor_varint(&c);
 			set_rule(r, s, reg, R_LOST, 0);
 			break;
 		case 0x15: /* val_offset_sf */
-			reg = rd_uleb(&c);
-			rd_sleb(&c);
+			reg = cursor_varint(&c);
+			cursor_svarint(&c);
 			set_rule(r, s, reg, R_LOST, 0);
 			break;
 		case 0x16: /* val_expression */
-			reg = rd_uleb(&c);
-			skip(&c, rd_uleb(&c));
+			reg = cursor_varint(&c);
+			cursor_skip(&c, cursor_varint(&c));
 			set_rule(r, s, reg, R_LOST, 0);
 			break;
 		case 0x2e: /* GNU_args_size: only matters for exception landing pads */
-			rd_uleb(&c);
+			cursor_varint(&c);
 			break;
 		case 0x2f: /* GNU_negative_offset_extended */
-			reg = rd_uleb(&c);
-			v = rd_uleb(&c);
+			reg = cursor_varint(&c);
+			v = cursor_varint(&c);
 			set_rule(r, s, reg, R_AT_CFA, (int64_t)(0 - (uint64_t)factor(v, cie->data_align)));
 			break;
 		default:
@@ -723,12 +645,13 @@ static int exec(struct run *r, struct state *s, struct cur c)
 /* Appends the rows of one FDE, limited to [f->begin, limit). An FDE whose
  * program cannot be followed becomes one "no rule" row, so the rows of the
  * previous FDE never spill over its range. */
-static int build_fde(struct rowvec *out, const struct fde *f, uintptr_t limit, uintptr_t text_lo,
-		     size_t *unsupported)
+static int build_fde(struct rowvec *out, const struct region *eh, const struct fde *f,
+		     uintptr_t limit, uintptr_t text_lo, size_t *unsupported)
 {
 	size_t mark = out->n;
 	struct run r;
 	memset(&r, 0, sizeof(r));
+	r.eh = eh;
 	r.cie = &f->cie;
 	r.loc = f->begin;
 	r.limit = limit;
@@ -785,12 +708,12 @@ static int add_fde(struct fdevec *fv, const struct fde *f, uintptr_t text_lo, ui
 }
 
 /* FDEs listed in the .eh_frame_hdr search table. */
-static int collect_from_table(struct cur *c, uint8_t count_enc, uint8_t table_enc,
-			      uintptr_t hdr_addr, const struct region *eh, uintptr_t text_lo,
+static int collect_from_table(const struct region *h, struct cursor *c, uint8_t count_enc,
+			      uint8_t table_enc, const struct region *eh, uintptr_t text_lo,
 			      uintptr_t text_hi, struct fdevec *fv, size_t *unsupported)
 {
 	uint64_t count;
-	if (!rd_ptr(c, count_enc, hdr_addr, &count))
+	if (!rd_ptr(h, c, count_enc, h->addr, &count))
 		return -EINVAL;
 	/* Each entry takes at least two bytes: a count the header cannot
 	 * hold is corrupt, and never sizes an allocation. */
@@ -798,7 +721,7 @@ static int collect_from_table(struct cur *c, uint8_t count_enc, uint8_t table_en
 		return -EINVAL;
 	for (uint64_t i = 0; i < count; i++) {
 		uint64_t loc, addr;
-		if (!rd_ptr(c, table_enc, hdr_addr, &loc) || !rd_ptr(c, table_enc, hdr_addr, &addr))
+		if (!rd_ptr(h, c, table_enc, h->addr, &loc) || !rd_ptr(h, c, table_enc, h->addr, &addr))
 			return -EINVAL;
 		struct fde f;
 		if (parse_fde(eh, (uintptr_t)addr, &f) != 0) {
@@ -819,8 +742,8 @@ static int collect_by_scan(const struct region *eh, uintptr_t text_lo, uintptr_t
 {
 	size_t off = 0;
 	while (eh->len - off >= 8) {
-		struct cur c = cur_at(eh, eh->addr + off, 8);
-		uint32_t len = (uint32_t)rd_uint(&c, 4), id = (uint32_t)rd_uint(&c, 4);
+		struct cursor c = cur_at(eh, eh->addr + off, 8);
+		uint32_t len = cursor_le32(&c), id = cursor_le32(&c);
 		if (len == 0)
 			break;
 		if (len == 0xffffffffu || len < 4 || len > eh->len - off - 4)
@@ -857,11 +780,11 @@ int unwind__parse_eh_frame(const uint8_t *hdr, size_t hdr_len, uintptr_t hdr_add
 	if (text_hi <= text_lo || text_hi - text_lo > UINT32_MAX)
 		return -EINVAL;
 	struct region h = { hdr, hdr_len, hdr_addr }, e = { eh, eh_len, eh_addr };
-	struct cur c = cur_at(&h, hdr_addr, hdr_len);
-	uint8_t version = (uint8_t)rd_uint(&c, 1), ptr_enc = (uint8_t)rd_uint(&c, 1), count_enc = (uint8_t)rd_uint(&c, 1),
-		table_enc = (uint8_t)rd_uint(&c, 1);
+	struct cursor c = cur_at(&h, hdr_addr, hdr_len);
+	uint8_t version = cursor_u8(&c), ptr_enc = cursor_u8(&c), count_enc = cursor_u8(&c),
+		table_enc = cursor_u8(&c);
 	uint64_t ptr;
-	if (c.bad || version != 1 || !rd_ptr(&c, ptr_enc, hdr_addr, &ptr) || ptr != eh_addr)
+	if (c.bad || version != 1 || !rd_ptr(&h, &c, ptr_enc, hdr_addr, &ptr) || ptr != eh_addr)
 		return -EINVAL;
 
 	struct fdevec fv = { NULL, 0, 0 };
@@ -869,7 +792,7 @@ int unwind__parse_eh_frame(const uint8_t *hdr, size_t hdr_len, uintptr_t hdr_add
 	size_t unsupported = 0;
 	int err;
 	if (count_enc != PE_OMIT && table_enc != PE_OMIT)
-		err = collect_from_table(&c, count_enc, table_enc, hdr_addr, &e, text_lo, text_hi,
+		err = collect_from_table(&h, &c, count_enc, table_enc, &e, text_lo, text_hi,
 					 &fv, &unsupported);
 	else
 		err = collect_by_scan(&e, text_lo, text_hi, &fv, &unsupported);
@@ -881,7 +804,7 @@ int unwind__parse_eh_frame(const uint8_t *hdr, size_t hdr_len, uintptr_t hdr_add
 		const struct fde *f = &fv.v[i], *next = i + 1 < fv.n ? &fv.v[i + 1] : NULL;
 		/* Overlapping FDEs: the later one wins from its start. */
 		uintptr_t limit = next && next->begin < f->end ? next->begin : f->end;
-		err = build_fde(&rv, f, limit, text_lo, &unsupported);
+		err = build_fde(&rv, &e, f, limit, text_lo, &unsupported);
 		if (!err && (!next || f->end < next->begin))
 			err = push_none(&rv, f->end, text_lo);
 	}

@@ -279,3 +279,43 @@ TEST(cursor_bytes_bounds)
 	CHECK(c.bad);
 	free(p);
 }
+
+TEST(cursor_svarint_dwarf_examples)
+{
+	/* The DWARF standard's examples, and the ends of the range. */
+	static const struct {
+		uint8_t bytes[10];
+		size_t len;
+		int64_t value;
+	} cases[] = {
+		{ { 0x02 }, 1, 2 },
+		{ { 0x7e }, 1, -2 },
+		{ { 0xff, 0x00 }, 2, 127 },
+		{ { 0x81, 0x7f }, 2, -127 },
+		{ { 0x80, 0x01 }, 2, 128 },
+		{ { 0x80, 0x7f }, 2, -128 },
+		{ { 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x7f }, 10, INT64_MIN },
+		{ { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x00 }, 10, INT64_MAX },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		uint8_t *p = exact_copy(cases[i].bytes, cases[i].len);
+		struct cursor c = cursor_make(p, cases[i].len);
+		CHECK(cursor_svarint(&c) == cases[i].value);
+		CHECK(!c.bad);
+		CHECK_EQ_INT(cursor_left(&c), 0);
+		/* Every strict prefix is an overrun. */
+		for (size_t len = 0; len < cases[i].len; len++) {
+			struct cursor t = cursor_make(p, len);
+			CHECK(cursor_svarint(&t) == 0);
+			CHECK(t.bad);
+		}
+		free(p);
+	}
+	/* A tenth byte carrying more than the sign does not fit 64 bits. */
+	uint8_t *p = exact_copy((const uint8_t[]){ 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
+						   0x80, 0x80, 0x01 }, 10);
+	struct cursor c = cursor_make(p, 10);
+	CHECK(cursor_svarint(&c) == 0);
+	CHECK(c.bad);
+	free(p);
+}
