@@ -22,10 +22,13 @@ SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined
 # The in-process agent: libc, pthread and zstd only (see DESIGN.md).
 AGENT_SRC := $(wildcard src/agent/*.c) src/capture/writer.c
 # The CLI-side library: reader, model, symbolizer, reports, exporters.
+# The agent's perf map parser is in it too, for its unit tests and fuzzer.
 LIB_SRC := $(wildcard src/capture/*.c src/model/*.c src/symbolize/*.c \
-                      src/report/*.c src/export/*.c src/util/*.c)
+                      src/report/*.c src/export/*.c src/util/*.c) src/agent/jitmap.c
 CLI_SRC := $(wildcard src/cli/*.c)
-LIB_LIBS := -lelf -lzstd -lz -lxxhash
+# -ldw: DWARF (elfutils); -liberty: demangling (static, binutils' own);
+# libdebuginfod is dlopen'ed when DEBUGINFOD_URLS is set, not linked.
+LIB_LIBS := -ldw -lelf -liberty -lzstd -lz -lxxhash -ldl
 
 AGENT_OBJ := $(AGENT_SRC:%.c=$(B)/pic/%.o)
 LIB_OBJ := $(LIB_SRC:%.c=$(B)/obj/%.o)
@@ -123,6 +126,39 @@ $(B)/tests/progs/split-lib: tests/progs/split.c $(B)/tests/progs/libsplitround.s
 		-Wl,-rpath,'$$ORIGIN'
 PROGS += $(B)/tests/progs/split-nofp $(B)/tests/progs/split-lib
 
+# --- symbolization tests (tests/e2e/t90..t94) ---
+# A C++ program for demangling; symhot without PIE and with its symbols in
+# .dynsym (-rdynamic), for stripped-binary tests; a library dlhot loads
+# twice under two names.
+$(B)/tests/progs/cxxhot: tests/progs/cxxhot.cc $(FLAGS_STAMP) | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	c++ -O2 -g -fno-omit-frame-pointer -o $@ $<
+$(B)/tests/progs/symhot-nopie: tests/progs/symhot.c $(FLAGS_STAMP) | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(PROG_CFLAGS) -fno-pie -no-pie -o $@ $<
+$(B)/tests/progs/symhot-rdynamic: tests/progs/symhot.c $(FLAGS_STAMP) | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(PROG_CFLAGS) -rdynamic -o $@ $<
+$(B)/tests/progs/libhot.so: tests/progs/lib/libhot.c $(FLAGS_STAMP) | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -g -fPIC -shared -o $@ $<
+PROGS += $(B)/tests/progs/cxxhot $(B)/tests/progs/symhot-nopie \
+	$(B)/tests/progs/symhot-rdynamic $(B)/tests/progs/libhot.so
+# bench/symbolize.sh's helper: synthetic captures, symbolization timed.
+bench: $(B)/bench/sym-capture
+$(B)/bench/sym-capture: bench/sym_capture.c $(B)/liboneprof-cli.a
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) $(CFLAGS) -o $@ $< $(B)/liboneprof-cli.a $(LIB_LIBS)
+
+# The agent's perf map parser, fuzzed alone.
+fuzz: $(B)/fuzz/fuzz-jitmap
+$(B)/fuzz/fuzz-jitmap: tests/fuzz/fuzz_jitmap.c src/agent/jitmap.c src/agent/jitmap.h \
+		src/capture/writer.c
+	@mkdir -p $(dir $@)
+	clang -std=gnu11 -g -O1 -Iinclude -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
+		-fno-sanitize-recover=undefined -o $@ tests/fuzz/fuzz_jitmap.c src/agent/jitmap.c \
+		src/capture/writer.c -lzstd
+
 $(B)/tests/unit-tests: $(UNIT_SRC:%.c=$(B)/obj/%.o) $(B)/liboneprof-cli.a
 	@mkdir -p $(dir $@)
 	$(CC) -o $@ $^ $(LIB_LIBS)
@@ -164,3 +200,26 @@ clean:
 	rm -rf $(B)
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
+
+# --- eh_frame fuzzing and benchmarks ---
+# The .eh_frame parser fuzzed alone (ASan, and UBSan made fatal); seeds in
+# tests/fuzz/eh_frame_seeds/.
+fuzz: $(B)/fuzz/fuzz-eh-frame
+EH_FUZZ_SRC := tests/fuzz/fuzz_eh_frame.c src/unwind/eh_frame.c src/unwind/walk.c
+$(B)/fuzz/fuzz-eh-frame: $(EH_FUZZ_SRC) src/unwind/unwind_internal.h src/capture/encoding.h
+	@mkdir -p $(dir $@)
+	clang -std=gnu11 -g -O1 -Iinclude -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
+		-fno-sanitize-recover=undefined -pthread -o $@ $(EH_FUZZ_SRC)
+
+# make bench: what bench/*.sh run. The handler-cost program twice, with and
+# without frame pointers, linked with the unwinder of the CLI library.
+.PHONY: bench
+HC_CFLAGS := -std=gnu11 -O2 -g $(WARN) -D_GNU_SOURCE -fno-optimize-sibling-calls -pthread
+bench: all $(B)/tests/progs/split $(B)/bench/handler-cost-fp $(B)/bench/handler-cost-nofp
+$(B)/bench/handler-cost-fp: bench/handler_cost.c $(B)/liboneprof-cli.a
+	@mkdir -p $(dir $@)
+	$(CC) $(HC_CFLAGS) -fno-omit-frame-pointer -mno-omit-leaf-frame-pointer -o $@ $< \
+		$(B)/liboneprof-cli.a
+$(B)/bench/handler-cost-nofp: bench/handler_cost.c $(B)/liboneprof-cli.a
+	@mkdir -p $(dir $@)
+	$(CC) $(HC_CFLAGS) -fomit-frame-pointer -o $@ $< $(B)/liboneprof-cli.a

@@ -5,11 +5,14 @@
 #   scripts/install-deps.sh --check  only say what is missing (exit 1 if any)
 set -eu
 
-# Build: compiler, libraries (DWARF/ELF, capture compression, pprof gzip,
-# hashing). Test: real readers of our outputs (protoc, node for the npm
-# pprof-format decoder). 'make fuzz' also needs clang, which it names.
-BUILD_PKGS="gcc make libc6-dev libelf-dev libdw-dev libzstd-dev zlib1g-dev libxxhash-dev"
-TEST_PKGS="protobuf-compiler nodejs npm"
+# Build: compiler, libraries (DWARF/ELF, demangling, capture compression,
+# pprof gzip, hashing). Test: real readers of our outputs (protoc, node for the npm
+# pprof-format decoder and speedscope, Chromium to run speedscope's
+# importer, xmllint for the PerfView XML; g++ for the C++ demangling test
+# program, a debuginfod server the symbolization tests start on 127.0.0.1).
+# 'make fuzz' also needs clang, which it names.
+BUILD_PKGS="gcc make libc6-dev libelf-dev libdw-dev libiberty-dev libzstd-dev zlib1g-dev libxxhash-dev"
+TEST_PKGS="protobuf-compiler nodejs npm chromium libxml2-utils g++ debuginfod"
 
 missing=""
 for p in $BUILD_PKGS $TEST_PKGS; do
@@ -17,6 +20,7 @@ for p in $BUILD_PKGS $TEST_PKGS; do
 	case $p in
 	nodejs) command -v node >/dev/null 2>&1 && continue ;;
 	npm) command -v npm >/dev/null 2>&1 && continue ;;
+	chromium) command -v chromium >/dev/null 2>&1 && continue ;;
 	esac
 	status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
 	case $status in
@@ -25,11 +29,13 @@ for p in $BUILD_PKGS $TEST_PKGS; do
 	esac
 done
 
-# The npm pprof-format decoder, a real reader of our pprof output, for the
-# tests; installed from the lock file into tests/node (no root needed).
+# The npm pprof-format decoder and speedscope, real readers of our pprof
+# and speedscope output, for the tests; installed from the lock file into
+# tests/node (no root needed).
 here=$(cd "$(dirname "$0")/.." && pwd)
 node_modules() {
-	[ -d "$here/tests/node/node_modules/pprof-format" ] && return 0
+	[ -d "$here/tests/node/node_modules/pprof-format" ] &&
+		[ -d "$here/tests/node/node_modules/speedscope" ] && return 0
 	if [ "${1:-}" = "--check" ]; then
 		echo "oneprof: missing npm packages for the tests (cd tests/node && npm ci)" >&2
 		return 1

@@ -151,6 +151,7 @@ static void on_fork_child(void)
 	agent.stop_writer = false;
 	atomic_store(&agent.lost_no_ring, 0);
 	writer_forget();
+	wall_forget();
 	if (agent_begin() != 0)
 		return;
 	threads_adopt_self(self);
@@ -196,6 +197,7 @@ bool agent_finish(void)
 	int saved_errno = errno;
 	threads_stop_all();
 	sampler_stop_process();
+	wall_stop();
 	uint64_t samples = writer_finish();
 	close(agent.fd);
 	agent.fd = -1;

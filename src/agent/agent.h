@@ -27,12 +27,23 @@
  *   [2] count (low 32 bits) | walk end reason << 32 | frames << 40,
  *   [3] CPU time of the thread since its previous sample (ns). */
 #define SAMPLE_WORDS 4
+/* [2] packs count (low 24 bits) | thread state << 24 (CAPTURE_STATE_*,
+ * wall-clock mode) | walk end reason << 32 | frames << 40. */
+#define SAMPLE_COUNT_MASK 0xffffffu
+
+/* A wall-clock ticker sample: the same header plus [4] the agent_thread.
+ * End reason WALL_REPEAT with no frames: "the stack of this thread's
+ * latest sample, again". */
+#define WALL_WORDS 5
+#define WALL_REPEAT 0xffu
+#define WALL_BLOCKED_MAX 128
 
 /* Timers, best first; ONEPROF_TIMER picks the first one to try. */
 enum sampler_kind {
 	SAMPLER_PERF = 0, /* perf_event task clock per thread */
 	SAMPLER_TIMER,    /* timer_create(CLOCK_THREAD_CPUTIME_ID) per thread */
 	SAMPLER_ITIMER,   /* setitimer(ITIMER_PROF), process-wide */
+	SAMPLER_WALL,     /* wall-clock ticker thread (ONEPROF_WALL=1) */
 };
 
 struct agent_config {
@@ -75,6 +86,21 @@ struct agent_thread {
 	_Atomic bool exited;
 	_Atomic bool name_dirty;
 	bool announced;               /* THREAD record written */
+
+	/* Wall-clock mode. The ticker's view (ticker-owned): */
+	bool wall_seen, wall_signalled;
+	unsigned wall_state;
+	uint64_t wall_cpu_ns, wall_pc;
+	/* Count and state of the sample the ticker's signal asks for. */
+	_Atomic uint64_t wall_pending;
+	/* The thread's CPU time as its handler last saw it. */
+	_Atomic uint64_t wall_handler_cpu_ns;
+	/* The caller's stack while in an interposed blocking call (seqlock,
+	 * written by the thread itself). */
+	_Atomic unsigned blocked_seq;
+	unsigned blocked_n;
+	uint64_t blocked[WALL_BLOCKED_MAX];
+	uint64_t wall_last_stack; /* writer-owned: stack id of its latest sample */
 	char name[16];
 	struct ring *ring;
 };
@@ -137,6 +163,12 @@ extern __thread struct agent_thread *sampler_self
 void control_poll(void) AGENT_HIDDEN;
 void control_install_toggle(void) AGENT_HIDDEN;
 void control_drop_preload(void) AGENT_HIDDEN;
+
+/* wall.c */
+int wall_start(void) AGENT_HIDDEN;
+void wall_stop(void) AGENT_HIDDEN;
+void wall_forget(void) AGENT_HIDDEN;
+struct ring *wall_ring(void) AGENT_HIDDEN;
 
 /* threads.c */
 struct agent_thread *threads_register_self(void) AGENT_HIDDEN;

@@ -111,9 +111,20 @@ static void on_sigprof(int sig, siginfo_t *si, void *ucv)
 	}
 	/* The kernel coalesces expirations it could not deliver in time into
 	 * si_overrun: weight the sample so the total CPU time stays right. */
-	uint64_t count = 1;
+	uint64_t count = 1, state = 0;
 	if (si && si->si_code == SI_TIMER && si->si_overrun > 0)
 		count += (uint64_t)si->si_overrun;
+	if (agent.sampler == SAMPLER_WALL) {
+		/* The ticker's request: how many periods, in which state. */
+		uint64_t pending = atomic_exchange_explicit(&t->wall_pending, 0,
+							    memory_order_acquire);
+		if (!pending)
+			goto out; /* not the ticker's signal */
+		count = pending & SAMPLE_COUNT_MASK;
+		state = pending >> 24;
+	}
+	if (count > SAMPLE_COUNT_MASK)
+		count = SAMPLE_COUNT_MASK;
 
 	unsigned max = agent.cfg.max_depth;
 	uint64_t *rec = ring_reserve(t->ring, SAMPLE_WORDS + max);
@@ -123,7 +134,7 @@ static void on_sigprof(int sig, siginfo_t *si, void *ucv)
 	unsigned n = walk(t, ucv, rec + SAMPLE_WORDS, max, &end_reason);
 	rec[0] = SAMPLE_WORDS + n; /* shrink to what the walk filled */
 	rec[1] = agent_now_ns() - agent.start_ns;
-	rec[2] = (count & 0xffffffffu) | ((uint64_t)end_reason << 32) | ((uint64_t)n << 40);
+	rec[2] = count | (state << 24) | ((uint64_t)end_reason << 32) | ((uint64_t)n << 40);
 	/* The CPU time this sample stands for, measured rather than assumed
 	 * from the period: right under overruns, coalesced signals and a
 	 * clock that drifts from the kernel's CPU accounting. */
@@ -133,6 +144,7 @@ static void on_sigprof(int sig, siginfo_t *si, void *ucv)
 	rec[3] = epoch == t->epoch ? cpu - t->last_cpu_ns : agent.period_ns * count;
 	t->last_cpu_ns = cpu;
 	t->epoch = epoch;
+	atomic_store_explicit(&t->wall_handler_cpu_ns, cpu, memory_order_relaxed);
 	ring_commit(t->ring, SAMPLE_WORDS + n);
 out:
 	errno = saved_errno;
@@ -142,6 +154,7 @@ static const char *const sampler_names[] = {
 	[SAMPLER_PERF] = "perf_event(task-clock)",
 	[SAMPLER_TIMER] = "timer_create(CLOCK_THREAD_CPUTIME_ID)",
 	[SAMPLER_ITIMER] = "setitimer(ITIMER_PROF)",
+	[SAMPLER_WALL] = "wall-clock ticker",
 };
 
 const char *sampler_name(void)
@@ -235,8 +248,12 @@ int sampler_install(void)
 	/* Choose the timer once, by trying it on this thread: every thread
 	 * then uses the same kind, and the capture says which. */
 	pid_t tid = (pid_t)syscall(SYS_gettid);
-	int fd = agent.cfg.timer == SAMPLER_PERF ? perf_open(tid, agent.period_ns, signo, false) : -1;
-	if (fd >= 0) {
+	int fd = agent.cfg.timer == SAMPLER_PERF && !agent.cfg.wall
+			 ? perf_open(tid, agent.period_ns, signo, false)
+			 : -1;
+	if (agent.cfg.wall) {
+		agent.sampler = SAMPLER_WALL;
+	} else if (fd >= 0) {
 		close(fd);
 		agent.sampler = SAMPLER_PERF;
 	} else if (agent.cfg.timer <= SAMPLER_TIMER) {
@@ -256,6 +273,8 @@ int sampler_install(void)
 	/* One process-wide timer: it samples whichever thread runs. */
 	if (agent.sampler == SAMPLER_ITIMER && signo != SIGPROF)
 		return -EINVAL; /* setitimer can only raise SIGPROF */
+	if (agent.sampler == SAMPLER_WALL)
+		return wall_start();
 	if (!atomic_load(&agent.paused))
 		sampler_start_process();
 	return 0;
@@ -274,8 +293,8 @@ int sampler_thread_start(struct agent_thread *t)
 		}
 		/* Out of fds, say: this thread still gets a POSIX timer. */
 	}
-	if (agent.sampler == SAMPLER_ITIMER)
-		return 0;
+	if (agent.sampler == SAMPLER_ITIMER || agent.sampler == SAMPLER_WALL)
+		return 0; /* process-wide */
 	return timer_start(t, on);
 }
 
@@ -314,5 +333,6 @@ void sampler_start_process(void)
 void sampler_uninstall(void)
 {
 	sampler_stop_process();
+	wall_stop();
 	signal(agent.cfg.signo, SIG_DFL);
 }

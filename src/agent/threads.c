@@ -106,6 +106,8 @@ void threads_adopt_self(struct agent_thread *t)
 	t->start_ns = 0;
 	t->last_cpu_ns = thread_cpu_ns();
 	t->announced = false;
+	t->wall_seen = t->wall_signalled = false;
+	atomic_store(&t->wall_pending, 0);
 	atomic_store(&t->exited, false);
 	agent.threads = t;
 	sampler_self = t;

@@ -24,6 +24,7 @@
 #include "../capture/writer.h"
 #include "../unwind/unwind.h"
 #include "agent.h"
+#include "jitmap.h"
 #include "oneprof.h"
 
 /* A table holding this many stacks is cleared and starts over: memory
@@ -228,39 +229,83 @@ static void announce(struct agent_thread *t)
 	t->announced = true;
 }
 
-static void emit_sample(struct agent_thread *t, const uint64_t *rec)
+static void write_lost(uint64_t reason, uint64_t count);
+
+/* Writes one sample: a record of the thread's ring (header SAMPLE_WORDS)
+ * or of the wall-clock ticker's (WALL_WORDS). */
+static void emit_sample(struct agent_thread *t, const uint64_t *rec, unsigned words)
 {
 	uint64_t time = rec[1];
-	uint64_t count = rec[2] & 0xffffffffu;
+	uint64_t count = rec[2] & SAMPLE_COUNT_MASK;
+	uint64_t state = (rec[2] >> 24) & 0xff;
 	unsigned reason = (unsigned)((rec[2] >> 32) & 0xff);
 	unsigned n = (unsigned)(rec[2] >> 40);
-	if (n > rec[0] - SAMPLE_WORDS)
-		return; /* cannot happen: the handler sets both */
-	const uint64_t *pcs = rec + SAMPLE_WORDS;
+	if (n > rec[0] - words)
+		return; /* cannot happen: the producer sets both */
+	const uint64_t *pcs = rec + words;
 
-	/* The end reason is part of the stack's identity. */
-	uint64_t key[1 + 1024];
-	key[0] = reason;
-	memcpy(key + 1, pcs, n * sizeof(uint64_t));
-	bool is_new;
-	uint64_t id = set_get(&w.stacks, key, (1 + n) * sizeof(uint64_t), &is_new);
-	if (id == 0)
-		return;
-	if (is_new) {
-		cover_pcs(pcs, n);
-		capture_write_stack(w.cw, id, reason, pcs, n);
+	uint64_t id;
+	if (reason == WALL_REPEAT) {
+		id = t->wall_last_stack;
+		if (!id)
+			return;
+	} else {
+		/* The end reason is part of the stack's identity. */
+		uint64_t key[1 + 1024];
+		key[0] = reason;
+		memcpy(key + 1, pcs, n * sizeof(uint64_t));
+		bool is_new;
+		id = set_get(&w.stacks, key, (1 + n) * sizeof(uint64_t), &is_new);
+		if (id == 0)
+			return;
+		if (is_new) {
+			cover_pcs(pcs, n);
+			capture_write_stack(w.cw, id, reason, pcs, n);
+		}
+		/* A repeat means "where the thread's latest sample found it",
+		 * which a sample taken in the thread itself says best. */
+		if (words == SAMPLE_WORDS)
+			t->wall_last_stack = id;
 	}
-	uint64_t f[5] = { time, (uint64_t)t->tid, id, count, rec[3] };
-	capture_write_varints(w.cw, CAPTURE_REC_CPU_SAMPLE, f, 5);
+	if (agent.sampler == SAMPLER_WALL) {
+		uint64_t f[6] = { time, (uint64_t)t->tid, id, count, rec[3], state };
+		capture_write_varints(w.cw, CAPTURE_REC_WALL_SAMPLE, f, 6);
+	} else {
+		uint64_t f[5] = { time, (uint64_t)t->tid, id, count, rec[3] };
+		capture_write_varints(w.cw, CAPTURE_REC_CPU_SAMPLE, f, 5);
+	}
 	w.samples += count;
 }
 
-static void drain_ring(struct agent_thread *t)
+/* Drains the thread's ring, up to samples taken before `until`. */
+static void drain_ring(struct agent_thread *t, uint64_t until)
 {
 	const uint64_t *rec;
-	while ((rec = ring_peek(t->ring))) {
-		emit_sample(t, rec);
+	while ((rec = ring_peek(t->ring)) && rec[1] < until) {
+		emit_sample(t, rec, SAMPLE_WORDS);
 		ring_release(t->ring, rec[0]);
+	}
+}
+
+/* The wall-clock ticker's samples, first: they point at threads that
+ * the loop below may free. Each thread's own samples older than a ticker
+ * sample go out before it, so a repeat finds the stack it means. */
+static void drain_ticker(void)
+{
+	struct ring *r = wall_ring();
+	const uint64_t *rec;
+	while (r && (rec = ring_peek(r))) {
+		struct agent_thread *t = (struct agent_thread *)(uintptr_t)rec[4];
+		drain_ring(t, rec[1]);
+		if (!t->announced)
+			announce(t);
+		emit_sample(t, rec, WALL_WORDS);
+		ring_release(r, rec[0]);
+	}
+	if (r) {
+		uint64_t dropped = atomic_exchange(&r->dropped, 0);
+		if (dropped)
+			write_lost(CAPTURE_LOST_RING_FULL, dropped);
 	}
 }
 
@@ -294,13 +339,14 @@ static void drain_all(bool at_exit)
 		capture_write_varints(w.cw, CAPTURE_REC_PAUSE, f, 2);
 	}
 	w.npauses = 0;
+	drain_ticker();
 	struct agent_thread **link = &agent.threads;
 	while (*link) {
 		struct agent_thread *t = *link;
 		bool exited = atomic_load_explicit(&t->exited, memory_order_acquire);
 		if (!t->announced || atomic_exchange(&t->name_dirty, false))
 			announce(t);
-		drain_ring(t);
+		drain_ring(t, UINT64_MAX);
 		uint64_t dropped = atomic_exchange(&t->ring->dropped, 0);
 		if (dropped)
 			write_lost(CAPTURE_LOST_RING_FULL, dropped);
@@ -467,6 +513,9 @@ uint64_t writer_finish(void)
 	uint64_t end[4] = { agent_now_ns() - agent.start_ns,
 			    (uint64_t)cpu.tv_sec * 1000000000u + (uint64_t)cpu.tv_nsec, w.samples,
 			    (uint64_t)ru.ru_maxrss };
+	/* The runtime's JIT symbols, which the report needs and the file
+	 * system may not keep. */
+	jitmap_write(w.cw, (int)agent.pid, string_id);
 	capture_write_varints(w.cw, CAPTURE_REC_END, end, 4);
 	int rc = capture_writer_free(w.cw);
 	w.cw = NULL;

@@ -69,11 +69,18 @@ enum capture_record_kind {
 	CAPTURE_REC_PAUSE = 8,      /* time, 1 paused / 0 resumed */
 	/* 16..23: CPU samples */
 	CAPTURE_REC_CPU_SAMPLE = 16, /* time, tid, stack, count, cpu ns */
+	/* time, tid, stack, count (periods of wall time), cpu ns, state */
+	CAPTURE_REC_WALL_SAMPLE = 17,
 	/* 24..31 heap events, 32..39 spans and labels, 40..47 counters and
 	 * runtime events, 48..55 metric series, 56..63 out-of-process
-	 * collector (context switches, off-CPU), 64..71 JIT symbols:
-	 * reserved, documented in doc/capture-format.md. */
-	CAPTURE_REC_MAX_KNOWN = 16,
+	 * collector (context switches, off-CPU): reserved, documented in
+	 * doc/capture-format.md. */
+	/* 64..71: JIT symbols, copied from a runtime's perf map
+	 * (/tmp/perf-PID.map) when the recording ends. */
+	CAPTURE_REC_JIT_SYMBOL = 64, /* start, size, name (string id) */
+	CAPTURE_REC_JIT_MAP = 65,    /* pid, path, symbols kept, bad lines, dropped */
+	CAPTURE_REC_JIT_LAST_KNOWN = 65,
+	CAPTURE_REC_MAX_KNOWN = 17,
 };
 
 /* Why a stack walk stopped. */
@@ -85,6 +92,16 @@ enum capture_stack_end {
 	CAPTURE_STACK_NO_UNWIND_INFO = 4, /* a pc with no CFI, and no frame pointer either */
 	CAPTURE_STACK_END_COUNT
 };
+
+/* What a thread was doing when a wall-clock sample found it. */
+enum capture_thread_state {
+	CAPTURE_STATE_RUNNING = 0,  /* on a CPU or runnable */
+	CAPTURE_STATE_SLEEPING = 1, /* blocked, interruptible (S) */
+	CAPTURE_STATE_DISK = 2,     /* blocked, uninterruptible (D): I/O mostly */
+	CAPTURE_STATE_OTHER = 3,    /* stopped, traced, ... */
+	CAPTURE_STATE_COUNT
+};
+const char *capture_state_name(unsigned state);
 
 /* Sources and reasons in LOST records. */
 enum capture_lost_source {

@@ -43,6 +43,17 @@ const char *capture_stack_end_name(unsigned reason)
 	return reason < CAPTURE_STACK_END_COUNT ? names[reason] : "unknown reason";
 }
 
+const char *capture_state_name(unsigned state)
+{
+	static const char *const names[] = {
+		[CAPTURE_STATE_RUNNING] = "running",
+		[CAPTURE_STATE_SLEEPING] = "sleeping",
+		[CAPTURE_STATE_DISK] = "waiting (uninterruptible, disk I/O)",
+		[CAPTURE_STATE_OTHER] = "other (stopped, traced)",
+	};
+	return state < CAPTURE_STATE_COUNT ? names[state] : "unknown state";
+}
+
 const char *capture_lost_reason_name(unsigned reason)
 {
 	switch (reason) {
@@ -307,7 +318,10 @@ int capture_reader_next(struct capture_reader *r, struct capture_record *rec)
 			stop_at(r, CAPTURE_READ_CORRUPT, "bad record framing");
 			return 0;
 		}
-		if (rec->kind == 0 || rec->kind > CAPTURE_REC_MAX_KNOWN) {
+		/* Known: the definition-to-sample range, and the JIT records. */
+		if (rec->kind == 0 || (rec->kind > CAPTURE_REC_MAX_KNOWN &&
+				       (rec->kind < CAPTURE_REC_JIT_SYMBOL ||
+					rec->kind > CAPTURE_REC_JIT_LAST_KNOWN))) {
 			r->skipped++;
 			continue;
 		}

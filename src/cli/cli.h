@@ -29,8 +29,37 @@ void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Loads and symbolizes a capture, printing warnings (damaged tail,
- * unreadable modules) on stderr. NULL after printing the error. */
+ * unreadable modules) on stderr. NULL after printing the error. The
+ * first uses the symbolization options given on the command line. */
+struct sym_options;
 struct profile *cli_load_profile(const char *path);
+struct profile *cli_load_profile_with(const char *path, const struct sym_options *opts);
+
+/* Symbolization options (src/cli/symbol_options.c), shared by every
+ * command that loads a capture: add CLI_SYMBOL_LONGOPTS to its long
+ * options, pass what getopt_long returns to cli_symbol_option() from the
+ * default case (1: taken, -1: bad, error printed, 0: not one of them),
+ * and print cli_symbol_help with the command's help. */
+enum {
+	CLI_OPT_SYSROOT = 0x5301,
+	CLI_OPT_PATH_MAP,
+	CLI_OPT_DEBUG_DIR,
+	CLI_OPT_NO_DEMANGLE,
+	CLI_OPT_NO_INLINES,
+	CLI_OPT_INLINES,
+	CLI_OPT_NO_DEBUGINFOD,
+};
+#define CLI_SYMBOL_LONGOPTS                                                   \
+	{ "sysroot", required_argument, NULL, CLI_OPT_SYSROOT },              \
+	{ "path-map", required_argument, NULL, CLI_OPT_PATH_MAP },            \
+	{ "debug-dir", required_argument, NULL, CLI_OPT_DEBUG_DIR },          \
+	{ "no-demangle", no_argument, NULL, CLI_OPT_NO_DEMANGLE },            \
+	{ "no-inlines", no_argument, NULL, CLI_OPT_NO_INLINES },              \
+	{ "inlines", no_argument, NULL, CLI_OPT_INLINES },                    \
+	{ "no-debuginfod", no_argument, NULL, CLI_OPT_NO_DEBUGINFOD }
+int cli_symbol_option(int c, const char *arg);
+const struct sym_options *cli_symbol_options(void);
+extern const char cli_symbol_help[];
 
 /* Parses a whole number in [min, max]; false on anything else. */
 bool cli_parse_uint(const char *s, unsigned long min, unsigned long max, unsigned long *out);

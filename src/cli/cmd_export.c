@@ -7,23 +7,29 @@
 #include <unistd.h>
 
 #include "../export/export.h"
+#include "../model/filter.h"
 #include "../model/profile.h"
 #include "cli.h"
 
 const char cmd_export_help[] =
-	"usage: oneprof export FILE -f FORMAT [-o OUT]\n"
+	"usage: oneprof export FILE -f FORMAT [-o OUT] [--focus|--ignore|--hide REGEX]\n"
 	"\n"
 	"Converts a capture to another tool's format (list below).\n"
 	"\n"
 	"  -f, --format FORMAT  output format (required)\n"
 	"  -o, --output OUT     file to write; '-' for standard output (text formats);\n"
-	"                       default: FILE with the format's extension\n";
+	"                       default: FILE with the format's extension\n"
+	"  --focus REGEX        export only samples with a frame matching REGEX\n"
+	"  --ignore REGEX       leave out samples with a frame matching REGEX\n"
+	"  --hide REGEX         remove frames matching REGEX from the stacks\n"
+	"                       (POSIX extended regexes on function names, as in\n"
+	"                       'oneprof report'; an option given twice matches either)\n";
 
 void cmd_export_list_formats(FILE *out)
 {
 	fputs("\nformats:\n", out);
 	for (size_t i = 0; exporters[i]; i++)
-		fprintf(out, "  %-8s %s\n", exporters[i]->name, exporters[i]->description);
+		fprintf(out, "  %-11s %s\n", exporters[i]->name, exporters[i]->description);
 }
 
 static void format_names(char *buf, size_t len)
@@ -44,42 +50,60 @@ static void default_output(char *out, size_t len, const char *in, const char *ex
 
 int cmd_export(int argc, char **argv)
 {
+	enum { OPT_FOCUS = 256, OPT_IGNORE, OPT_HIDE };
 	static const struct option opts[] = {
 		{ "format", required_argument, NULL, 'f' },
 		{ "output", required_argument, NULL, 'o' },
+		{ "focus", required_argument, NULL, OPT_FOCUS },
+		{ "ignore", required_argument, NULL, OPT_IGNORE },
+		{ "hide", required_argument, NULL, OPT_HIDE },
 		{ "help", no_argument, NULL, 'h' },
+		CLI_SYMBOL_LONGOPTS,
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *format = NULL, *output = NULL;
+	struct profile_filter filter;
+	profile_filter_init(&filter);
+	int rc = 2;
 	int c;
 	while ((c = getopt_long(argc, argv, "f:o:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'f': format = optarg; break;
 		case 'o': output = optarg; break;
+		case OPT_FOCUS: profile_filter_add(&filter.focus, optarg); break;
+		case OPT_IGNORE: profile_filter_add(&filter.ignore, optarg); break;
+		case OPT_HIDE: profile_filter_add(&filter.hide, optarg); break;
 		case 'h':
 			fputs(cmd_export_help, stdout);
+			fputs(cli_symbol_help, stdout);
 			cmd_export_list_formats(stdout);
-			return 0;
-		default:
-			fputs(cmd_export_help, stderr);
-			return 2;
+			rc = 0;
+			goto out;
+		default: {
+			int taken = cli_symbol_option(c, optarg); /* --sysroot, ... */
+			if (taken > 0)
+				break;
+			if (taken == 0)
+				fputs(cmd_export_help, stderr);
+			goto out;
+		}
 		}
 	}
 	if (optind != argc - 1) {
 		cli_error("export: %s; usage: oneprof export FILE -f FORMAT [-o OUT]",
 			  optind >= argc ? "no capture file given" : "give exactly one capture file");
-		return 2;
+		goto out;
 	}
 	char known[256];
 	format_names(known, sizeof(known));
 	if (!format) {
 		cli_error("export: no format given; use -f with one of: %s", known);
-		return 2;
+		goto out;
 	}
 	const struct exporter *ex = export_find(format);
 	if (!ex) {
 		cli_error("export: unknown format '%s'; known formats: %s", format, known);
-		return 2;
+		goto out;
 	}
 	const char *input = argv[optind];
 	char path[PATH_MAX];
@@ -90,21 +114,33 @@ int cmd_export(int argc, char **argv)
 	bool to_stdout = strcmp(output, "-") == 0;
 	if (to_stdout && ex->binary && isatty(STDOUT_FILENO)) {
 		cli_error("export: %s output is binary; give a file with -o", ex->name);
-		return 2;
+		goto out;
 	}
 
+	rc = 1;
+	char err[512] = "";
 	struct profile *p = cli_load_profile(input);
 	if (!p)
-		return 1;
+		goto out;
+	/* Filters give a view of the profile; every exporter reads it as
+	 * it reads a whole profile. */
+	struct profile *view = p;
+	if (profile_filter_active(&filter) && !(view = profile_filter(p, &filter, err, sizeof(err)))) {
+		cli_error("export: %s", err);
+		rc = 2;
+		profile_free(p);
+		goto out;
+	}
 	FILE *out = to_stdout ? stdout : fopen(output, ex->binary ? "wb" : "w");
 	if (!out) {
 		cli_error("export: cannot write '%s': %s; choose a writable path with -o", output,
 			  strerror(errno));
+		if (view != p)
+			profile_view_free(view);
 		profile_free(p);
-		return 1;
+		goto out;
 	}
-	char err[512] = "";
-	int rc = ex->write(p, out, err, sizeof(err));
+	rc = ex->write(view, out, err, sizeof(err));
 	if (rc == 0 && (fflush(out) != 0 || ferror(out))) {
 		snprintf(err, sizeof(err), "writing '%s' failed: %s", output, strerror(errno));
 		rc = -1;
@@ -113,12 +149,17 @@ int cmd_export(int argc, char **argv)
 		snprintf(err, sizeof(err), "writing '%s' failed: %s", output, strerror(errno));
 		rc = -1;
 	}
+	if (view != p)
+		profile_view_free(view);
 	profile_free(p);
 	if (rc != 0) {
 		cli_error("export: %s", err);
-		return 1;
+		rc = 1;
+		goto out;
 	}
 	if (!to_stdout)
 		fprintf(stderr, "oneprof: wrote %s to '%s'\n", ex->name, output);
-	return 0;
+out:
+	profile_filter_release(&filter);
+	return rc;
 }

@@ -193,9 +193,10 @@ static void print_summary(const char *output)
 	for (size_t i = 0; i < p->nlost; i++)
 		lost += p->lost[i].count;
 	fprintf(stderr,
-		"oneprof: wrote '%s': %" PRIu64 " samples, %zu threads, %.3f s CPU, %" PRIu64
+		"oneprof: wrote '%s': %" PRIu64 " samples, %zu threads, %.3f s %s, %" PRIu64
 		" lost; see 'oneprof report %s'\n",
-		output, p->total_count, p->nthreads, (double)p->total_cpu_ns / 1e9, lost, output);
+		output, p->total_count, p->nthreads, (double)p->total_cpu_ns / 1e9,
+		p->wall ? "wall-clock" : "CPU", lost, output);
 	profile_free(p);
 }
 

@@ -1,68 +1,187 @@
-/* oneprof report: summary and top functions of a capture. */
+/* oneprof report: summary of a capture, then one text report (top, tree,
+ * peek or traces), optionally filtered and split per thread. */
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "../model/filter.h"
 #include "../model/profile.h"
 #include "../report/report.h"
 #include "cli.h"
 
 const char cmd_report_help[] =
-	"usage: oneprof report [-n COUNT] [--sort flat|cum] FILE\n"
+	"usage: oneprof report [--top | --tree | --peek REGEX | --traces] [options] FILE\n"
 	"\n"
 	"Prints what the capture holds (command, duration, samples, effective rate,\n"
-	"threads, lost samples, how stack walks ended), then the functions with the\n"
-	"most CPU time: flat (in the function itself), cum (with its callees),\n"
-	"their percentages of all sampled time, and the running sum of flat%%.\n"
+	"threads, lost samples, how stack walks ended), then one report:\n"
 	"\n"
-	"  -n, --nodecount N  functions to show (default 20, 0 for all)\n"
-	"  -s, --sort KEY     flat (default) or cum\n";
+	"  --top              functions by flat time (in the function itself) and cum\n"
+	"                     time (with its callees), like pprof -top (the default)\n"
+	"  --tree             every function with its callers above it and its\n"
+	"                     callees below, and the time through each call\n"
+	"  --peek REGEX       --tree for the functions matching REGEX only\n"
+	"  --traces           the hottest whole stacks, leaf first (15 by default)\n"
+	"\n"
+	"Filters (POSIX extended regexes, matched anywhere in a function's name; an\n"
+	"option given twice matches either):\n"
+	"  --focus REGEX      keep only samples with a frame matching REGEX\n"
+	"  --ignore REGEX     drop samples with a frame matching REGEX\n"
+	"  --hide REGEX       remove frames matching REGEX from the stacks\n"
+	"Percentages stay of all samples, like pprof's; the header says what the\n"
+	"filters kept.\n"
+	"\n"
+	"  --threads          one report per thread, busiest first; percentages of\n"
+	"                     the thread's own time\n"
+	"  -n, --nodecount N  rows to show: functions (default 20) or stacks for\n"
+	"                     --traces (default 15); 0 shows all\n"
+	"  -s, --sort KEY     flat (default) or cum\n"
+	"\n"
+	"Names are fitted to the terminal width ($COLUMNS, else the terminal's),\n"
+	"elided in the middle; colour only on a terminal and never with NO_COLOR.\n";
+
+/* Long-only options. */
+enum {
+	OPT_TOP = 256,
+	OPT_TREE,
+	OPT_PEEK,
+	OPT_TRACES,
+	OPT_FOCUS,
+	OPT_IGNORE,
+	OPT_HIDE,
+	OPT_THREADS,
+};
+
+static const char *kind_option(enum report_kind k)
+{
+	switch (k) {
+	case REPORT_TREE: return "--tree";
+	case REPORT_PEEK: return "--peek";
+	case REPORT_TRACES: return "--traces";
+	case REPORT_TOP:
+	default: return "--top";
+	}
+}
 
 int cmd_report(int argc, char **argv)
 {
 	static const struct option opts[] = {
+		{ "top", no_argument, NULL, OPT_TOP },
+		{ "tree", no_argument, NULL, OPT_TREE },
+		{ "peek", required_argument, NULL, OPT_PEEK },
+		{ "traces", no_argument, NULL, OPT_TRACES },
+		{ "focus", required_argument, NULL, OPT_FOCUS },
+		{ "ignore", required_argument, NULL, OPT_IGNORE },
+		{ "hide", required_argument, NULL, OPT_HIDE },
+		{ "threads", no_argument, NULL, OPT_THREADS },
 		{ "nodecount", required_argument, NULL, 'n' },
 		{ "sort", required_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },
+		CLI_SYMBOL_LONGOPTS,
 		{ NULL, 0, NULL, 0 },
 	};
-	struct report_options o = { .nodecount = 20 };
+	struct report_options o = { .kind = REPORT_TOP };
+	struct profile_filter filter;
+	profile_filter_init(&filter);
+	bool kind_given = false, count_given = false;
+	int rc = 2;
 	unsigned long n;
 	int c;
 	while ((c = getopt_long(argc, argv, "n:s:h", opts, NULL)) != -1) {
+		enum report_kind kind = REPORT_TOP;
 		switch (c) {
+		case OPT_TOP:
+		case OPT_TREE:
+		case OPT_PEEK:
+		case OPT_TRACES:
+			kind = c == OPT_TREE     ? REPORT_TREE
+			       : c == OPT_PEEK   ? REPORT_PEEK
+			       : c == OPT_TRACES ? REPORT_TRACES
+						 : REPORT_TOP;
+			if (kind_given && kind != o.kind) {
+				cli_error("report: %s and %s both given; choose one report",
+					  kind_option(o.kind), kind_option(kind));
+				goto out;
+			}
+			kind_given = true;
+			o.kind = kind;
+			if (c == OPT_PEEK)
+				o.peek = optarg;
+			break;
+		case OPT_FOCUS: profile_filter_add(&filter.focus, optarg); break;
+		case OPT_IGNORE: profile_filter_add(&filter.ignore, optarg); break;
+		case OPT_HIDE: profile_filter_add(&filter.hide, optarg); break;
+		case OPT_THREADS: o.per_thread = true; break;
 		case 'n':
 			if (!cli_parse_uint(optarg, 0, 1000000, &n)) {
-				cli_error("report: -n '%s' is not a count of functions", optarg);
-				return 2;
+				cli_error("report: -n '%s' is not a count of rows (0 for all)", optarg);
+				goto out;
 			}
 			o.nodecount = n;
+			count_given = true;
 			break;
 		case 's':
 			if (strcmp(optarg, "flat") && strcmp(optarg, "cum")) {
 				cli_error("report: --sort '%s': use flat or cum", optarg);
-				return 2;
+				goto out;
 			}
 			o.sort_cum = !strcmp(optarg, "cum");
 			break;
 		case 'h':
 			fputs(cmd_report_help, stdout);
-			return 0;
-		default:
-			fputs(cmd_report_help, stderr);
-			return 2;
+			fputs(cli_symbol_help, stdout);
+			rc = 0;
+			goto out;
+		default: {
+			int taken = cli_symbol_option(c, optarg); /* --sysroot, ... */
+			if (taken > 0)
+				break;
+			if (taken == 0)
+				fputs(cmd_report_help, stderr);
+			goto out;
+		}
 		}
 	}
 	if (optind != argc - 1) {
 		cli_error("report: %s; usage: oneprof report [options] FILE",
 			  optind >= argc ? "no capture file given" : "give exactly one capture file");
-		return 2;
+		goto out;
 	}
+	if (!count_given)
+		o.nodecount = o.kind == REPORT_TRACES ? 15 : 20;
+	o.width = report_term_width();
+	o.color = report_use_color();
+
 	struct profile *p = cli_load_profile(argv[optind]);
-	if (!p)
-		return 1;
+	if (!p) {
+		rc = 1;
+		goto out;
+	}
+	char err[512];
+	struct profile *view = p;
+	if (profile_filter_active(&filter)) {
+		view = profile_filter(p, &filter, err, sizeof(err));
+		if (!view) {
+			cli_error("report: %s", err);
+			profile_free(p);
+			goto out;
+		}
+	}
 	report_summary(p, stdout);
-	report_top(p, stdout, &o);
+	if (view != p) {
+		char desc[1024];
+		profile_filter_describe(&filter, desc, sizeof(desc));
+		report_filtered(view, p, desc, stdout);
+	}
+	rc = 0;
+	if (report_run(view, p, stdout, &o, err, sizeof(err)) != 0) {
+		cli_error("report: %s", err);
+		rc = 1;
+	}
+	if (view != p)
+		profile_view_free(view);
 	profile_free(p);
-	return 0;
+out:
+	profile_filter_release(&filter);
+	return rc;
 }

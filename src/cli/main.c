@@ -1,5 +1,6 @@
 /* oneprof: entry point and the subcommand dispatch table. */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,7 +57,7 @@ bool cli_parse_uint(const char *s, unsigned long min, unsigned long max, unsigne
 	return true;
 }
 
-struct profile *cli_load_profile(const char *path)
+struct profile *cli_load_profile_with(const char *path, const struct sym_options *opts)
 {
 	char err[512], buf[512];
 	struct profile *p = profile_load(path, err, sizeof(err));
@@ -67,7 +68,16 @@ struct profile *cli_load_profile(const char *path)
 	const char *why = profile_incomplete_reason(p, buf, sizeof(buf));
 	if (why)
 		cli_warn("%s", why);
-	struct symbolizer *sym = sym_new();
+	for (size_t i = 0; i < p->njit_maps; i++) {
+		const struct profile_jit_map *m = &p->jit_maps[i];
+		if (m->bad_lines)
+			cli_warn("perf map '%s' had %" PRIu64 " malformed lines (not 'START SIZE "
+				 "name'); they were skipped", m->path, m->bad_lines);
+		if (m->dropped)
+			cli_warn("perf map '%s' had %" PRIu64 " symbols over the recording's limit; "
+				 "JIT frames they named show as addresses", m->path, m->dropped);
+	}
+	struct symbolizer *sym = sym_new_with(opts);
 	profile_resolve(p, sym);
 	const char *const *lines;
 	size_t n = sym_warnings(sym, &lines);
@@ -75,6 +85,11 @@ struct profile *cli_load_profile(const char *path)
 		cli_warn("%s", lines[i]);
 	sym_free(sym);
 	return p;
+}
+
+struct profile *cli_load_profile(const char *path)
+{
+	return cli_load_profile_with(path, cli_symbol_options());
 }
 
 static void usage(FILE *out)
@@ -115,6 +130,8 @@ static int help(const char *name)
 		return 2;
 	}
 	fputs(c->help, stdout);
+	if (c->run == cmd_report || c->run == cmd_export)
+		fputs(cli_symbol_help, stdout);
 	if (c->run == cmd_export)
 		cmd_export_list_formats(stdout);
 	return 0;

@@ -23,12 +23,64 @@ struct exporter {
 extern const struct exporter export_folded;
 extern const struct exporter export_pprof;
 extern const struct exporter export_svg;
+extern const struct exporter export_speedscope;
+extern const struct exporter export_chrome;
+extern const struct exporter export_json;
+extern const struct exporter export_perfview;
 
 /* The name shown for a frame or stack with no function name. */
 #define EXPORT_UNKNOWN_FRAME "[unknown]"
 
 /* Sample counts summed per stack index; the caller frees the array. */
 uint64_t *export_stack_counts(const struct profile *p);
+
+/* The command line as one string, arguments separated by spaces. */
+void export_command(const struct profile *p, char *buf, size_t len);
+/* The program's name: the basename of argv[0], else of the executable. */
+const char *export_program(const struct profile *p);
+
+/* Sample indexes grouped by thread (counting sort), each group in time
+ * order: thread t's are order[start[t] .. start[t + 1]). */
+struct export_by_thread {
+	size_t *order;
+	size_t *start; /* nthreads + 1 entries */
+};
+void export_by_thread(const struct profile *p, struct export_by_thread *g);
+void export_by_thread_free(struct export_by_thread *g);
+
+/* Stack ids merged into a call tree (the shape of a flame graph): each
+ * node is a frame reached by one path from the root. Node 0 is the root;
+ * a node's parent always has a smaller index, so a pass in index order
+ * meets parents first. `frame` is whatever key the exporter chose
+ * (usually a function index). */
+struct export_tree_node {
+	uint32_t frame;
+	uint32_t parent;
+	uint32_t child, sibling; /* first child, next sibling; 0: none */
+	uint64_t total_count, self_count;
+	uint64_t total_ns, self_ns;
+};
+
+struct export_tree {
+	struct export_tree_node *nodes;
+	size_t n, cap;
+	uint32_t *slots; /* (parent, frame) -> node + 1, open addressing */
+	size_t nslots;
+};
+
+void export_tree_init(struct export_tree *t);
+void export_tree_free(struct export_tree *t);
+/* The child of `parent` for `frame`, added when new. */
+uint32_t export_tree_child(struct export_tree *t, uint32_t parent, uint32_t frame);
+/* The node for a stack under `from`: fn is leaf first (as the model
+ * has it), the tree root first; an empty stack is the child `empty`. */
+uint32_t export_tree_path(struct export_tree *t, uint32_t from, const uint32_t *fn, size_t n,
+			  uint32_t empty);
+/* Charges samples to a node: self time there, total time on its path. */
+void export_tree_charge(struct export_tree *t, uint32_t node, uint64_t count, uint64_t ns);
+/* The children of a node, heaviest first (ties by frame): an array the
+ * caller frees, its length in *n. */
+uint32_t *export_tree_children(const struct export_tree *t, uint32_t node, size_t *n);
 
 /* NULL-terminated list of every exporter, in help order. */
 extern const struct exporter *const exporters[];

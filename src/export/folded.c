@@ -67,13 +67,10 @@ static int cmp_line(const void *a, const void *b)
 	return strcmp(((const struct line *)a)->text, ((const struct line *)b)->text);
 }
 
-/* The sanitized name of the frame at a location index, cached per
- * function so each name is cleaned once. */
-static const char *frame_name(const struct profile *p, char **names, uint32_t loc)
+/* The sanitized name of a function, cached so each name is cleaned
+ * once. */
+static const char *frame_name(const struct profile *p, char **names, uint32_t fn)
 {
-	if (loc >= p->nlocations || p->locations[loc].function >= p->nfunctions)
-		return EXPORT_UNKNOWN_FRAME; /* not resolved: should not happen */
-	uint32_t fn = p->locations[loc].function;
 	if (!names[fn])
 		names[fn] = sanitize(p->functions[fn].name);
 	return names[fn];
@@ -85,20 +82,24 @@ static int folded_write(const struct profile *p, FILE *out, char *err, size_t er
 	 * text is then built once. */
 	uint64_t *per_stack = export_stack_counts(p);
 
-	char **names = xcalloc(p->nfunctions, sizeof(char *));
-	struct line *lines = xcalloc(p->nstacks, sizeof(struct line));
+	char **names = xcalloc(p->nfunctions ? p->nfunctions : 1, sizeof(char *));
+	struct line *lines = xcalloc(p->nstacks ? p->nstacks : 1, sizeof(struct line));
+	size_t cap = profile_max_stack_functions(p);
+	uint32_t *fns = xmalloc(cap * sizeof(uint32_t));
 	size_t nlines = 0;
 	for (size_t i = 0; i < p->nstacks; i++) {
 		const struct profile_stack *s = &p->stacks[i];
 		if (!per_stack[i])
 			continue;
 		struct text t = { 0 };
-		if (s->n == 0 || !s->locations) {
+		/* Inlined functions are frames of their own, innermost first. */
+		size_t n = profile_stack_functions(p, s, fns, cap);
+		if (n == 0) {
 			text_add(&t, EXPORT_UNKNOWN_FRAME, strlen(EXPORT_UNKNOWN_FRAME));
 		} else {
-			/* The model stores the leaf first; folded wants the root first. */
-			for (uint32_t f = s->n; f-- > 0;) {
-				const char *name = frame_name(p, names, s->locations[f]);
+			/* The model gives the leaf first; folded wants the root first. */
+			for (size_t f = n; f-- > 0;) {
+				const char *name = frame_name(p, names, fns[f]);
 				text_add(&t, name, strlen(name));
 				if (f)
 					text_add(&t, ";", 1);
@@ -109,6 +110,7 @@ static int folded_write(const struct profile *p, FILE *out, char *err, size_t er
 		nlines++;
 	}
 	free(per_stack);
+	free(fns);
 	for (size_t i = 0; i < p->nfunctions; i++)
 		free(names[i]);
 	free(names);

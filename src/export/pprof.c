@@ -54,6 +54,9 @@
 #define MAPPING_FILENAME 5
 #define MAPPING_BUILD_ID 6
 #define MAPPING_HAS_FUNCTIONS 7
+#define MAPPING_HAS_FILENAMES 8
+#define MAPPING_HAS_LINE_NUMBERS 9
+#define MAPPING_HAS_INLINE_FRAMES 10
 
 #define LOCATION_ID 1
 #define LOCATION_MAPPING_ID 2
@@ -61,11 +64,13 @@
 #define LOCATION_LINE 4
 
 #define LINE_FUNCTION_ID 1
+#define LINE_LINE 2
 
 #define FUNCTION_ID 1
 #define FUNCTION_NAME 2
 #define FUNCTION_SYSTEM_NAME 3
 #define FUNCTION_FILENAME 4
+#define FUNCTION_START_LINE 5
 
 /* The agent's default rate, for captures whose header lacks one. */
 #define DEFAULT_HZ 99
@@ -243,7 +248,12 @@ struct encoder {
 	struct pbuf sub;     /* one submessage at a time */
 	struct pbuf subsub;  /* one message nested in sub */
 	uint64_t period;
+	uint8_t *mapping_info; /* per mapping: MAPPING_INFO_* bits */
 };
+
+/* What the locations of a mapping carry, for its has_* flags. */
+#define MAPPING_INFO_LINES 1
+#define MAPPING_INFO_INLINES 2
 
 static void encode_value_type(struct encoder *e, unsigned field, const char *type,
 			      const char *unit)
@@ -340,14 +350,32 @@ static void encode_mapping(struct encoder *e, size_t i)
 	pb_field(&e->sub, MAPPING_FILENAME, strtab_add(&e->strs, m->path));
 	pb_field(&e->sub, MAPPING_BUILD_ID, strtab_add(&e->strs, hex));
 	/* Names were resolved when the profile was built: tell pprof not to
-	 * symbolize again from whatever binaries it finds locally. */
+	 * symbolize again from whatever binaries it finds locally, and what
+	 * the debug info gave beyond names. */
 	pb_field(&e->sub, MAPPING_HAS_FUNCTIONS, 1);
+	if (e->mapping_info[i] & MAPPING_INFO_LINES) {
+		pb_field(&e->sub, MAPPING_HAS_FILENAMES, 1);
+		pb_field(&e->sub, MAPPING_HAS_LINE_NUMBERS, 1);
+	}
+	if (e->mapping_info[i] & MAPPING_INFO_INLINES)
+		pb_field(&e->sub, MAPPING_HAS_INLINE_FRAMES, 1);
 	pb_message(&e->out, PROFILE_MAPPING, &e->sub);
 }
 
 static void encode_mappings(struct encoder *e)
 {
 	const struct profile *p = e->p;
+	e->mapping_info = xcalloc(p->nmappings ? p->nmappings : 1, 1);
+	for (size_t i = 0; i < p->nlocations; i++) {
+		const struct profile_location *l = &p->locations[i];
+		if (l->mapping < 0 || (size_t)l->mapping >= p->nmappings || !l->lines)
+			continue;
+		for (uint32_t k = 0; k < l->nlines; k++)
+			if (l->lines[k].line)
+				e->mapping_info[l->mapping] |= MAPPING_INFO_LINES;
+		if (l->nlines > 1)
+			e->mapping_info[l->mapping] |= MAPPING_INFO_INLINES;
+	}
 	/* pprof takes the first mapping as the main binary (it names the
 	 * profile after it), so the executable's goes first; ids stay
 	 * index + 1 whatever the order. */
@@ -375,7 +403,17 @@ static void encode_locations(struct encoder *e)
 		if (l->mapping >= 0 && (size_t)l->mapping < p->nmappings)
 			pb_field(&e->sub, LOCATION_MAPPING_ID, (uint64_t)l->mapping + 1);
 		pb_field(&e->sub, LOCATION_ADDRESS, l->address);
-		if (l->function < p->nfunctions) {
+		/* The inline chain, innermost first: pprof reads the last Line
+		 * as the caller the preceding ones were inlined into. */
+		if (l->nlines && l->lines) {
+			for (uint32_t k = 0; k < l->nlines; k++) {
+				if (l->lines[k].function >= p->nfunctions)
+					continue;
+				pb_field(&e->subsub, LINE_FUNCTION_ID, (uint64_t)l->lines[k].function + 1);
+				pb_field(&e->subsub, LINE_LINE, l->lines[k].line);
+				pb_message(&e->sub, LOCATION_LINE, &e->subsub);
+			}
+		} else if (l->function < p->nfunctions) {
 			pb_field(&e->subsub, LINE_FUNCTION_ID, (uint64_t)l->function + 1);
 			pb_message(&e->sub, LOCATION_LINE, &e->subsub);
 		}
@@ -392,7 +430,10 @@ static void encode_functions(struct encoder *e)
 		pb_field(&e->sub, FUNCTION_NAME, name);
 		/* No mangled name is kept: the readable one stands for both. */
 		pb_field(&e->sub, FUNCTION_SYSTEM_NAME, name);
-		/* FUNCTION_FILENAME: left at "" until DWARF lines land. */
+		const char *file = p->functions[i].file;
+		if (file && *file)
+			pb_field(&e->sub, FUNCTION_FILENAME, strtab_add(&e->strs, file));
+		pb_field(&e->sub, FUNCTION_START_LINE, p->functions[i].start_line);
 		pb_message(&e->out, PROFILE_FUNCTION, &e->sub);
 	}
 }
@@ -521,6 +562,7 @@ out:
 	free(e.out.d);
 	free(e.sub.d);
 	free(e.subsub.d);
+	free(e.mapping_info);
 	strtab_free(&e.strs);
 	return rc;
 }

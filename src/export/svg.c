@@ -257,6 +257,8 @@ static void tree_build(const struct profile *p, const struct names *nm, struct t
 	/* Sum per stack first: many samples share a stack. */
 	uint64_t *per_stack = export_stack_counts(p);
 
+	size_t cap = profile_max_stack_functions(p);
+	uint32_t *fns = xmalloc(cap * sizeof(uint32_t));
 	tree_add(t, NO_PARENT, 0, 0); /* "all" */
 	for (size_t i = 0; i < p->nstacks; i++) {
 		const struct profile_stack *s = &p->stacks[i];
@@ -264,20 +266,20 @@ static void tree_build(const struct profile *p, const struct names *nm, struct t
 		if (!c)
 			continue;
 		t->nodes[0].count += c;
-		if (s->n == 0 || !s->locations) {
+		/* Inlined functions are frames of their own, innermost first. */
+		size_t n = profile_stack_functions(p, s, fns, cap);
+		if (n == 0) {
 			t->nodes[tree_child(t, 0, unknown)].count += c;
 			continue;
 		}
 		uint32_t cur = 0;
-		/* The model stores the leaf first; the tree grows from the root. */
-		for (uint32_t f = s->n; f-- > 0;) {
-			uint32_t loc = s->locations[f], name = unknown;
-			if (loc < p->nlocations && p->locations[loc].function < p->nfunctions)
-				name = nm->fn_id[p->locations[loc].function];
-			cur = tree_child(t, cur, name);
+		/* The model gives the leaf first; the tree grows from the root. */
+		for (size_t f = n; f-- > 0;) {
+			cur = tree_child(t, cur, nm->fn_id[fns[f]]);
 			t->nodes[cur].count += c;
 		}
 	}
+	free(fns);
 	free(per_stack);
 }
 

@@ -139,13 +139,25 @@ static bool add_record(struct profile *p, const struct capture_record *rec)
 		p->stacks[p->nstacks++] = s;
 		return true;
 	}
-	case CAPTURE_REC_CPU_SAMPLE: {
-		struct profile_sample s;
+	case CAPTURE_REC_CPU_SAMPLE:
+	case CAPTURE_REC_WALL_SAMPLE: {
+		struct profile_sample s = { 0 };
 		s.time_ns = cursor_varint(&c);
 		uint64_t tid = cursor_varint(&c);
 		uint64_t stack = cursor_varint(&c);
 		s.count = cursor_varint(&c);
 		s.cpu_ns = cursor_varint(&c);
+		if (rec->kind == CAPTURE_REC_WALL_SAMPLE) {
+			uint64_t state = cursor_varint(&c);
+			if (state >= CAPTURE_STATE_COUNT || p->hdr.hz == 0)
+				return false;
+			/* A wall-clock sample stands for its periods of real
+			 * time; that is the time every report adds up. */
+			s.state = (uint8_t)state;
+			s.cpu_ns = s.count * (1000000000u / p->hdr.hz);
+			p->wall = true;
+			p->state_ns[state] += s.cpu_ns;
+		}
 		if (c.bad || stack == 0 || stack > p->nstacks || s.count > UINT32_MAX)
 			return false;
 		struct profile_thread *t = thread_find(p, tid);
@@ -208,6 +220,30 @@ static bool add_record(struct profile *p, const struct capture_record *rec)
 			p->paused_ns += p->duration_ns - p->paused_since;
 		p->paused_now = false;
 		return true;
+	case CAPTURE_REC_JIT_SYMBOL: {
+		struct profile_jit_symbol j;
+		j.start = cursor_varint(&c);
+		j.size = cursor_varint(&c);
+		j.name = string_ref(p, cursor_varint(&c), &ok);
+		if (c.bad || !ok)
+			return false;
+		GROW(p->jit_symbols, p->cap_jit_symbols, p->njit_symbols + 1);
+		p->jit_symbols[p->njit_symbols++] = j;
+		return true;
+	}
+	case CAPTURE_REC_JIT_MAP: {
+		struct profile_jit_map m;
+		m.pid = cursor_varint(&c);
+		m.path = string_ref(p, cursor_varint(&c), &ok);
+		m.symbols = cursor_varint(&c);
+		m.bad_lines = cursor_varint(&c);
+		m.dropped = cursor_varint(&c);
+		if (c.bad || !ok)
+			return false;
+		GROW(p->jit_maps, p->cap_jit_maps, p->njit_maps + 1);
+		p->jit_maps[p->njit_maps++] = m;
+		return true;
+	}
 	default:
 		return true; /* known range but not decoded by this version */
 	}
@@ -287,6 +323,9 @@ void profile_free(struct profile *p)
 	free(p->lost);
 	free(p->functions);
 	free(p->locations);
+	free(p->lines);
+	free(p->jit_symbols);
+	free(p->jit_maps);
 	free(p->strings);
 	intern_free(p->intern);
 	free(p);
@@ -294,10 +333,13 @@ void profile_free(struct profile *p)
 
 /* --- resolution: frames to locations and functions --- */
 
-/* Open addressing, u64 key -> index + 1 (0: empty slot). */
+/* Open addressing, u64 key -> value (0: empty slot). Key and value share
+ * a slot: one cache miss per probe on maps of millions of frames. */
 struct index_map {
-	uint64_t *keys;
-	uint32_t *vals;
+	struct index_slot {
+		uint64_t key;
+		uint32_t val;
+	} *slots;
 	size_t cap;
 };
 
@@ -306,22 +348,86 @@ static void index_map_init(struct index_map *m, size_t expected)
 	m->cap = 64;
 	while (m->cap < expected * 2)
 		m->cap *= 2;
-	m->keys = xcalloc(m->cap, sizeof(uint64_t));
-	m->vals = xcalloc(m->cap, sizeof(uint32_t));
+	m->slots = xcalloc(m->cap, sizeof(*m->slots));
 }
 
 static void index_map_free(struct index_map *m)
 {
-	free(m->keys);
-	free(m->vals);
+	free(m->slots);
 }
+
+/* The slot holding key, or the empty slot where it belongs. Addresses
+ * differ in their low bits: a multiplicative hash spreads them. */
+static size_t index_map_slot(const struct index_map *m, uint64_t key)
+{
+	size_t i = (size_t)((key * 0x9e3779b97f4a7c15ull) >> 24) & (m->cap - 1);
+	while (m->slots[i].val && m->slots[i].key != key)
+		i = (i + 1) & (m->cap - 1);
+	return i;
+}
+
+/* A function's identity: what pprof keys a Function on. */
+struct function_key {
+	const char *name, *module, *file; /* interned: pointers are identities */
+	uint32_t start_line;
+};
 
 struct resolver {
 	struct profile *p;
 	struct symbolizer *sym;
 	struct index_map locations; /* by lookup address */
-	struct index_map functions; /* by hash of interned name and module */
+	/* The symbolizer's strings (stable while it lives) to the profile's
+	 * copies: most frames repeat a name and a file. */
+	struct index_map strings;
+	const char **string_copies;
+	size_t nstring_copies, cap_string_copies;
+	const char **mapping_module; /* per mapping: its basename, once known */
+	bool *mapping_anon;          /* per mapping: no file behind it */
+	uint32_t *fslots;           /* functions by key: index + 1, 0 empty */
+	size_t fcap;
+	size_t *first_line;         /* per location: its chain's start in p->lines */
+	size_t cap_first_line;
 };
+
+static size_t function_hash(const struct function_key *k)
+{
+	const uintptr_t key[4] = { (uintptr_t)k->name, (uintptr_t)k->module, (uintptr_t)k->file,
+				   k->start_line };
+	return (size_t)XXH3_64bits(key, sizeof(key));
+}
+
+static uint32_t function_of(struct resolver *rs, const struct function_key *k)
+{
+	struct profile *p = rs->p;
+	if ((p->nfunctions + 1) * 2 > rs->fcap) {
+		size_t cap = rs->fcap ? rs->fcap * 2 : 1024;
+		uint32_t *slots = xcalloc(cap, sizeof(uint32_t));
+		for (size_t f = 0; f < p->nfunctions; f++) {
+			const struct profile_function *pf = &p->functions[f];
+			struct function_key fk = { pf->name, pf->module, pf->file, pf->start_line };
+			size_t j = function_hash(&fk) & (cap - 1);
+			while (slots[j])
+				j = (j + 1) & (cap - 1);
+			slots[j] = (uint32_t)f + 1;
+		}
+		free(rs->fslots);
+		rs->fslots = slots;
+		rs->fcap = cap;
+	}
+	size_t i = function_hash(k) & (rs->fcap - 1);
+	while (rs->fslots[i]) {
+		const struct profile_function *f = &p->functions[rs->fslots[i] - 1];
+		if (f->name == k->name && f->module == k->module && f->file == k->file &&
+		    f->start_line == k->start_line)
+			return rs->fslots[i] - 1;
+		i = (i + 1) & (rs->fcap - 1);
+	}
+	GROW(p->functions, p->cap_functions, p->nfunctions + 1);
+	p->functions[p->nfunctions] =
+		(struct profile_function){ k->name, k->module, k->file, k->start_line };
+	rs->fslots[i] = (uint32_t)++p->nfunctions;
+	return (uint32_t)(p->nfunctions - 1);
+}
 
 static int32_t mapping_of(const struct profile *p, uint64_t addr)
 {
@@ -332,87 +438,167 @@ static int32_t mapping_of(const struct profile *p, uint64_t addr)
 	return -1;
 }
 
-static uint32_t function_of(struct resolver *rs, const char *name, const char *module)
+/* The profile's copy of a string the symbolizer returned. */
+static const char *copy_string(struct resolver *rs, const char *str)
 {
-	struct profile *p = rs->p;
-	struct index_map *fm = &rs->functions;
-	/* Names and modules are interned: their pointers are their identity. */
-	const uintptr_t key[2] = { (uintptr_t)name, (uintptr_t)module };
-	size_t i = (size_t)XXH3_64bits(key, sizeof(key)) & (fm->cap - 1);
-	while (fm->vals[i]) {
-		const struct profile_function *f = &p->functions[fm->vals[i] - 1];
-		if (f->name == name && f->module == module)
-			return fm->vals[i] - 1;
-		i = (i + 1) & (fm->cap - 1);
+	struct index_map *m = &rs->strings;
+	if ((rs->nstring_copies + 1) * 2 > m->cap) {
+		struct index_map old = *m;
+		index_map_init(m, old.cap);
+		for (size_t k = 0; k < old.cap; k++)
+			if (old.slots[k].val)
+				m->slots[index_map_slot(m, old.slots[k].key)] = old.slots[k];
+		index_map_free(&old);
 	}
-	GROW(p->functions, p->cap_functions, p->nfunctions + 1);
-	p->functions[p->nfunctions].name = name;
-	p->functions[p->nfunctions].module = module;
-	fm->vals[i] = (uint32_t)++p->nfunctions;
-	return (uint32_t)(p->nfunctions - 1);
+	size_t i = index_map_slot(m, (uint64_t)(uintptr_t)str);
+	if (m->slots[i].val)
+		return rs->string_copies[m->slots[i].val - 1];
+	GROW(rs->string_copies, rs->cap_string_copies, rs->nstring_copies + 1);
+	const char *copy = profile_intern(rs->p, str, strlen(str));
+	rs->string_copies[rs->nstring_copies++] = copy;
+	m->slots[i] = (struct index_slot){ (uint64_t)(uintptr_t)str, (uint32_t)rs->nstring_copies };
+	return copy;
 }
 
-static uint32_t location_of(struct resolver *rs, uint64_t addr)
+/* Symbolizes one address into a new location and its inline chain. */
+static uint32_t add_location(struct resolver *rs, uint64_t addr)
 {
 	struct profile *p = rs->p;
-	struct index_map *am = &rs->locations;
-	size_t i = (size_t)XXH3_64bits(&addr, sizeof(addr)) & (am->cap - 1);
-	while (am->vals[i]) {
-		if (am->keys[i] == addr)
-			return am->vals[i] - 1;
-		i = (i + 1) & (am->cap - 1);
-	}
 	int32_t m = mapping_of(p, addr);
-	const char *name = NULL, *module = "";
+	const struct profile_mapping *pm = m >= 0 ? &p->mappings[m] : NULL;
+	const char *module = "";
+	const struct sym_frame *frames = NULL;
+	struct sym_frame one;
+	size_t n = 0;
 	char fallback[512];
-	if (m >= 0) {
-		const struct profile_mapping *pm = &p->mappings[m];
-		module = profile_intern(p, path_basename(pm->path), strlen(path_basename(pm->path)));
-		name = rs->sym ? sym_function(rs->sym, pm, addr) : NULL;
-		if (!name) {
+	bool anon = !pm;
+	if (pm) {
+		/* Once per mapping, not per address. */
+		if (!rs->mapping_module[m]) {
+			const char *base = path_basename(pm->path);
+			rs->mapping_module[m] = profile_intern(p, base, strlen(base));
+			rs->mapping_anon[m] = sym_mapping_is_anonymous(pm);
+		}
+		module = rs->mapping_module[m];
+		anon = rs->mapping_anon[m];
+	}
+	if (rs->sym && !anon)
+		n = sym_lookup(rs->sym, pm, addr, &frames);
+	/* Code with no file behind it is JIT code: the runtime's perf map
+	 * names it. */
+	const char *jit = rs->sym && anon ? sym_jit(rs->sym, addr) : NULL;
+	if (jit) {
+		one = (struct sym_frame){ jit, "", 0, 0 };
+		frames = &one;
+		n = 1;
+		module = profile_intern(p, "[jit]", 5);
+	}
+	if (n == 0) {
+		if (pm)
 			snprintf(fallback, sizeof(fallback), "%s+0x%" PRIx64,
 				 *module ? module : "[anon]", addr - pm->start + pm->offset);
-			name = fallback;
-		}
-	} else {
-		snprintf(fallback, sizeof(fallback), "0x%" PRIx64, addr);
-		name = fallback;
+		else
+			snprintf(fallback, sizeof(fallback), "0x%" PRIx64, addr);
+		one = (struct sym_frame){ fallback, "", 0, 0 };
+		frames = &one;
+		n = 1;
 	}
-	name = profile_intern(p, name, strlen(name));
+
+	uint32_t loc = (uint32_t)p->nlocations;
 	GROW(p->locations, p->cap_locations, p->nlocations + 1);
-	struct profile_location *loc = &p->locations[p->nlocations];
-	loc->address = addr;
-	loc->mapping = m;
-	loc->function = function_of(rs, name, module);
-	am->keys[i] = addr;
-	am->vals[i] = (uint32_t)++p->nlocations;
-	return (uint32_t)(p->nlocations - 1);
+	GROW(rs->first_line, rs->cap_first_line, p->nlocations + 1);
+	rs->first_line[loc] = p->nlines;
+	GROW(p->lines, p->cap_lines, p->nlines + n);
+	/* frames stay valid until the next lookup: intern before it. */
+	for (size_t i = 0; i < n; i++) {
+		const struct sym_frame *f = &frames[i];
+		/* The fallback name lives on this stack: copy it by value. */
+		const char *name = f->function == fallback
+					   ? profile_intern(p, fallback, strlen(fallback))
+					   : copy_string(rs, f->function);
+		struct function_key k = { name, module, copy_string(rs, f->file), f->start_line };
+		p->lines[p->nlines++] = (struct profile_line){ function_of(rs, &k), f->line };
+	}
+	struct profile_location *l = &p->locations[p->nlocations++];
+	l->address = addr;
+	l->mapping = m;
+	l->function = p->lines[p->nlines - 1].function;
+	l->lines = NULL; /* set once p->lines stops moving */
+	l->nlines = (uint32_t)n;
+	return loc;
+}
+
+static int cmp_addr(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b; /* first members */
+	return (x > y) - (x < y);
+}
+
+/* A return address points after the call: look up the call itself,
+ * which is what the caller was executing. */
+static uint64_t lookup_address(const struct profile_stack *s, uint32_t f)
+{
+	return f == 0 || s->pcs[f] == 0 ? s->pcs[f] : s->pcs[f] - 1;
 }
 
 void profile_resolve(struct profile *p, struct symbolizer *sym)
 {
 	if (p->locations)
 		return;
+	if (sym && p->njit_symbols)
+		sym_set_jit(sym, p->jit_symbols, p->njit_symbols);
 	size_t frames = 0;
 	for (size_t i = 0; i < p->nstacks; i++)
 		frames += p->stacks[i].n;
-	/* Every frame could be a distinct location and function: size both
-	 * maps for that so they never fill. */
 	struct resolver rs = { .p = p, .sym = sym };
+	/* Every frame could be a distinct address: size the map for that
+	 * so it never fills. */
 	index_map_init(&rs.locations, frames);
-	index_map_init(&rs.functions, frames);
+	index_map_init(&rs.strings, 1024);
+	rs.mapping_module = xcalloc(p->nmappings + 1, sizeof(char *));
+	rs.mapping_anon = xcalloc(p->nmappings + 1, sizeof(bool));
+
+	/* Distinct addresses first, then symbolized in address order: each
+	 * module's symbols and debug info are read in one forward sweep.
+	 * Each frame remembers its slot meanwhile, in its locations array. */
+	struct slot_addr {
+		uint64_t addr;
+		size_t slot;
+	} *addrs = xmalloc((frames ? frames : 1) * sizeof(*addrs));
+	size_t naddrs = 0;
 	for (size_t i = 0; i < p->nstacks; i++) {
 		struct profile_stack *s = &p->stacks[i];
 		s->locations = xmalloc((s->n ? s->n : 1) * sizeof(uint32_t));
 		for (uint32_t f = 0; f < s->n; f++) {
-			/* A return address points after the call: look up the
-			 * call itself, which is what the caller was executing. */
-			uint64_t addr = f == 0 || s->pcs[f] == 0 ? s->pcs[f] : s->pcs[f] - 1;
-			s->locations[f] = location_of(&rs, addr);
+			uint64_t addr = lookup_address(s, f);
+			size_t slot = index_map_slot(&rs.locations, addr);
+			s->locations[f] = (uint32_t)slot;
+			if (rs.locations.slots[slot].val)
+				continue;
+			rs.locations.slots[slot] = (struct index_slot){ addr, UINT32_MAX };
+			addrs[naddrs++] = (struct slot_addr){ addr, slot };
 		}
 	}
+	qsort(addrs, naddrs, sizeof(*addrs), cmp_addr);
+	/* No probing from here on: a slot's value becomes its location. */
+	for (size_t i = 0; i < naddrs; i++)
+		rs.locations.slots[addrs[i].slot].val = add_location(&rs, addrs[i].addr);
+	free(addrs);
+
+	for (size_t i = 0; i < p->nstacks; i++) {
+		struct profile_stack *s = &p->stacks[i];
+		for (uint32_t f = 0; f < s->n; f++)
+			s->locations[f] = rs.locations.slots[s->locations[f]].val;
+	}
+	for (size_t i = 0; i < p->nlocations; i++)
+		p->locations[i].lines = &p->lines[rs.first_line[i]];
 	index_map_free(&rs.locations);
-	index_map_free(&rs.functions);
+	index_map_free(&rs.strings);
+	free(rs.string_copies);
+	free(rs.mapping_module);
+	free(rs.mapping_anon);
+	free(rs.fslots);
+	free(rs.first_line);
 }
 
 size_t profile_stack_functions(const struct profile *p, const struct profile_stack *s,
@@ -421,8 +607,33 @@ size_t profile_stack_functions(const struct profile *p, const struct profile_sta
 	size_t n = 0;
 	for (uint32_t f = 0; f < s->n && n < cap; f++) {
 		uint32_t loc = s->locations ? s->locations[f] : UINT32_MAX;
-		if (loc < p->nlocations && p->locations[loc].function < p->nfunctions)
-			out[n++] = p->locations[loc].function;
+		if (loc >= p->nlocations)
+			continue;
+		const struct profile_location *l = &p->locations[loc];
+		if (l->nlines && l->lines) {
+			for (uint32_t k = 0; k < l->nlines && n < cap; k++)
+				if (l->lines[k].function < p->nfunctions)
+					out[n++] = l->lines[k].function;
+		} else if (l->function < p->nfunctions) {
+			out[n++] = l->function;
+		}
 	}
 	return n;
+}
+
+size_t profile_max_stack_functions(const struct profile *p)
+{
+	size_t most = 1;
+	for (size_t i = 0; i < p->nstacks; i++) {
+		const struct profile_stack *s = &p->stacks[i];
+		size_t n = 0;
+		for (uint32_t f = 0; f < s->n; f++) {
+			uint32_t loc = s->locations ? s->locations[f] : UINT32_MAX;
+			n += loc < p->nlocations && p->locations[loc].nlines ? p->locations[loc].nlines
+									      : 1;
+		}
+		if (n > most)
+			most = n;
+	}
+	return most;
 }

@@ -43,18 +43,48 @@ struct profile_sample {
 	uint32_t thread;  /* index into threads */
 	uint32_t stack;   /* index into stacks */
 	uint64_t count;   /* samples this record stands for */
-	uint64_t cpu_ns;  /* CPU time it stands for */
+	uint64_t cpu_ns;  /* time it stands for: CPU time, or in a wall-clock
+			   * capture (profile.wall) real time */
+	uint8_t state;    /* wall-clock capture: enum capture_thread_state */
 };
 
 struct profile_function {
 	const char *name;
-	const char *module; /* basename of the module, or "" */
+	const char *module;  /* basename of the module, or "" */
+	const char *file;    /* source file, "" when unknown */
+	uint32_t start_line; /* line where it is declared, 0 when unknown */
+};
+
+/* One function of a location's inline chain and the line in it. */
+struct profile_line {
+	uint32_t function; /* index into functions */
+	uint32_t line;     /* 0 when unknown */
 };
 
 struct profile_location {
 	uint64_t address;
 	int32_t mapping;   /* index into mappings, -1 when no mapping covers it */
-	uint32_t function; /* index into functions */
+	uint32_t function; /* index into functions: the function whose code
+			    * holds the address (the outermost of lines) */
+	/* The inline chain, innermost first; lines[nlines - 1] is
+	 * `function`. nlines is 0 in profiles built by hand. */
+	struct profile_line *lines;
+	uint32_t nlines;
+};
+
+/* A symbol of a runtime's perf map (JIT code), as the capture kept it. */
+struct profile_jit_symbol {
+	uint64_t start, size;
+	const char *name;
+};
+
+/* A perf map the agent copied into the capture, and what it left out. */
+struct profile_jit_map {
+	uint64_t pid;
+	const char *path;
+	uint64_t symbols; /* kept */
+	uint64_t bad_lines; /* not "START SIZE name" */
+	uint64_t dropped;   /* over the agent's limits */
 };
 
 struct profile_lost {
@@ -82,7 +112,17 @@ struct profile {
 	size_t nfunctions, cap_functions;
 	struct profile_location *locations;
 	size_t nlocations, cap_locations;
+	struct profile_line *lines; /* every location's chain, end to end */
+	size_t nlines, cap_lines;
 
+	/* JIT symbols from perf maps, in capture order. */
+	struct profile_jit_symbol *jit_symbols;
+	size_t njit_symbols, cap_jit_symbols;
+	struct profile_jit_map *jit_maps;
+	size_t njit_maps, cap_jit_maps;
+
+	bool wall;             /* wall-clock samples: times are real time */
+	uint64_t state_ns[CAPTURE_STATE_COUNT]; /* wall time by thread state */
 	uint64_t total_count;  /* sum of sample counts */
 	uint64_t total_cpu_ns; /* sum of sample CPU time */
 	uint64_t stack_ends[CAPTURE_STACK_END_COUNT]; /* samples by walk end */
@@ -122,16 +162,23 @@ void profile_free(struct profile *p);
 const char *profile_incomplete_reason(const struct profile *p, char *buf, size_t len);
 
 struct symbolizer;
-/* Builds locations and functions for every frame. */
+/* Builds locations and functions for every frame: each distinct address
+ * is symbolized once, in address order (so each module's debug info is
+ * read in one sweep); sym may be NULL (module+offset names only). */
 void profile_resolve(struct profile *p, struct symbolizer *sym);
 
 /* The functions of a resolved stack, leaf first, as reports and exporters
- * show them: one per frame today; when a location carries an inline chain
- * every inlined function is its own frame, innermost first. Writes at most
- * cap indexes into functions[] to out and returns how many it wrote.
- * Every report and exporter walks stacks through this one function. */
+ * show them: a location with an inline chain gives every inlined function
+ * as its own frame, innermost first, then the function holding the code.
+ * Writes at most cap indexes into functions[] to out and returns how many
+ * it wrote. Every report and exporter walks stacks through this one
+ * function. */
 size_t profile_stack_functions(const struct profile *p, const struct profile_stack *s,
 			       uint32_t *out, size_t cap);
+
+/* The most functions profile_stack_functions() gives for any one stack of
+ * p: a buffer of that many (at least 1) always suffices. */
+size_t profile_max_stack_functions(const struct profile *p);
 
 /* Interns a string in the profile's pool (stable until profile_free). */
 const char *profile_intern(struct profile *p, const char *s, size_t len);

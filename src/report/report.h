@@ -1,29 +1,69 @@
-/* Text reports over the resolved profile model. */
+/* Text reports over the resolved profile model. Every report reads a
+ * profile, or a filtered view of one (model/filter.h), and writes plain
+ * text sized to a terminal width, with ANSI colour only when asked. */
 #ifndef REPORT_H
 #define REPORT_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "../model/profile.h"
 
-struct report_options {
-	size_t nodecount; /* rows to print; 0: all */
-	bool sort_cum;    /* by cumulative rather than flat time */
+enum report_kind {
+	REPORT_TOP,    /* functions by flat and cumulative time (pprof -top) */
+	REPORT_TREE,   /* each function between its callers and callees (pprof -tree) */
+	REPORT_PEEK,   /* the tree entries of the functions matching a regex (pprof -peek) */
+	REPORT_TRACES, /* the hottest whole stacks (pprof -traces, merged) */
 };
+
+struct report_options {
+	enum report_kind kind;
+	const char *peek;  /* REPORT_PEEK: POSIX extended regex on function names */
+	size_t nodecount;  /* rows: functions, or stacks for traces; 0: all */
+	bool sort_cum;     /* by cumulative rather than flat time */
+	bool per_thread;   /* one report per thread, busiest first */
+	unsigned width;    /* terminal columns names are fitted to; 0: no limit */
+	bool color;        /* ANSI colour (stdout is a terminal, NO_COLOR unset) */
+	uint64_t total_ns; /* what percentages are of; 0: the profile's own total */
+};
+
+/* The report o asks for, on `view` (a profile or a filtered view of
+ * `all`). Percentages are of all's sampled time, as pprof shows them
+ * (of the whole profile, not of what the filters kept); per thread, of
+ * that thread's. Returns 0, or -1 and a message (a bad --peek regex, or
+ * one that matches no function with samples). */
+int report_run(const struct profile *view, const struct profile *all, FILE *out,
+	       const struct report_options *o, char *err, size_t errlen);
 
 /* The header: command, duration, samples, effective rate, threads, lost
  * samples and how stack walks ended. */
 void report_summary(const struct profile *p, FILE *out);
 
+/* What the filters kept of `all`: samples and time, described as
+ * `desc` ("focus 'x'"). */
+void report_filtered(const struct profile *view, const struct profile *all, const char *desc,
+		     FILE *out);
+
 /* The busiest `max` threads (0: all): samples, CPU time, effective rate. */
 void report_threads(const struct profile *p, FILE *out, size_t max);
 
-/* Functions by flat (self) and cumulative time, like pprof's top. */
+/* The single reports; report_run() picks one. report_peek() returns the
+ * number of functions shown, or -1 and a message for a bad regex. */
 void report_top(const struct profile *p, FILE *out, const struct report_options *o);
+void report_tree(const struct profile *p, FILE *out, const struct report_options *o);
+int report_peek(const struct profile *p, FILE *out, const struct report_options *o,
+		char *err, size_t errlen);
+void report_traces(const struct profile *p, FILE *out, const struct report_options *o);
 
 /* "1.25s", "340ms", "12.5ms", "900us": the units pprof prints. */
 void report_format_ns(char *buf, size_t len, double ns);
+
+/* The terminal width for stdout: $COLUMNS when it is a number, else the
+ * terminal's (TIOCGWINSZ), else 0 (not a terminal: no limit). */
+unsigned report_term_width(void);
+/* Colour on stdout: a terminal and NO_COLOR unset or empty. */
+bool report_use_color(void);
 
 #endif

@@ -42,12 +42,15 @@ void report_threads(const struct profile *p, FILE *out, size_t max)
 	for (size_t i = 0; i < shown; i++) {
 		const struct profile_thread *t = order[i];
 		char cpu[32] = "?", rate[32] = "?";
-		/* The effective rate per second of the thread's own CPU time:
-		 * below the requested rate means the timer missed expirations. */
-		if (t->cpu_ns) {
+		/* The effective rate per second of the thread's own CPU time
+		 * (of its lifetime, wall-clock): below the requested rate means
+		 * the timer missed expirations. */
+		uint64_t per = p->wall ? (t->end_ns > t->start_ns ? t->end_ns - t->start_ns : 0)
+				       : t->cpu_ns;
+		if (t->cpu_ns)
 			report_format_ns(cpu, sizeof(cpu), (double)t->cpu_ns);
-			snprintf(rate, sizeof(rate), "%.1f Hz", (double)t->samples * 1e9 / (double)t->cpu_ns);
-		}
+		if (per)
+			snprintf(rate, sizeof(rate), "%.1f Hz", (double)t->samples * 1e9 / (double)per);
 		fprintf(out, "  %8" PRIu64 "  %-16s %8" PRIu64 " %10s %10s\n", t->tid, t->name,
 			t->samples, cpu, rate);
 	}
@@ -75,8 +78,8 @@ void report_summary(const struct profile *p, FILE *out)
 		duration = p->samples[p->nsamples - 1].time_ns;
 	report_format_ns(dur, sizeof(dur), (double)duration);
 	report_format_ns(cpu, sizeof(cpu), (double)p->total_cpu_ns);
-	fprintf(out, "Duration: %s, sampled CPU time %s", dur, cpu);
-	if (p->process_cpu_ns) {
+	fprintf(out, "Duration: %s, sampled %s time %s", dur, p->wall ? "wall-clock" : "CPU", cpu);
+	if (p->process_cpu_ns && !p->wall) {
 		report_format_ns(proc_cpu, sizeof(proc_cpu), (double)p->process_cpu_ns);
 		fprintf(out, " of %s used by the process", proc_cpu);
 	}
@@ -93,7 +96,13 @@ void report_summary(const struct profile *p, FILE *out)
 	 * (while sampling was on: then per second of CPU time sampled). */
 	fprintf(out, "Samples:  %" PRIu64 " at %" PRIu64 " Hz (%s)", p->total_count, h->hz,
 		*h->sampler.s ? h->sampler.s : "unknown timer");
-	if (p->pauses && p->total_cpu_ns)
+	if (p->wall) {
+		fprintf(out, ", one per thread per period of real time\nStates:  ");
+		for (unsigned st = 0; st < CAPTURE_STATE_COUNT; st++)
+			fprintf(out, "%s %s %.1f%%", st ? "," : "", capture_state_name(st),
+				p->total_cpu_ns ? 100.0 * (double)p->state_ns[st] / (double)p->total_cpu_ns
+						: 0.0);
+	} else if (p->pauses && p->total_cpu_ns)
 		fprintf(out, ", effective %.1f Hz of sampled CPU time",
 			(double)p->total_count * 1e9 / (double)p->total_cpu_ns);
 	else if (p->process_cpu_ns)
@@ -117,4 +126,18 @@ void report_summary(const struct profile *p, FILE *out)
 		fprintf(out, "%s %" PRIu64 " %s", r ? "," : "", p->stack_ends[r],
 			capture_stack_end_name(r));
 	fputc('\n', out);
+}
+
+void report_filtered(const struct profile *view, const struct profile *all, const char *desc,
+		     FILE *out)
+{
+	char kept[32], of[32];
+	report_format_ns(kept, sizeof(kept), (double)view->total_cpu_ns);
+	report_format_ns(of, sizeof(of), (double)all->total_cpu_ns);
+	fprintf(out,
+		"Filters:  %s: kept %" PRIu64 " of %" PRIu64 " samples (%.1f%%), %s of %s; "
+		"percentages below are of all samples\n",
+		desc, view->total_count, all->total_count,
+		all->total_count ? 100.0 * (double)view->total_count / (double)all->total_count : 0.0,
+		kept, of);
 }

@@ -1,6 +1,9 @@
 # Shared helpers for the end-to-end tests. Each test script sources this,
 # calls `check NAME COMMAND...` once per check, and ends with `finish`.
 set -u
+# Debug info comes from disk only: no test waits on the network (the
+# debuginfod tests start their own server on 127.0.0.1).
+unset DEBUGINFOD_URLS
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 B=${B:-$ROOT/build}
 ONEPROF=$B/oneprof

@@ -33,6 +33,8 @@ void tb_add_function(struct profile *p, const char *name)
 	GROW(p->functions, p->cap_functions, p->nfunctions + 1);
 	p->functions[p->nfunctions].name = profile_intern(p, name, strlen(name));
 	p->functions[p->nfunctions].module = "";
+	p->functions[p->nfunctions].file = "";
+	p->functions[p->nfunctions].start_line = 0;
 	p->nfunctions++;
 }
 

@@ -194,7 +194,7 @@ static size_t write_full_capture(int fd, size_t chunk, int level, size_t unknown
 			/* Kinds outside the known range, with bodies that would be
 			 * malformed as any known kind. */
 			const uint64_t junk[] = { UINT64_MAX, 1, 2, 3, 0, 0x80 };
-			const unsigned kinds[] = { 200, 17, 0, 100000 };
+			const unsigned kinds[] = { 200, 150, 0, 100000 };
 			capture_write_varints(w, kinds[unknown % 4], junk, 1 + unknown % 6);
 			unknown++;
 		}
