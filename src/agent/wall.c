@@ -196,7 +196,12 @@ static void tick_thread(struct agent_thread *t, uint64_t now, uint64_t count)
 	t->wall_seen = true;
 	t->wall_cpu_ns = ran ? cpu : base;
 	if (!ran) {
-		/* Still where the previous tick found it. */
+		/* Still where the previous tick found it. If that tick saw it
+		 * running, look again: it may have blocked just after (within
+		 * the slack above), or be runnable and waiting for a CPU. */
+		struct where w;
+		if (t->wall_state == CAPTURE_STATE_RUNNING && thread_where(t->tid, &w))
+			t->wall_state = w.state;
 		unsigned n = copy_blocked(t, frames);
 		if (n)
 			record(t, now, count, t->wall_state, CAPTURE_STACK_COMPLETE, frames, n, 0);
