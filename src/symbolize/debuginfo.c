@@ -98,16 +98,6 @@ static size_t debug_dirs(const struct symbolizer *s, char dirs[][4096], size_t c
 	return n;
 }
 
-static bool has_symbols(Elf *elf)
-{
-	Elf_Scn *scn = NULL;
-	GElf_Shdr sh;
-	while ((scn = elf_nextscn(elf, scn)))
-		if (gelf_getshdr(scn, &sh) && sh.sh_type == SHT_SYMTAB && sh.sh_size > 0)
-			return true;
-	return false;
-}
-
 /* A candidate is the module's debug file when its build-id matches (or,
  * for a .gnu_debuglink without build-ids, its CRC does) and it holds
  * something we can use. */
@@ -137,7 +127,7 @@ static Elf *accept(const struct sym_module *mod, const char *path, bool check_cr
 	} else {
 		ok = false; /* found by build-id path but says nothing: not trusted */
 	}
-	if (ok && (sym_elf_has_dwarf(elf) || has_symbols(elf)))
+	if (ok && (sym_elf_has_dwarf(elf) || sym_elf_has_symtab(elf)))
 		return elf;
 	elf_end(elf);
 	return NULL;

@@ -95,6 +95,8 @@ const char *sym_intern(struct symbolizer *s, const char *str, size_t len);
 void sym_elf_build_id(Elf *elf, uint8_t *out, size_t *len);
 /* True when the file carries DWARF line and function information. */
 bool sym_elf_has_dwarf(Elf *elf);
+/* A non-empty .symtab (full symbols, not just the dynamic ones). */
+bool sym_elf_has_symtab(Elf *elf);
 
 /* --- debuginfo.c: finding files --- */
 

@@ -302,7 +302,7 @@ static bool first_load_vaddr(Elf *elf, uint64_t *vaddr)
 	return false;
 }
 
-static bool has_symtab(Elf *elf)
+bool sym_elf_has_symtab(Elf *elf)
 {
 	Elf_Scn *scn = NULL;
 	GElf_Shdr sh;
@@ -497,10 +497,10 @@ static void load_module(struct symbolizer *s, struct sym_module *mod)
 
 	/* .symtab is a superset when present; a stripped binary may have it
 	 * in its debug file, else keeps .dynsym. */
-	if (has_symtab(bin)) {
+	if (sym_elf_has_symtab(bin)) {
 		load_symbols(s, mod, bin, SHT_SYMTAB, 0);
 		keep_bin = true;
-	} else if (dbg && has_symtab(dbg)) {
+	} else if (dbg && sym_elf_has_symtab(dbg)) {
 		load_symbols(s, mod, dbg, SHT_SYMTAB, mod->dwarf_bias);
 	}
 	if (mod->nsyms == 0) {
