@@ -36,6 +36,9 @@ const char cmd_report_help[] =
 	"  -n, --nodecount N  rows to show: functions (default 20) or stacks for\n"
 	"                     --traces (default 15); 0 shows all\n"
 	"  -s, --sort KEY     flat (default) or cum\n"
+	"  --lines            --top by source line: each row is one line of one\n"
+	"                     function (\"mix inline.c:15\"); an inlined function's\n"
+	"                     row is its own line, not the line of its caller\n"
 	"\n"
 	"Names are fitted to the terminal width ($COLUMNS, else the terminal's),\n"
 	"elided in the middle; colour only on a terminal and never with NO_COLOR.\n";
@@ -50,6 +53,7 @@ enum {
 	OPT_IGNORE,
 	OPT_HIDE,
 	OPT_THREADS,
+	OPT_LINES,
 };
 
 static const char *kind_option(enum report_kind k)
@@ -74,6 +78,7 @@ int cmd_report(int argc, char **argv)
 		{ "ignore", required_argument, NULL, OPT_IGNORE },
 		{ "hide", required_argument, NULL, OPT_HIDE },
 		{ "threads", no_argument, NULL, OPT_THREADS },
+		{ "lines", no_argument, NULL, OPT_LINES },
 		{ "nodecount", required_argument, NULL, 'n' },
 		{ "sort", required_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },
@@ -112,6 +117,7 @@ int cmd_report(int argc, char **argv)
 		case OPT_IGNORE: profile_filter_add(&filter.ignore, optarg); break;
 		case OPT_HIDE: profile_filter_add(&filter.hide, optarg); break;
 		case OPT_THREADS: o.per_thread = true; break;
+		case OPT_LINES: o.lines = true; break;
 		case 'n':
 			if (!cli_parse_uint(optarg, 0, 1000000, &n)) {
 				cli_error("report: -n '%s' is not a count of rows (0 for all)", optarg);
@@ -145,6 +151,11 @@ int cmd_report(int argc, char **argv)
 	if (optind != argc - 1) {
 		cli_error("report: %s; usage: oneprof report [options] FILE",
 			  optind >= argc ? "no capture file given" : "give exactly one capture file");
+		goto out;
+	}
+	if (o.lines && o.kind != REPORT_TOP) {
+		cli_error("report: --lines and %s both given; --lines works with --top only",
+			  kind_option(o.kind));
 		goto out;
 	}
 	if (!count_given)

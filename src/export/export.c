@@ -16,6 +16,7 @@ const struct exporter *const exporters[] = {
 	&export_chrome,
 	&export_json,
 	&export_perfview,
+	&export_html,
 	NULL,
 };
 

@@ -27,6 +27,13 @@ extern const struct exporter export_speedscope;
 extern const struct exporter export_chrome;
 extern const struct exporter export_json;
 extern const struct exporter export_perfview;
+extern const struct exporter export_html;
+
+/* The SVG flame graph (svg.c); embedded: as an inline <svg> element of
+ * an HTML page (no XML declaration; the page calls init() after load).
+ * Returns 0, or -1 with a message in err. */
+int export_svg_flame(const struct profile *p, FILE *out, bool embedded, char *err,
+		     size_t errlen);
 
 /* The name shown for a frame or stack with no function name. */
 #define EXPORT_UNKNOWN_FRAME "[unknown]"

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../util/escape.h"
 #include "../util/util.h"
 
 /* Geometry, in px: flamegraph.pl's defaults. */
@@ -93,30 +94,15 @@ static struct clean clean_name(const char *name, size_t len)
 	return c;
 }
 
-/* Writes s escaped for XML text and attribute values. */
+/* Writes the first n bytes of s escaped for XML text and attribute
+ * values, through the escaper every XML output shares. */
 static void put_xml(FILE *out, const char *s, size_t n)
 {
-	for (size_t i = 0; i < n; i++) {
-		switch (s[i]) {
-		case '&':
-			fputs("&amp;", out);
-			break;
-		case '<':
-			fputs("&lt;", out);
-			break;
-		case '>':
-			fputs("&gt;", out);
-			break;
-		case '"':
-			fputs("&quot;", out);
-			break;
-		case '\'':
-			fputs("&apos;", out);
-			break;
-		default:
-			fputc(s[i], out);
-		}
-	}
+	char *cut = xmalloc(n + 1);
+	memcpy(cut, s, n);
+	cut[n] = '\0';
+	esc_xml(out, cut);
+	free(cut);
 }
 
 /* Writes c cut to at most max characters, ".." marking a cut. */
@@ -300,7 +286,7 @@ static int cmp_child_ref(const void *a, const void *b)
 static const char script[] =
 	"var svg, frames = [], total = 0, details, matched, EPS = 0.05;\n"
 	"function init() {\n"
-	"  svg = document.documentElement;\n"
+	"  svg = document.getElementById('oneprof-flame');\n"
 	"  details = document.getElementById('details');\n"
 	"  matched = document.getElementById('matched');\n"
 	"  var gs = svg.getElementsByTagName('g');\n"
@@ -390,14 +376,18 @@ static struct clean command_name(const struct profile *p)
 	return clean_name(s, strlen(s));
 }
 
-static void write_header(FILE *out, const struct profile *p, uint64_t total, int height)
+static void write_header(FILE *out, const struct profile *p, uint64_t total, int height,
+			 bool embedded)
 {
+	/* Inline in HTML there is no XML declaration, and the page calls
+	 * init() itself: an inline <svg>'s onload is not reliable there. */
+	if (!embedded)
+		fputs("<?xml version=\"1.0\" standalone=\"no\"?>\n", out);
 	fprintf(out,
-		"<?xml version=\"1.0\" standalone=\"no\"?>\n"
-		"<svg version=\"1.1\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" "
-		"xmlns=\"http://www.w3.org/2000/svg\" onload=\"init(evt)\" "
+		"<svg id=\"oneprof-flame\" version=\"1.1\" width=\"%d\" height=\"%d\" "
+		"viewBox=\"0 0 %d %d\" xmlns=\"http://www.w3.org/2000/svg\"%s "
 		"font-family=\"monospace\" font-size=\"%d\">\n",
-		IMAGE_W, height, IMAGE_W, height, FONT_SIZE);
+		IMAGE_W, height, IMAGE_W, height, embedded ? "" : " onload=\"init()\"", FONT_SIZE);
 	fputs("<defs>\n"
 	      "<linearGradient id=\"background\" y1=\"0\" y2=\"1\" x1=\"0\" x2=\"0\">\n"
 	      "<stop stop-color=\"#eeeeee\" offset=\"5%\"/>\n"
@@ -457,7 +447,7 @@ static void write_frame(FILE *out, const struct node *nd, const struct clean *na
 	fputs("</text></g>\n", out);
 }
 
-static int svg_write(const struct profile *p, FILE *out, char *err, size_t errlen)
+int export_svg_flame(const struct profile *p, FILE *out, bool embedded, char *err, size_t errlen)
 {
 	struct names nm;
 	names_build(p, &nm);
@@ -487,7 +477,7 @@ static int svg_write(const struct profile *p, FILE *out, char *err, size_t errle
 	int height = (int)(depth_max + 1) * FRAME_H + YPAD1 + YPAD2;
 
 	errno = 0;
-	write_header(out, p, total, height);
+	write_header(out, p, total, height, embedded);
 
 	struct clean *clean = xcalloc(nm.n, sizeof(*clean)), root = { 0 };
 	if (!total) {
@@ -538,6 +528,11 @@ static int svg_write(const struct profile *p, FILE *out, char *err, size_t errle
 		return -1;
 	}
 	return 0;
+}
+
+static int svg_write(const struct profile *p, FILE *out, char *err, size_t errlen)
+{
+	return export_svg_flame(p, out, false, err, errlen);
 }
 
 const struct exporter export_svg = {

@@ -1,0 +1,207 @@
+/* Self-contained HTML report: the capture's summary (command, duration,
+ * samples, threads, lost samples, how stack walks ended), a sortable
+ * table of the top functions, and the interactive flame graph of svg.c
+ * inline. One file, no network: the style and scripts are in the page,
+ * so it works from a file:// URL and offline.
+ *
+ * Output is a function of the profile alone, like the SVG's. */
+#include "export.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../model/filter.h"
+#include "../util/escape.h"
+#include "../util/util.h"
+
+/* Rows of the functions table: enough to find anything that matters,
+ * few enough that a huge profile stays a page one can open. */
+#define HTML_TOP_ROWS 200
+
+static const char style[] =
+	"body { font-family: sans-serif; margin: 1em 2em; color: #222; }\n"
+	"h1 { font-size: 1.4em; }\n"
+	"h2 { font-size: 1.15em; margin-top: 1.5em; }\n"
+	"table.summary td:first-child { font-weight: bold; padding-right: 1em; }\n"
+	"table.summary td { font-family: monospace; }\n"
+	"table.top { border-collapse: collapse; font-family: monospace; }\n"
+	"table.top th, table.top td { padding: 2px 8px; border-bottom: 1px solid #ddd; }\n"
+	"table.top th { cursor: pointer; background: #f0f0f0; text-align: right; user-select: none; }\n"
+	"table.top td.num { text-align: right; }\n"
+	"table.top th.name, table.top td.name { text-align: left; }\n"
+	"table.top th.sorted::after { content: ' \\25BC'; }\n"
+	"table.top th.sorted.asc::after { content: ' \\25B2'; }\n"
+	"#oneprof-flame { max-width: 100%; height: auto; }\n";
+
+/* Sorting by a column: numbers by the cell's data-v (exact time), names
+ * by text; a second click on the same column reverses the order. Then
+ * the flame graph's own init() (svg.c's script). */
+static const char script[] =
+	"(function () {\n"
+	"  var table = document.getElementById('top-table');\n"
+	"  var heads = table.tHead.rows[0].cells, body = table.tBodies[0];\n"
+	"  function key(row, col) {\n"
+	"    var c = row.cells[col], v = c.getAttribute('data-v');\n"
+	"    return v === null ? c.textContent : +v;\n"
+	"  }\n"
+	"  function sortBy(col) {\n"
+	"    var h = heads[col], asc = h.classList.contains('sorted') && !h.classList.contains('asc');\n"
+	"    if (!h.classList.contains('sorted')) asc = h.classList.contains('name');\n"
+	"    var rows = Array.prototype.slice.call(body.rows);\n"
+	"    rows.sort(function (a, b) {\n"
+	"      var x = key(a, col), y = key(b, col);\n"
+	"      var c = x < y ? -1 : x > y ? 1 : 0;\n"
+	"      return asc ? c : -c;\n"
+	"    });\n"
+	"    for (var i = 0; i < heads.length; i++) heads[i].classList.remove('sorted', 'asc');\n"
+	"    h.classList.add('sorted');\n"
+	"    if (asc) h.classList.add('asc');\n"
+	"    for (var j = 0; j < rows.length; j++) body.appendChild(rows[j]);\n"
+	"  }\n"
+	"  for (var i = 0; i < heads.length; i++)\n"
+	"    heads[i].addEventListener('click', sortBy.bind(null, i));\n"
+	"  if (document.getElementById('oneprof-flame').getElementsByTagName('script').length)\n"
+	"    init();\n"
+	"})();\n";
+
+static void put_ms(FILE *out, uint64_t ns)
+{
+	fprintf(out, "%.2f ms", (double)ns / 1e6);
+}
+
+static void put_pct(FILE *out, uint64_t part, uint64_t total)
+{
+	fprintf(out, "%.2f%%", total ? 100.0 * (double)part / (double)total : 0.0);
+}
+
+static void write_summary(const struct profile *p, FILE *out)
+{
+	char cmd[4096];
+	export_command(p, cmd, sizeof(cmd));
+	uint64_t duration = p->duration_ns;
+	if (!duration && p->nsamples)
+		duration = p->samples[p->nsamples - 1].time_ns;
+	uint64_t lost = 0;
+	for (size_t i = 0; i < p->nlost; i++)
+		lost += p->lost[i].count;
+
+	fputs("<h2>Summary</h2>\n<table class=\"summary\">\n<tr><td>Command</td><td>", out);
+	esc_xml(out, cmd);
+	fprintf(out, " (pid %" PRIu64 ")</td></tr>\n<tr><td>Duration</td><td>", p->hdr.pid);
+	put_ms(out, duration);
+	fprintf(out, "</td></tr>\n<tr><td>Samples</td><td>%" PRIu64 " at %" PRIu64 " Hz (",
+		p->total_count, p->hdr.hz);
+	esc_xml(out, p->hdr.sampler.s && *p->hdr.sampler.s ? p->hdr.sampler.s : "unknown timer");
+	fprintf(out, "), %s time ", p->wall ? "wall-clock" : "CPU");
+	put_ms(out, p->total_cpu_ns);
+	fprintf(out, "</td></tr>\n<tr><td>Threads</td><td>%zu</td></tr>\n", p->nthreads);
+	fprintf(out, "<tr><td>Lost samples</td><td>%" PRIu64, lost);
+	for (size_t i = 0; i < p->nlost; i++) {
+		fprintf(out, "%s%" PRIu64 " ", i ? ", " : " (", p->lost[i].count);
+		esc_xml(out, capture_lost_reason_name(p->lost[i].reason));
+	}
+	fputs(p->nlost ? ")" : "", out);
+	fputs("</td></tr>\n<tr><td>Stack walks</td><td>", out);
+	for (unsigned r = 0; r < CAPTURE_STACK_END_COUNT; r++) {
+		fprintf(out, "%s%" PRIu64 " ", r ? ", " : "", p->stack_ends[r]);
+		esc_xml(out, capture_stack_end_name(r));
+	}
+	fputs("</td></tr>\n</table>\n", out);
+}
+
+static int by_self(const void *a, const void *b, void *arg)
+{
+	const struct profile_totals *t = arg;
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	if (t[x].self_ns != t[y].self_ns)
+		return t[x].self_ns < t[y].self_ns ? 1 : -1;
+	if (t[x].total_ns != t[y].total_ns)
+		return t[x].total_ns < t[y].total_ns ? 1 : -1;
+	return x < y ? -1 : x > y;
+}
+
+/* The functions table, by flat time; data-v holds the exact value each
+ * column sorts by. */
+static void write_top(const struct profile *p, FILE *out)
+{
+	struct profile_frames pf;
+	profile_frames_build(p, &pf);
+	struct profile_totals *t = profile_function_totals(p, &pf);
+	profile_frames_free(&pf);
+	uint32_t *order = xmalloc((p->nfunctions ? p->nfunctions : 1) * sizeof(uint32_t));
+	size_t n = 0;
+	for (size_t f = 0; f < p->nfunctions; f++)
+		if (t[f].total_ns || t[f].total_count)
+			order[n++] = (uint32_t)f;
+	qsort_r(order, n, sizeof(uint32_t), by_self, t);
+	size_t shown = n < HTML_TOP_ROWS ? n : HTML_TOP_ROWS;
+
+	fprintf(out, "<h2>Top functions</h2>\n<p>%zu of %zu functions, by flat time; click a "
+		     "column to sort by it.</p>\n",
+		shown, n);
+	fputs("<table class=\"top\" id=\"top-table\">\n<thead><tr><th>flat</th><th>flat%</th>"
+	      "<th>cum</th><th>cum%</th><th>samples</th><th class=\"name\">function</th>"
+	      "<th class=\"name\">module</th></tr></thead>\n<tbody>\n",
+	      out);
+	uint64_t total = p->total_cpu_ns;
+	for (size_t i = 0; i < shown; i++) {
+		const struct profile_totals *r = &t[order[i]];
+		const struct profile_function *fn = &p->functions[order[i]];
+		fprintf(out, "<tr><td class=\"num\" data-v=\"%" PRIu64 "\">", r->self_ns);
+		put_ms(out, r->self_ns);
+		fprintf(out, "</td><td class=\"num\" data-v=\"%" PRIu64 "\">", r->self_ns);
+		put_pct(out, r->self_ns, total);
+		fprintf(out, "</td><td class=\"num\" data-v=\"%" PRIu64 "\">", r->total_ns);
+		put_ms(out, r->total_ns);
+		fprintf(out, "</td><td class=\"num\" data-v=\"%" PRIu64 "\">", r->total_ns);
+		put_pct(out, r->total_ns, total);
+		fprintf(out, "</td><td class=\"num\" data-v=\"%" PRIu64 "\">%" PRIu64 "</td>",
+			r->self_count, r->self_count);
+		fputs("<td class=\"name\">", out);
+		esc_xml(out, fn->name && *fn->name ? fn->name : EXPORT_UNKNOWN_FRAME);
+		fputs("</td><td class=\"name\">", out);
+		esc_xml(out, fn->module ? fn->module : "");
+		fputs("</td></tr>\n", out);
+	}
+	fputs("</tbody>\n</table>\n", out);
+	free(order);
+	free(t);
+}
+
+static int html_write(const struct profile *p, FILE *out, char *err, size_t errlen)
+{
+	errno = 0;
+	fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>oneprof: ",
+	      out);
+	esc_xml(out, export_program(p));
+	fputs("</title>\n<style>\n", out);
+	fputs(style, out);
+	fputs("</style>\n</head>\n<body>\n<h1>oneprof profile: ", out);
+	esc_xml(out, export_program(p));
+	fputs("</h1>\n", out);
+	write_summary(p, out);
+	write_top(p, out);
+	fputs("<h2>Flame graph</h2>\n<p>Click a frame to zoom, \"Reset zoom\" to undo; \"Search\" "
+	      "highlights functions matching a regular expression.</p>\n<div id=\"flame\">\n",
+	      out);
+	if (export_svg_flame(p, out, true, err, errlen) != 0)
+		return -1;
+	fputs("</div>\n<script>\n", out);
+	fputs(script, out);
+	fputs("</script>\n</body>\n</html>\n", out);
+	if (fflush(out) != 0 || ferror(out)) {
+		snprintf(err, errlen, "cannot write HTML: %s", errno ? strerror(errno) : "write error");
+		return -1;
+	}
+	return 0;
+}
+
+const struct exporter export_html = {
+	.name = "html",
+	.extension = ".html",
+	.description = "self-contained HTML report: summary, sortable top functions, flame graph",
+	.binary = false,
+	.write = html_write,
+};
