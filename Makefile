@@ -223,3 +223,12 @@ $(B)/bench/handler-cost-fp: bench/handler_cost.c $(B)/liboneprof-cli.a
 $(B)/bench/handler-cost-nofp: bench/handler_cost.c $(B)/liboneprof-cli.a
 	@mkdir -p $(dir $@)
 	$(CC) $(HC_CFLAGS) -fomit-frame-pointer -o $@ $< $(B)/liboneprof-cli.a
+
+# --- pprof import fuzzing ---
+# The pprof reader with the whole CLI-side library behind it (ASan, and
+# UBSan made fatal).
+fuzz: $(B)/fuzz/fuzz-pprof
+$(B)/fuzz/fuzz-pprof: tests/fuzz/fuzz_pprof.c $(LIB_SRC)
+	@mkdir -p $(dir $@)
+	clang -std=gnu11 -g -O1 -Iinclude -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
+		-fno-sanitize-recover=undefined -o $@ $^ $(LIB_LIBS)

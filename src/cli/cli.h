@@ -17,10 +17,12 @@ struct profile;
 int cmd_record(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_export(int argc, char **argv);
+int cmd_diff(int argc, char **argv);
 
 extern const char cmd_record_help[];
 extern const char cmd_report_help[];
 extern const char cmd_export_help[];
+extern const char cmd_diff_help[];
 /* The exporters' names and descriptions, for 'help export'. */
 void cmd_export_list_formats(FILE *out);
 
@@ -34,6 +36,9 @@ void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 struct sym_options;
 struct profile *cli_load_profile(const char *path);
 struct profile *cli_load_profile_with(const char *path, const struct sym_options *opts);
+/* The pprof sample type (--sample-index) the loaders read from pprof
+ * inputs; NULL: the profile's default. Captures ignore it. */
+void cli_set_sample_index(const char *name);
 
 /* Symbolization options (src/cli/symbol_options.c), shared by every
  * command that loads a capture: add CLI_SYMBOL_LONGOPTS to its long
@@ -48,6 +53,7 @@ enum {
 	CLI_OPT_NO_INLINES,
 	CLI_OPT_INLINES,
 	CLI_OPT_NO_DEBUGINFOD,
+	CLI_OPT_SAMPLE_INDEX,
 };
 #define CLI_SYMBOL_LONGOPTS                                                   \
 	{ "sysroot", required_argument, NULL, CLI_OPT_SYSROOT },              \
@@ -56,7 +62,8 @@ enum {
 	{ "no-demangle", no_argument, NULL, CLI_OPT_NO_DEMANGLE },            \
 	{ "no-inlines", no_argument, NULL, CLI_OPT_NO_INLINES },              \
 	{ "inlines", no_argument, NULL, CLI_OPT_INLINES },                    \
-	{ "no-debuginfod", no_argument, NULL, CLI_OPT_NO_DEBUGINFOD }
+	{ "no-debuginfod", no_argument, NULL, CLI_OPT_NO_DEBUGINFOD },        \
+	{ "sample-index", required_argument, NULL, CLI_OPT_SAMPLE_INDEX }
 int cli_symbol_option(int c, const char *arg);
 const struct sym_options *cli_symbol_options(void);
 extern const char cli_symbol_help[];

@@ -21,6 +21,7 @@ static const struct command commands[] = {
 	{ "record", cmd_record, cmd_record_help, "run a program and sample its CPU use into a capture" },
 	{ "report", cmd_report, cmd_report_help, "print the top functions of a capture" },
 	{ "export", cmd_export, cmd_export_help, "convert a capture to pprof, folded stacks or an SVG flame graph" },
+	{ "diff", cmd_diff, cmd_diff_help, "compare two profiles (captures or pprof): functions by change in share" },
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 
@@ -57,10 +58,17 @@ bool cli_parse_uint(const char *s, unsigned long min, unsigned long max, unsigne
 	return true;
 }
 
+static const char *sample_index;
+
+void cli_set_sample_index(const char *name)
+{
+	sample_index = name;
+}
+
 struct profile *cli_load_profile_with(const char *path, const struct sym_options *opts)
 {
 	char err[512], buf[512];
-	struct profile *p = profile_load(path, err, sizeof(err));
+	struct profile *p = profile_load_index(path, sample_index, err, sizeof(err));
 	if (!p) {
 		cli_error("%s", err);
 		return NULL;
@@ -130,7 +138,7 @@ static int help(const char *name)
 		return 2;
 	}
 	fputs(c->help, stdout);
-	if (c->run == cmd_report || c->run == cmd_export)
+	if (c->run == cmd_report || c->run == cmd_export || c->run == cmd_diff)
 		fputs(cli_symbol_help, stdout);
 	if (c->run == cmd_export)
 		cmd_export_list_formats(stdout);

@@ -27,7 +27,12 @@ const char cli_symbol_help[] =
 	"  --no-inlines         show inlined functions as part of their caller\n"
 	"  --inlines            show each inlined function as its own frame (default)\n"
 	"  --no-debuginfod      never ask a debuginfod server, even with\n"
-	"                       DEBUGINFOD_URLS set\n";
+	"                       DEBUGINFOD_URLS set\n"
+	"\n"
+	"pprof inputs (any FILE may be a pprof .pb.gz, told apart by content):\n"
+	"  --sample-index NAME  the sample type to read (cpu, samples, alloc_space,\n"
+	"                       ..., or its number); default: the profile's default\n"
+	"                       type, else the last, like pprof\n";
 
 static struct sym_path_map maps[MAX_PATH_MAPS];
 static const char *dirs[MAX_DEBUG_DIRS];
@@ -97,6 +102,9 @@ int cli_symbol_option(int c, const char *arg)
 		return 1;
 	case CLI_OPT_NO_DEBUGINFOD:
 		opts.no_debuginfod = true;
+		return 1;
+	case CLI_OPT_SAMPLE_INDEX:
+		cli_set_sample_index(arg);
 		return 1;
 	default:
 		return 0;

@@ -122,6 +122,10 @@ struct profile {
 	size_t njit_maps, cap_jit_maps;
 
 	bool wall;             /* wall-clock samples: times are real time */
+	/* Read from a pprof file: the sample type shown (cpu_ns holds its
+	 * values, in ns when it is a time) and its unit. */
+	bool pprof;
+	const char *pprof_type, *pprof_unit;
 	uint64_t state_ns[CAPTURE_STATE_COUNT]; /* wall time by thread state */
 	uint64_t total_count;  /* sum of sample counts */
 	uint64_t total_cpu_ns; /* sum of sample CPU time */
@@ -151,9 +155,23 @@ struct profile {
 	struct intern *intern;
 };
 
-/* Loads a capture. NULL and a one-line message when it cannot be read at
- * all; a damaged tail still loads, with status and stop_reason set. */
+/* Loads a capture, or a pprof profile (gzipped or raw protobuf, told
+ * apart by content) into the same model, already resolved. NULL and a
+ * one-line message when it cannot be read at all; a damaged capture tail
+ * still loads, with status and stop_reason set. */
 struct profile *profile_load(const char *path, char *err, size_t errlen);
+/* Same; sample_index names the pprof sample type to read ("cpu",
+ * "alloc_space", or its number; NULL: the profile's default, else the
+ * last, like pprof). Captures ignore it. */
+struct profile *profile_load_index(const char *path, const char *sample_index, char *err,
+				   size_t errlen);
+
+/* true when the first bytes of a file look like a pprof profile: gzip
+ * magic, or a protobuf starting with a sample_type. */
+bool profile_is_pprof(const uint8_t *data, size_t len);
+/* A pprof profile in memory into the model (src/model/pprof_read.c). */
+struct profile *profile_read_pprof(const uint8_t *data, size_t len, const char *name,
+				   const char *sample_index, char *err, size_t errlen);
 /* Same, from an open stream (tests use fmemopen). */
 struct profile *profile_read(FILE *f, const char *name, char *err, size_t errlen);
 void profile_free(struct profile *p);

@@ -23,6 +23,7 @@ struct report_options {
 	const char *peek;  /* REPORT_PEEK: POSIX extended regex on function names */
 	size_t nodecount;  /* rows: functions, or stacks for traces; 0: all */
 	bool sort_cum;     /* by cumulative rather than flat time */
+	bool lines;        /* REPORT_TOP: rows are source lines, not functions */
 	bool per_thread;   /* one report per thread, busiest first */
 	unsigned width;    /* terminal columns names are fitted to; 0: no limit */
 	bool color;        /* ANSI colour (stdout is a terminal, NO_COLOR unset) */
@@ -56,6 +57,13 @@ void report_tree(const struct profile *p, FILE *out, const struct report_options
 int report_peek(const struct profile *p, FILE *out, const struct report_options *o,
 		char *err, size_t errlen);
 void report_traces(const struct profile *p, FILE *out, const struct report_options *o);
+
+/* Functions of base and cur matched by name: flat and cum shares of each
+ * profile's own total, the change in percentage points and in flat time,
+ * largest |change| first (by cum with o->sort_cum); o->nodecount rows
+ * (0: all). */
+void report_diff(const struct profile *base, const struct profile *cur, FILE *out,
+		 const struct report_options *o);
 
 /* "1.25s", "340ms", "12.5ms", "900us": the units pprof prints. */
 void report_format_ns(char *buf, size_t len, double ns);

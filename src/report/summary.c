@@ -76,6 +76,11 @@ void report_summary(const struct profile *p, FILE *out)
 	uint64_t duration = p->duration_ns;
 	if (!duration && p->nsamples)
 		duration = p->samples[p->nsamples - 1].time_ns;
+	if (p->pprof)
+		fprintf(out, "Profile:  pprof, sample type %s/%s%s\n", p->pprof_type, p->pprof_unit,
+			strcmp(p->pprof_unit, "nanoseconds") && strcmp(p->pprof_unit, "count")
+				? " (values shown as if nanoseconds)"
+				: "");
 	report_format_ns(dur, sizeof(dur), (double)duration);
 	report_format_ns(cpu, sizeof(cpu), (double)p->total_cpu_ns);
 	fprintf(out, "Duration: %s, sampled %s time %s", dur, p->wall ? "wall-clock" : "CPU", cpu);

@@ -1,0 +1,95 @@
+/* oneprof diff: what changed between two profiles (captures or pprof
+ * files), function by function. */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "../model/profile.h"
+#include "../report/report.h"
+#include "cli.h"
+
+const char cmd_diff_help[] =
+	"usage: oneprof diff [options] BASE NEW\n"
+	"\n"
+	"Compares two profiles (oneprof captures or pprof files, in any mix):\n"
+	"for every function with time in either, its flat share (time in the\n"
+	"function itself) and cum share (with its callees) of each profile's own\n"
+	"total, the change in percentage points (pp) and the change in flat time;\n"
+	"biggest change first, growth and shrinkage alike (like pprof\n"
+	"-diff_base). Functions are matched by name.\n"
+	"\n"
+	"  -n, --nodecount N  rows to show (default 20); 0 shows all\n"
+	"  -s, --sort KEY     by the change in flat (default) or cum share\n"
+	"\n"
+	"example: oneprof diff before.opf after.opf\n";
+
+int cmd_diff(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "nodecount", required_argument, NULL, 'n' },
+		{ "sort", required_argument, NULL, 's' },
+		{ "help", no_argument, NULL, 'h' },
+		CLI_SYMBOL_LONGOPTS,
+		{ NULL, 0, NULL, 0 },
+	};
+	struct report_options o = { .kind = REPORT_TOP, .nodecount = 20 };
+	unsigned long n;
+	int c;
+	while ((c = getopt_long(argc, argv, "n:s:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'n':
+			if (!cli_parse_uint(optarg, 0, 1000000, &n)) {
+				cli_error("diff: -n '%s' is not a count of rows (0 for all)", optarg);
+				return 2;
+			}
+			o.nodecount = n;
+			break;
+		case 's':
+			if (strcmp(optarg, "flat") && strcmp(optarg, "cum")) {
+				cli_error("diff: --sort '%s': use flat or cum", optarg);
+				return 2;
+			}
+			o.sort_cum = !strcmp(optarg, "cum");
+			break;
+		case 'h':
+			fputs(cmd_diff_help, stdout);
+			fputs(cli_symbol_help, stdout);
+			return 0;
+		default: {
+			int taken = cli_symbol_option(c, optarg); /* --sysroot, --sample-index, ... */
+			if (taken > 0)
+				break;
+			if (taken == 0)
+				fputs(cmd_diff_help, stderr);
+			return 2;
+		}
+		}
+	}
+	if (argc - optind != 2) {
+		cli_error("diff: %s; usage: oneprof diff [options] BASE NEW",
+			  argc - optind < 2 ? "give two profiles, the base then the new one"
+					    : "give exactly two profiles");
+		return 2;
+	}
+	o.width = report_term_width();
+	o.color = report_use_color();
+	struct profile *base = cli_load_profile(argv[optind]);
+	if (!base)
+		return 1;
+	struct profile *cur = cli_load_profile(argv[optind + 1]);
+	if (!cur) {
+		profile_free(base);
+		return 1;
+	}
+	int rc = 0;
+	if (!base->total_cpu_ns || !cur->total_cpu_ns) {
+		cli_error("diff: '%s' has no samples; there is nothing to compare it with; "
+			  "record a longer run", base->total_cpu_ns ? cur->name : base->name);
+		rc = 1;
+	} else {
+		report_diff(base, cur, stdout, &o);
+	}
+	profile_free(cur);
+	profile_free(base);
+	return rc;
+}
