@@ -3,7 +3,8 @@
 #   make test       installs missing dependencies, then every test
 #   make demo       installs missing dependencies, then profiles a demo
 #   make install PREFIX=/usr/local
-#   make fuzz       libFuzzer target for the capture reader (clang)
+#   make fuzz       libFuzzer targets for every parser of untrusted input (clang)
+#   make bench      helpers of the benchmarks in bench/
 #   make clean
 
 CC ?= cc
