@@ -140,11 +140,7 @@ int cmd_export(int argc, char **argv)
 		profile_free(p);
 		goto out;
 	}
-	rc = ex->write(view, out, err, sizeof(err));
-	if (rc == 0 && (fflush(out) != 0 || ferror(out))) {
-		snprintf(err, sizeof(err), "writing '%s' failed: %s", output, strerror(errno));
-		rc = -1;
-	}
+	rc = export_run(ex, view, out, err, sizeof(err));
 	if (!to_stdout && fclose(out) != 0 && rc == 0) {
 		snprintf(err, sizeof(err), "writing '%s' failed: %s", output, strerror(errno));
 		rc = -1;

@@ -1,6 +1,8 @@
 /* The table of exporters. */
 #include "export.h"
 
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,6 +21,20 @@ const struct exporter *const exporters[] = {
 	&export_html,
 	NULL,
 };
+
+int export_run(const struct exporter *ex, const struct profile *p, FILE *out, char *err,
+	       size_t errlen)
+{
+	errno = 0;
+	if (ex->write(p, out, err, errlen) != 0)
+		return -1;
+	if (fflush(out) != 0 || ferror(out)) {
+		snprintf(err, errlen, "cannot write %s output: %s", ex->name,
+			 errno ? strerror(errno) : "write error");
+		return -1;
+	}
+	return 0;
+}
 
 const struct exporter *export_find(const char *name)
 {

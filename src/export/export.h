@@ -16,9 +16,15 @@ struct exporter {
 	const char *description; /* one line for help */
 	bool binary;             /* refuses a terminal as output */
 	/* Writes the whole profile to out. Returns 0, or -1 with a one-line
-	 * message in err. */
+	 * message in err. Errors of out itself are export_run()'s to find. */
 	int (*write)(const struct profile *p, FILE *out, char *err, size_t errlen);
 };
+
+/* Runs an exporter and checks that out took everything (flushed, no
+ * error): the one place a failed write becomes a message. Returns 0 or -1
+ * with the message in err. */
+int export_run(const struct exporter *ex, const struct profile *p, FILE *out, char *err,
+	       size_t errlen);
 
 extern const struct exporter export_folded;
 extern const struct exporter export_pprof;
@@ -30,10 +36,8 @@ extern const struct exporter export_perfview;
 extern const struct exporter export_html;
 
 /* The SVG flame graph (svg.c); embedded: as an inline <svg> element of
- * an HTML page (no XML declaration; the page calls init() after load).
- * Returns 0, or -1 with a message in err. */
-int export_svg_flame(const struct profile *p, FILE *out, bool embedded, char *err,
-		     size_t errlen);
+ * an HTML page (no XML declaration; the page calls init() after load). */
+void export_svg_flame(const struct profile *p, FILE *out, bool embedded);
 
 /* The name shown for a frame or stack with no function name. */
 #define EXPORT_UNKNOWN_FRAME "[unknown]"

@@ -552,11 +552,6 @@ static int pprof_write(const struct profile *p, FILE *out, char *err, size_t err
 		goto out;
 	}
 	deflateEnd(&zs);
-	if (fflush(out) != 0 || ferror(out)) {
-		snprintf(err, errlen, "cannot write pprof output: %s",
-			 errno ? strerror(errno) : "write error");
-		goto out;
-	}
 	rc = 0;
 out:
 	free(e.out.d);

@@ -88,7 +88,7 @@ static inline char *rt_export(const struct exporter *ex, const struct profile *p
 {
 	FILE *f = tmpfile();
 	char err[256] = "";
-	int rc = ex->write(p, f, err, sizeof(err));
+	int rc = export_run(ex, p, f, err, sizeof(err));
 	char *out = rt_slurp(f);
 	if (rc != 0) {
 		printf("    export error: %s\n", err);

@@ -81,7 +81,7 @@ static char *svg_export(const struct profile *p, size_t *len)
 	char *buf = NULL;
 	FILE *f = open_memstream(&buf, len);
 	char err[256] = "";
-	int rc = export_svg.write(p, f, err, sizeof(err));
+	int rc = export_run(&export_svg, p, f, err, sizeof(err));
 	fclose(f);
 	CHECK_EQ_INT(rc, 0);
 	if (rc != 0)
@@ -345,7 +345,7 @@ TEST(export_svg_write_error)
 		return; /* not on this system */
 	struct profile *p = svg_test_profile();
 	char err[256] = "";
-	CHECK_EQ_INT(export_svg.write(p, f, err, sizeof(err)), -1);
+	CHECK_EQ_INT(export_run(&export_svg, p, f, err, sizeof(err)), -1);
 	CHECK(strstr(err, "cannot write") != NULL);
 	fclose(f);
 	profile_free(p);
