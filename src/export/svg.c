@@ -34,37 +34,6 @@
 
 /* --- names --- */
 
-/* Length of the valid UTF-8 sequence at s (n bytes left), or 0 when it
- * is not one (overlong, surrogate, beyond U+10FFFF, or a non-character
- * that XML forbids). */
-static size_t utf8_seq(const unsigned char *s, size_t n)
-{
-	size_t k;
-	uint32_t cp, min;
-	if (s[0] < 0x80)
-		return 1;
-	if ((s[0] & 0xe0) == 0xc0) {
-		k = 2, cp = s[0] & 0x1f, min = 0x80;
-	} else if ((s[0] & 0xf0) == 0xe0) {
-		k = 3, cp = s[0] & 0x0f, min = 0x800;
-	} else if ((s[0] & 0xf8) == 0xf0) {
-		k = 4, cp = s[0] & 0x07, min = 0x10000;
-	} else {
-		return 0;
-	}
-	if (k > n)
-		return 0;
-	for (size_t i = 1; i < k; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3f);
-	}
-	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff) || cp == 0xfffe ||
-	    cp == 0xffff)
-		return 0;
-	return k;
-}
-
 /* A name as XML can carry it: valid UTF-8 without control characters
  * (XML 1.0 forbids most of them even as references); any other byte
  * becomes '?'. */
@@ -79,7 +48,7 @@ static struct clean clean_name(const char *name, size_t len)
 	struct clean c = { xmalloc(len + 1), 0 };
 	size_t o = 0;
 	for (size_t i = 0; i < len; c.chars++) {
-		size_t k = utf8_seq(s + i, len - i);
+		size_t k = esc_utf8_len(name + i, len - i);
 		if (k == 0 || (k == 1 && (s[i] < 0x20 || s[i] == 0x7f))) {
 			c.s[o++] = '?';
 			i++;
