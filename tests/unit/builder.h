@@ -39,4 +39,8 @@ void tb_add_thread(struct profile *p, uint64_t tid, const char *name);
 void tb_add_sample(struct profile *p, uint32_t thread, uint32_t stack, uint64_t count,
 		   uint64_t time_ns);
 
+/* The GNU build-id of the test binary itself, from its loaded notes, as
+ * the agent records it: its length, 0 when it has none. */
+size_t tb_self_build_id(uint8_t out[64]);
+
 #endif

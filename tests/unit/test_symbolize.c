@@ -13,6 +13,7 @@
 #include "../../src/capture/writer.h"
 #include "../../src/model/profile.h"
 #include "../../src/symbolize/symbolize.h"
+#include "builder.h"
 #include "unit.h"
 
 /* Targets: non-static so they are in .symtab under these names, noinline
@@ -85,43 +86,10 @@ static int self_mapping(struct self_map *sm, uint64_t inside)
 	return found;
 }
 
-/* This binary's GNU build-id from its loaded notes. */
 struct bid {
 	uint8_t id[64];
 	size_t len;
 };
-
-static int find_build_id(struct dl_phdr_info *info, size_t size, void *arg)
-{
-	(void)size;
-	struct bid *b = arg;
-	/* The first object is the main program. */
-	for (int i = 0; i < info->dlpi_phnum; i++) {
-		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-		if (ph->p_type != PT_NOTE)
-			continue;
-		const uint8_t *p = (const uint8_t *)(info->dlpi_addr + ph->p_vaddr);
-		const uint8_t *end = p + ph->p_memsz;
-		size_t align = ph->p_align >= 8 ? 8 : 4;
-		while (p + sizeof(ElfW(Nhdr)) <= end) {
-			const ElfW(Nhdr) *nh = (const ElfW(Nhdr) *)p;
-			const uint8_t *name = p + sizeof(*nh);
-			size_t name_sz = (nh->n_namesz + align - 1) & ~(align - 1);
-			const uint8_t *desc = name + name_sz;
-			size_t desc_sz = (nh->n_descsz + align - 1) & ~(align - 1);
-			if (desc + nh->n_descsz > end)
-				break;
-			if (nh->n_type == NT_GNU_BUILD_ID && nh->n_namesz == 4 &&
-			    memcmp(name, "GNU", 4) == 0 && nh->n_descsz <= sizeof(b->id)) {
-				memcpy(b->id, desc, nh->n_descsz);
-				b->len = nh->n_descsz;
-				return 1;
-			}
-			p = desc + desc_sz;
-		}
-	}
-	return 1; /* only the main program */
-}
 
 static size_t count_warnings_with(struct symbolizer *s, const char *needle)
 {
@@ -166,10 +134,10 @@ TEST(symbolize_own_functions)
 TEST(symbolize_matching_build_id)
 {
 	struct self_map sm;
-	struct bid b = { { 0 }, 0 };
+	struct bid b;
 	if (self_mapping(&sm, ADDR(oneprof_unit_sym_target_one)) != 0)
 		return;
-	dl_iterate_phdr(find_build_id, &b);
+	b.len = tb_self_build_id(b.id);
 	if (b.len == 0) {
 		unit_fail(__FILE__, __LINE__, "the test binary has no build-id note");
 		return;
@@ -188,10 +156,10 @@ TEST(symbolize_matching_build_id)
 TEST(symbolize_build_id_mismatch)
 {
 	struct self_map sm;
-	struct bid b = { { 0 }, 0 };
+	struct bid b;
 	if (self_mapping(&sm, ADDR(oneprof_unit_sym_target_one)) != 0)
 		return;
-	dl_iterate_phdr(find_build_id, &b);
+	b.len = tb_self_build_id(b.id);
 	CHECK(b.len > 0);
 	struct symbolizer *s = sym_new();
 	/* The file's own build-id with one byte changed. */

@@ -20,6 +20,7 @@
 #include "../../src/capture/writer.h"
 #include "../../src/model/profile.h"
 #include "../../src/symbolize/symbolize.h"
+#include "builder.h"
 #include "unit.h"
 
 /* --- an inline chain with known lines --- */
@@ -79,22 +80,6 @@ static int first_object(struct dl_phdr_info *info, size_t size, void *arg)
 			s->m.end = s->m.start + ph->p_memsz;
 			s->m.offset = ph->p_offset;
 		}
-		if (ph->p_type != PT_NOTE)
-			continue;
-		const uint8_t *p = (const uint8_t *)(info->dlpi_addr + ph->p_vaddr);
-		const uint8_t *end = p + ph->p_memsz;
-		while (p + sizeof(ElfW(Nhdr)) <= end) {
-			const ElfW(Nhdr) *nh = (const ElfW(Nhdr) *)p;
-			const uint8_t *desc = p + sizeof(*nh) + ((nh->n_namesz + 3) & ~3u);
-			const uint8_t *next = desc + ((nh->n_descsz + 3) & ~3u);
-			if (next > end)
-				break;
-			if (nh->n_type == NT_GNU_BUILD_ID && nh->n_descsz <= 64) {
-				memcpy(s->m.build_id, desc, nh->n_descsz);
-				s->m.build_id_len = nh->n_descsz;
-			}
-			p = next;
-		}
 	}
 	return 1; /* the main program only */
 }
@@ -108,6 +93,7 @@ static bool self_map(struct self *s)
 	s->path[n] = '\0';
 	s->m.path = s->path;
 	dl_iterate_phdr(first_object, s);
+	s->m.build_id_len = tb_self_build_id(s->m.build_id);
 	return s->m.end != 0;
 }
 
