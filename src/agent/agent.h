@@ -133,6 +133,17 @@ struct agent {
 
 extern struct agent agent AGENT_HIDDEN;
 
+/* In an interposed libc function: `real`, the next definition of the same
+ * name (looked up once); without one, the function fails with ENOSYS. */
+#define AGENT_REAL(name)                                                \
+	static __typeof__(name) *real;                                  \
+	if (!real)                                                      \
+		real = (__typeof__(name) *)dlsym(RTLD_NEXT, #name);     \
+	if (!real) {                                                    \
+		errno = ENOSYS;                                         \
+		return -1;                                              \
+	}
+
 uint64_t agent_now_ns(void) AGENT_HIDDEN;
 /* Stops sampling and completes the capture (END record); false when the
  * agent was not running in this process. Used at exit and before exec. */

@@ -51,57 +51,39 @@ static void exec_prepare(void)
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 
-#define REAL(name, type)                                                         \
-	static type real_##name;                                                 \
-	if (!real_##name)                                                        \
-		real_##name = (type)dlsym(RTLD_NEXT, #name);                     \
-	if (!real_##name) {                                                      \
-		errno = ENOSYS;                                                  \
-		return -1;                                                       \
-	}
-
-typedef int (*execve_fn)(const char *, char *const[], char *const[]);
-typedef int (*execv_fn)(const char *, char *const[]);
-typedef int (*fexecve_fn)(int, char *const[], char *const[]);
-
 EXPORT int execve(const char *path, char *const argv[], char *const envp[])
 {
-	REAL(execve, execve_fn);
+	AGENT_REAL(execve);
 	exec_prepare();
-	int rc = real_execve(path, argv, envp);
-	return rc;
+	return real(path, argv, envp);
 }
 
 EXPORT int execv(const char *path, char *const argv[])
 {
-	REAL(execv, execv_fn);
+	AGENT_REAL(execv);
 	exec_prepare();
-	int rc = real_execv(path, argv);
-	return rc;
+	return real(path, argv);
 }
 
 EXPORT int execvp(const char *file, char *const argv[])
 {
-	REAL(execvp, execv_fn);
+	AGENT_REAL(execvp);
 	exec_prepare();
-	int rc = real_execvp(file, argv);
-	return rc;
+	return real(file, argv);
 }
 
 EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
 {
-	REAL(execvpe, execve_fn);
+	AGENT_REAL(execvpe);
 	exec_prepare();
-	int rc = real_execvpe(file, argv, envp);
-	return rc;
+	return real(file, argv, envp);
 }
 
 EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
 {
-	REAL(fexecve, fexecve_fn);
+	AGENT_REAL(fexecve);
 	exec_prepare();
-	int rc = real_fexecve(fd, argv, envp);
-	return rc;
+	return real(fd, argv, envp);
 }
 
 /* The execl family: collect the variadic arguments (bounded by the
@@ -190,7 +172,6 @@ EXPORT void _Exit(int status)
 /* dlopen and dlclose: unwind tables follow the modules at once, so the
  * first samples in a new library already walk through it. */
 typedef void *(*dlopen_fn)(const char *, int);
-typedef int (*dlclose_fn)(void *);
 
 EXPORT void *dlopen(const char *file, int mode)
 {
@@ -210,11 +191,7 @@ EXPORT void *dlopen(const char *file, int mode)
 
 EXPORT int dlclose(void *handle)
 {
-	static dlclose_fn real;
-	if (!real)
-		real = (dlclose_fn)dlsym(RTLD_NEXT, "dlclose");
-	if (!real)
-		return -1;
+	AGENT_REAL(dlclose);
 	int rc = real(handle);
 	if (atomic_load(&agent.state) == AGENT_RUNNING) {
 		int saved = errno;

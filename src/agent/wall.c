@@ -348,14 +348,6 @@ static void block_end(void)
 }
 
 #define EXPORT __attribute__((visibility("default"), noinline))
-#define REAL(name)                                                      \
-	static __typeof__(name) *real;                                  \
-	if (!real)                                                      \
-		real = (__typeof__(name) *)dlsym(RTLD_NEXT, #name);     \
-	if (!real) {                                                    \
-		errno = ENOSYS;                                         \
-		return -1;                                              \
-	}
 #define BEGIN()                                                                         \
 	block_begin((void *)real, (uintptr_t)__builtin_return_address(0),               \
 		    (uintptr_t)__builtin_frame_address(0))
@@ -369,7 +361,7 @@ static void block_end(void)
 
 EXPORT int nanosleep(const struct timespec *req, struct timespec *rem)
 {
-	REAL(nanosleep);
+	AGENT_REAL(nanosleep);
 	BEGIN();
 	int rc = real(req, rem);
 	END_RETURN(rc);
@@ -390,7 +382,7 @@ EXPORT int clock_nanosleep(clockid_t clock, int flags, const struct timespec *re
 
 EXPORT int usleep(useconds_t usec)
 {
-	REAL(usleep);
+	AGENT_REAL(usleep);
 	BEGIN();
 	int rc = real(usec);
 	END_RETURN(rc);
@@ -410,7 +402,7 @@ EXPORT unsigned int sleep(unsigned int seconds)
 
 EXPORT int poll(struct pollfd *fds, nfds_t n, int timeout)
 {
-	REAL(poll);
+	AGENT_REAL(poll);
 	BEGIN();
 	int rc = real(fds, n, timeout);
 	END_RETURN(rc);
@@ -419,7 +411,7 @@ EXPORT int poll(struct pollfd *fds, nfds_t n, int timeout)
 EXPORT int ppoll(struct pollfd *fds, nfds_t n, const struct timespec *timeout,
 		 const sigset_t *mask)
 {
-	REAL(ppoll);
+	AGENT_REAL(ppoll);
 	BEGIN();
 	int rc = real(fds, n, timeout, mask);
 	END_RETURN(rc);
@@ -427,7 +419,7 @@ EXPORT int ppoll(struct pollfd *fds, nfds_t n, const struct timespec *timeout,
 
 EXPORT int select(int n, fd_set *r, fd_set *w, fd_set *e, struct timeval *timeout)
 {
-	REAL(select);
+	AGENT_REAL(select);
 	BEGIN();
 	int rc = real(n, r, w, e, timeout);
 	END_RETURN(rc);
@@ -436,7 +428,7 @@ EXPORT int select(int n, fd_set *r, fd_set *w, fd_set *e, struct timeval *timeou
 EXPORT int pselect(int n, fd_set *r, fd_set *w, fd_set *e, const struct timespec *timeout,
 		   const sigset_t *mask)
 {
-	REAL(pselect);
+	AGENT_REAL(pselect);
 	BEGIN();
 	int rc = real(n, r, w, e, timeout, mask);
 	END_RETURN(rc);
@@ -444,7 +436,7 @@ EXPORT int pselect(int n, fd_set *r, fd_set *w, fd_set *e, const struct timespec
 
 EXPORT int epoll_wait(int epfd, struct epoll_event *ev, int max, int timeout)
 {
-	REAL(epoll_wait);
+	AGENT_REAL(epoll_wait);
 	BEGIN();
 	int rc = real(epfd, ev, max, timeout);
 	END_RETURN(rc);
@@ -453,7 +445,7 @@ EXPORT int epoll_wait(int epfd, struct epoll_event *ev, int max, int timeout)
 EXPORT int epoll_pwait(int epfd, struct epoll_event *ev, int max, int timeout,
 		       const sigset_t *mask)
 {
-	REAL(epoll_pwait);
+	AGENT_REAL(epoll_pwait);
 	BEGIN();
 	int rc = real(epfd, ev, max, timeout, mask);
 	END_RETURN(rc);
