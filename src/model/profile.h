@@ -138,8 +138,6 @@ struct profile {
 	/* Sampling paused (oneprof_stop, the toggle signal, ONEPROF_PAUSED). */
 	uint32_t pauses;
 	uint64_t paused_ns;
-	bool paused_now;      /* while reading */
-	uint64_t paused_since;
 
 	/* How reading ended. */
 	enum capture_read_status status;
@@ -149,6 +147,8 @@ struct profile {
 	uint64_t skipped_records;
 
 	/* private */
+	bool paused_now; /* while reading: the last PAUSE record said paused */
+	uint64_t paused_since;
 	char **strings; /* capture string ids, 1-based */
 	size_t nstrings, cap_strings;
 	uint64_t *pc_pool;
