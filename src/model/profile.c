@@ -32,13 +32,23 @@ static const char *string_ref(struct profile *p, uint64_t id, bool *ok)
 	return p->strings[id - 1];
 }
 
+/* Threads by tid: an open-addressing table of thread index + 1, where a
+ * reused tid maps to the latest thread with it. Every sample looks its
+ * thread up, so this must not cost O(threads). */
+static size_t tid_slot(const struct profile *p, uint64_t tid)
+{
+	size_t i = (size_t)XXH3_64bits(&tid, sizeof(tid)) & (p->tid_cap - 1);
+	while (p->tid_slots[i] && p->threads[p->tid_slots[i] - 1].tid != tid)
+		i = (i + 1) & (p->tid_cap - 1);
+	return i;
+}
+
 static struct profile_thread *thread_find(struct profile *p, uint64_t tid)
 {
-	/* Newest first: a reused tid means the latest thread with it. */
-	for (size_t i = p->nthreads; i-- > 0;)
-		if (p->threads[i].tid == tid)
-			return &p->threads[i];
-	return NULL;
+	if (!p->tid_cap)
+		return NULL;
+	uint32_t idx = p->tid_slots[tid_slot(p, tid)];
+	return idx ? &p->threads[idx - 1] : NULL;
 }
 
 static struct profile_thread *thread_add(struct profile *p, uint64_t tid, const char *name,
@@ -50,6 +60,15 @@ static struct profile_thread *thread_add(struct profile *p, uint64_t tid, const 
 	t->tid = tid;
 	t->name = name;
 	t->start_ns = time;
+	if (p->nthreads * 2 > p->tid_cap) {
+		/* Rebuild in thread order, so the latest of a reused tid wins. */
+		free(p->tid_slots);
+		p->tid_cap = p->tid_cap ? p->tid_cap * 2 : 64;
+		p->tid_slots = xcalloc(p->tid_cap, sizeof(*p->tid_slots));
+		for (size_t k = 0; k + 1 < p->nthreads; k++)
+			p->tid_slots[tid_slot(p, p->threads[k].tid)] = (uint32_t)k + 1;
+	}
+	p->tid_slots[tid_slot(p, tid)] = (uint32_t)p->nthreads;
 	return t;
 }
 
@@ -362,6 +381,7 @@ void profile_free(struct profile *p)
 	capture_header_release(&p->hdr);
 	free(p->mappings);
 	free(p->threads);
+	free(p->tid_slots);
 	free(p->stacks);
 	free(p->samples);
 	free(p->lost);

@@ -147,6 +147,8 @@ struct profile {
 	uint64_t skipped_records;
 
 	/* private */
+	uint32_t *tid_slots; /* see thread_find() */
+	size_t tid_cap;
 	bool paused_now; /* while reading: the last PAUSE record said paused */
 	uint64_t paused_since;
 	char **strings; /* capture string ids, 1-based */
