@@ -29,7 +29,7 @@ LIB_SRC := $(wildcard src/capture/*.c src/model/*.c src/symbolize/*.c \
 CLI_SRC := $(wildcard src/cli/*.c)
 # -ldw: DWARF (elfutils); -liberty: demangling (static, binutils' own);
 # libdebuginfod is dlopen'ed when DEBUGINFOD_URLS is set, not linked.
-LIB_LIBS := -ldw -lelf -liberty -lzstd -lz -lxxhash -ldl
+LIB_LIBS := -ldw -lelf -liberty -lzstd -lz -lxxhash -ldl -lm
 
 AGENT_OBJ := $(AGENT_SRC:%.c=$(B)/pic/%.o)
 LIB_OBJ := $(LIB_SRC:%.c=$(B)/obj/%.o)
@@ -72,7 +72,7 @@ $(B)/asan/%.o: %.c $(FLAGS_STAMP) | $(DEPS_STAMP)
 
 $(B)/liboneprof.so: $(AGENT_OBJ) src/agent/liboneprof.map
 	$(CC) -shared -pthread -Wl,--version-script=src/agent/liboneprof.map -Wl,-z,defs \
-		-o $@ $(AGENT_OBJ) -lzstd -ldl
+		-o $@ $(AGENT_OBJ) -lzstd -ldl -lm
 
 $(B)/liboneprof-cli.a: $(LIB_OBJ)
 	@rm -f $@
@@ -216,7 +216,8 @@ $(B)/fuzz/fuzz-eh-frame: $(EH_FUZZ_SRC) src/unwind/unwind_internal.h src/capture
 # without frame pointers, linked with the unwinder of the CLI library.
 .PHONY: bench
 HC_CFLAGS := -std=gnu11 -O2 -g $(WARN) -D_GNU_SOURCE -fno-optimize-sibling-calls -pthread
-bench: all $(B)/tests/progs/split $(B)/bench/handler-cost-fp $(B)/bench/handler-cost-nofp
+bench: all $(B)/tests/progs/split $(B)/bench/handler-cost-fp $(B)/bench/handler-cost-nofp \
+	$(B)/bench/heap-churn $(B)/bench/heap-churn-nofp
 $(B)/bench/handler-cost-fp: bench/handler_cost.c $(B)/liboneprof-cli.a
 	@mkdir -p $(dir $@)
 	$(CC) $(HC_CFLAGS) -fno-omit-frame-pointer -mno-omit-leaf-frame-pointer -o $@ $< \
@@ -224,6 +225,13 @@ $(B)/bench/handler-cost-fp: bench/handler_cost.c $(B)/liboneprof-cli.a
 $(B)/bench/handler-cost-nofp: bench/handler_cost.c $(B)/liboneprof-cli.a
 	@mkdir -p $(dir $@)
 	$(CC) $(HC_CFLAGS) -fomit-frame-pointer -o $@ $< $(B)/liboneprof-cli.a
+# bench/heap-overhead.sh's workload, with and without frame pointers.
+$(B)/bench/heap-churn: bench/heap_churn.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -O2 -g $(WARN) -fno-omit-frame-pointer -pthread -o $@ $<
+$(B)/bench/heap-churn-nofp: bench/heap_churn.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -O2 -g $(WARN) -fomit-frame-pointer -pthread -o $@ $<
 
 # --- pprof import fuzzing ---
 # The pprof reader with the whole CLI-side library behind it (ASan, and

@@ -76,7 +76,9 @@ static int agent_begin(void)
 		return -1;
 	}
 	/* The sampler first: the capture's header names the timer it chose. */
-	int rc = sampler_install();
+	int rc = heap_start();
+	if (rc == 0)
+		rc = sampler_install();
 	if (rc == 0 && (rc = writer_start()) != 0) {
 		writer_finish();
 		sampler_uninstall();
@@ -116,10 +118,20 @@ static void on_fork_parent(void)
 		pthread_mutex_unlock(&agent.threads_lock);
 }
 
+static void fork_child(void);
+
 static void on_fork_child(void)
+{
+	heap_busy++;
+	fork_child();
+	heap_busy--;
+}
+
+static void fork_child(void)
 {
 	struct agent_thread *self = sampler_self;
 	bool was_running = atomic_load(&agent.state) == AGENT_RUNNING;
+	atomic_store(&heap_on, false);
 	atomic_store(&agent.state, AGENT_OFF);
 	sampler_self = NULL;
 	pthread_mutex_init(&agent.threads_lock, NULL);
@@ -136,10 +148,8 @@ static void on_fork_child(void)
 			close(t->perf_fd);
 		t->perf_fd = -1;
 		t->has_timer = false; /* POSIX timers are not inherited */
-		if (t != self) {
-			munmap(t->ring, sizeof(struct ring) + agent.cfg.ring_bytes);
-			free(t);
-		}
+		if (t != self)
+			threads_free(t);
 	}
 	agent.threads = NULL;
 	if (!agent.cfg.follow_fork || !self)
@@ -152,14 +162,17 @@ static void on_fork_child(void)
 	atomic_store(&agent.lost_no_ring, 0);
 	writer_forget();
 	wall_forget();
+	heap_forget();
 	if (agent_begin() != 0)
 		return;
 	threads_adopt_self(self);
+	atomic_store(&heap_on, agent.cfg.heap);
 }
 
 __attribute__((constructor)) static void agent_start(void)
 {
 	int saved_errno = errno;
+	heap_busy++;
 	if (agent_config_load(&agent.cfg) != 0)
 		goto out;
 	if (agent.cfg.ring_bytes / sizeof(uint64_t) < 4 * (SAMPLE_WORDS + (uint64_t)agent.cfg.max_depth)) {
@@ -184,7 +197,9 @@ __attribute__((constructor)) static void agent_start(void)
 	pthread_atfork(on_fork_prepare, on_fork_parent, on_fork_child);
 	control_install_toggle();
 	threads_register_self();
+	atomic_store(&heap_on, agent.cfg.heap);
 out:
+	heap_busy--;
 	errno = saved_errno;
 }
 
@@ -195,6 +210,8 @@ bool agent_finish(void)
 	    !atomic_compare_exchange_strong(&agent.state, &expected, AGENT_STOPPING))
 		return false;
 	int saved_errno = errno;
+	heap_busy++;
+	heap_stop();
 	threads_stop_all();
 	sampler_stop_process();
 	wall_stop();
@@ -206,6 +223,7 @@ bool agent_finish(void)
 	if (agent.forked && samples == 0)
 		unlink(agent.path);
 	atomic_store(&agent.state, AGENT_OFF);
+	heap_busy--;
 	errno = saved_errno;
 	return true;
 }

@@ -38,6 +38,21 @@
 #define WALL_REPEAT 0xffu
 #define WALL_BLOCKED_MAX 128
 
+/* A heap event in a thread's heap ring (heap.c):
+ *   [0] length in words, [1] time since start (ns),
+ *   [2] kind (HEAP_EV_*, 4 bits) | walk end reason << 4 | frames << 8 |
+ *       HEAP_EV_HAS_PCS | tid << 32,
+ *   [3] address; an allocation adds [4] size, [5] the stack's hash and,
+ *   with HEAP_EV_HAS_PCS, its frames. Without them the writer knows the
+ *   stack by its hash: the thread sent its frames before. */
+#define HEAP_EV_ALLOC 1u
+#define HEAP_EV_FREE 2u
+#define HEAP_EV_HAS_PCS (1ull << 24)
+#define HEAP_ALLOC_WORDS 6
+#define HEAP_FREE_WORDS 4
+#define HEAP_MAX_DEPTH 128 /* frames of an allocation's stack, at most */
+#define HEAP_SEEN 4096     /* per-thread cache of stacks sent: slots */
+
 /* Timers, best first; ONEPROF_TIMER picks the first one to try. */
 enum sampler_kind {
 	SAMPLER_PERF = 0, /* perf_event task clock per thread */
@@ -61,6 +76,9 @@ struct agent_config {
 	unsigned max_depth;
 	uint64_t ring_bytes;
 	unsigned flush_ms;
+	bool heap;            /* track the malloc family */
+	uint64_t heap_sample; /* mean bytes between samples; 0: every event */
+	uint64_t heap_ring_bytes;
 };
 
 enum agent_state {
@@ -103,6 +121,15 @@ struct agent_thread {
 	uint64_t wall_last_stack; /* writer-owned: stack id of its latest sample */
 	char name[16];
 	struct ring *ring;
+
+	/* Heap tracking (owner: the thread; totals read by the writer). */
+	struct ring *heap_ring;
+	uint64_t *heap_seen; /* HEAP_SEEN hashes of stacks already sent */
+	unsigned heap_seen_gen;
+	int64_t heap_countdown; /* sampled mode: bytes to the next sample */
+	uint64_t heap_rng;
+	uint64_t heap_allocs, heap_bytes, heap_frees; /* every call, sampled or not */
+	uint64_t heap_totals_sent; /* writer-owned: heap_allocs last written */
 };
 
 struct agent {
@@ -126,9 +153,13 @@ struct agent {
 
 	pthread_t writer;
 	bool writer_started;
-	pthread_mutex_t wake_lock;
-	pthread_cond_t wake;
-	bool stop_writer;
+	/* Bumped to wake the writer (a futex word: hooks may wake it, and
+	 * they take no lock). */
+	_Atomic uint32_t wake_seq;
+	_Atomic bool stop_writer;
+	/* Bumped when the writer forgets its interned stacks: threads then
+	 * forget which stacks they sent. */
+	_Atomic unsigned stack_gen;
 };
 
 extern struct agent agent AGENT_HIDDEN;
@@ -181,8 +212,25 @@ void wall_stop(void) AGENT_HIDDEN;
 void wall_forget(void) AGENT_HIDDEN;
 struct ring *wall_ring(void) AGENT_HIDDEN;
 
+/* heap.c */
+/* Non-zero while the thread runs inside a hook or the agent's own code:
+ * its allocations are not the program's. */
+extern __thread unsigned heap_busy __attribute__((tls_model("initial-exec"))) AGENT_HIDDEN;
+extern _Atomic bool heap_on AGENT_HIDDEN;
+int heap_start(void) AGENT_HIDDEN;
+void heap_stop(void) AGENT_HIDDEN;
+void heap_forget(void) AGENT_HIDDEN;
+void heap_thread_init(struct agent_thread *t) AGENT_HIDDEN;
+void heap_wake_writer(void) AGENT_HIDDEN;
+struct ring *heap_orphan_ring(void) AGENT_HIDDEN;
+/* Events lost since the last call: ring full, sample table full, made
+ * after the capture ended. */
+void heap_lost_counts(uint64_t *ring_full, uint64_t *table_full, uint64_t *stopped) AGENT_HIDDEN;
+
 /* threads.c */
 struct agent_thread *threads_register_self(void) AGENT_HIDDEN;
+/* Unmaps the thread's rings and frees it. */
+void threads_free(struct agent_thread *t) AGENT_HIDDEN;
 /* In a followed fork child: the thread that forked, alone, samples on. */
 void threads_adopt_self(struct agent_thread *t) AGENT_HIDDEN;
 void threads_init(void) AGENT_HIDDEN;
@@ -191,7 +239,7 @@ int threads_create_unprofiled(pthread_t *th, void *(*fn)(void *), void *arg) AGE
 
 /* writer.c */
 int writer_start(void) AGENT_HIDDEN;
-/* Completes the capture; returns the samples it holds. */
+/* Completes the capture; returns the samples and heap events it holds. */
 uint64_t writer_finish(void) AGENT_HIDDEN;
 /* In a fork child: drops the parent's writer state without freeing it. */
 void writer_forget(void) AGENT_HIDDEN;

@@ -41,6 +41,12 @@ static const struct setting settings[] = {
 	  FIELD(start_paused) },
 	{ "ONEPROF_WALL", 0, 1, 0,
 	  "1: sample wall-clock time, running and blocked threads alike", FIELD(wall) },
+	{ "ONEPROF_HEAP", 0, 1, 0, "1: track the malloc family", FIELD(heap) },
+	{ "ONEPROF_HEAP_SAMPLE", 0, 1ull << 40, 0,
+	  "mean bytes between sampled allocations; 0 records every one", FIELD(heap_sample) },
+	{ "ONEPROF_HEAP_RING_SIZE", 65536, 1ull << 30, 4 << 20,
+	  "bytes of heap event buffer per thread (K, M and G suffixes allowed)",
+	  FIELD(heap_ring_bytes) },
 };
 
 static int bad(const char *name, const char *value, const char *why)
@@ -186,10 +192,10 @@ int agent_config_load(struct agent_config *cfg)
 	if (load_signal_and_timer(cfg) != 0)
 		return -EINVAL;
 	/* The ring index math needs a power of two: round down. */
-	uint64_t ring = 1;
-	while (ring * 2 <= cfg->ring_bytes)
-		ring *= 2;
-	cfg->ring_bytes = ring;
+	cfg->ring_bytes = 1ull << (63 - __builtin_clzll(cfg->ring_bytes));
+	cfg->heap_ring_bytes = 1ull << (63 - __builtin_clzll(cfg->heap_ring_bytes));
+	if (cfg->heap_sample)
+		cfg->heap = true; /* ONEPROF_HEAP_SAMPLE alone asks for the heap too */
 
 	for (char **e = environ; e && *e; e++)
 		if (!strncmp(*e, "ONEPROF_", 8) && !known(*e))

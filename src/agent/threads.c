@@ -46,26 +46,52 @@ void threads_init(void)
 	pthread_key_create(&exit_key, thread_exit);
 }
 
-struct agent_thread *threads_register_self(void)
+static struct ring *ring_new(uint64_t bytes, size_t extra)
 {
-	if (atomic_load(&agent.state) != AGENT_RUNNING)
+	void *mem = mmap(NULL, sizeof(struct ring) + bytes + extra, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (mem == MAP_FAILED)
 		return NULL;
+	struct ring *r = mem;
+	r->words = bytes / sizeof(uint64_t);
+	return r;
+}
+
+#define HEAP_SEEN_BYTES (HEAP_SEEN * sizeof(uint64_t))
+
+void threads_free(struct agent_thread *t)
+{
+	munmap(t->ring, sizeof(struct ring) + agent.cfg.ring_bytes);
+	if (t->heap_ring)
+		munmap(t->heap_ring, sizeof(struct ring) + agent.cfg.heap_ring_bytes + HEAP_SEEN_BYTES);
+	free(t);
+}
+
+static struct agent_thread *register_self(void)
+{
 	struct agent_thread *t = calloc(1, sizeof(*t));
 	if (!t)
 		return NULL;
-	size_t bytes = sizeof(struct ring) + agent.cfg.ring_bytes;
-	void *mem = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (mem == MAP_FAILED) {
+	t->ring = ring_new(agent.cfg.ring_bytes, 0);
+	if (t->ring && agent.cfg.heap) {
+		/* The cache of stacks sent lives after the heap ring's data. */
+		t->heap_ring = ring_new(agent.cfg.heap_ring_bytes, HEAP_SEEN_BYTES);
+		if (t->heap_ring)
+			t->heap_seen = (uint64_t *)((char *)t->heap_ring + sizeof(struct ring) +
+						    agent.cfg.heap_ring_bytes);
+	}
+	if (!t->ring || (agent.cfg.heap && !t->heap_ring)) {
+		if (t->ring)
+			munmap(t->ring, sizeof(struct ring) + agent.cfg.ring_bytes);
 		free(t);
 		return NULL;
 	}
-	t->ring = mem;
-	t->ring->words = agent.cfg.ring_bytes / sizeof(uint64_t);
 	t->tid = (pid_t)syscall(SYS_gettid);
 	t->self = pthread_self();
 	t->start_ns = agent_now_ns() - agent.start_ns;
 	t->last_cpu_ns = thread_cpu_ns();
 	prctl(PR_GET_NAME, t->name, 0, 0, 0);
+	heap_thread_init(t);
 
 	pthread_attr_t attr;
 	if (pthread_getattr_np(pthread_self(), &attr) == 0) {
@@ -95,11 +121,32 @@ struct agent_thread *threads_register_self(void)
 	return t;
 }
 
+static void ring_reset(struct ring *r)
+{
+	if (!r)
+		return;
+	atomic_store(&r->head, 0);
+	atomic_store(&r->tail, 0);
+	atomic_store(&r->dropped, 0);
+}
+
+/* The agent's own allocations (pthread_getattr_np reads /proc with
+ * stdio) are not the program's. */
+struct agent_thread *threads_register_self(void)
+{
+	if (atomic_load(&agent.state) != AGENT_RUNNING)
+		return NULL;
+	heap_busy++;
+	struct agent_thread *t = register_self();
+	heap_busy--;
+	return t;
+}
+
 void threads_adopt_self(struct agent_thread *t)
 {
-	atomic_store(&t->ring->head, 0);
-	atomic_store(&t->ring->tail, 0);
-	atomic_store(&t->ring->dropped, 0);
+	ring_reset(t->ring);
+	ring_reset(t->heap_ring);
+	t->heap_allocs = t->heap_bytes = t->heap_frees = t->heap_totals_sent = 0;
 	t->next = NULL;
 	t->tid = (pid_t)syscall(SYS_gettid);
 	t->self = pthread_self();
@@ -132,7 +179,9 @@ struct start_args {
 static void *thread_start(void *p)
 {
 	struct start_args a = *(struct start_args *)p;
+	heap_busy++;
 	free(p);
+	heap_busy--;
 	threads_register_self();
 	return a.fn(a.arg);
 }
@@ -165,14 +214,19 @@ __attribute__((visibility("default"))) int pthread_create(pthread_t *th,
 		return EAGAIN;
 	if (atomic_load(&agent.state) != AGENT_RUNNING)
 		return create(th, attr, fn, arg);
+	heap_busy++;
 	struct start_args *a = malloc(sizeof(*a));
+	heap_busy--;
 	if (!a)
 		return create(th, attr, fn, arg);
 	a->fn = fn;
 	a->arg = arg;
 	int rc = create(th, attr, thread_start, a);
-	if (rc != 0)
+	if (rc != 0) {
+		heap_busy++;
 		free(a);
+		heap_busy--;
+	}
 	return rc;
 }
 

@@ -8,12 +8,14 @@
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/futex.h>
 #include <link.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -39,6 +41,7 @@ struct blob_set {
 	} *slots;
 	size_t cap, count;
 	uint64_t next_id;
+	unsigned resets; /* times it started over */
 };
 
 struct module_range {
@@ -53,7 +56,11 @@ static struct {
 	char exe[4096];
 	bool rescanned; /* this drain already rescanned the modules */
 	uint64_t samples;
+	uint64_t heap_events;
 	uint64_t lost_no_ring_reported;
+	uint64_t metric_rss; /* string id of the RSS series' name */
+	struct ring **heap_rings; /* this drain's heap rings, for the merge */
+	size_t cap_heap_rings;
 	/* Pauses and resumes not yet written (threads_lock guards them). */
 	struct pause_note {
 		uint64_t time;
@@ -99,6 +106,7 @@ static uint64_t set_get(struct blob_set *s, const void *p, size_t len, bool *is_
 			}
 		} else {
 			s->count = 0; /* start over: ids keep growing */
+			s->resets++;
 		}
 		free(s->slots);
 		s->slots = slots;
@@ -112,6 +120,18 @@ static uint64_t set_get(struct blob_set *s, const void *p, size_t len, bool *is_
 	s->count++;
 	*is_new = true;
 	return s->slots[i].id;
+}
+
+/* The id of a blob known by its hash alone, or 0. */
+static uint64_t set_find(const struct blob_set *s, uint64_t h)
+{
+	size_t i = (size_t)h & (s->cap - 1);
+	while (s->slots[i].hash) {
+		if (s->slots[i].hash == h)
+			return s->slots[i].id;
+		i = (i + 1) & (s->cap - 1);
+	}
+	return 0;
 }
 
 static uint64_t string_id(const char *str)
@@ -309,10 +329,144 @@ static void drain_ticker(void)
 	}
 }
 
+static void write_lost_from(uint64_t source, uint64_t reason, uint64_t count)
+{
+	uint64_t f[3] = { source, reason, count };
+	capture_write_varints(w.cw, CAPTURE_REC_LOST, f, 3);
+}
+
 static void write_lost(uint64_t reason, uint64_t count)
 {
-	uint64_t f[3] = { CAPTURE_LOST_CPU_SAMPLE, reason, count };
-	capture_write_varints(w.cw, CAPTURE_REC_LOST, f, 3);
+	write_lost_from(CAPTURE_LOST_CPU_SAMPLE, reason, count);
+}
+
+/* --- heap events --- */
+
+static void emit_heap(const uint64_t *rec)
+{
+	uint64_t tid = rec[2] >> 32;
+	if ((rec[2] & 0xf) == HEAP_EV_FREE) {
+		uint64_t f[3] = { rec[1], tid, rec[3] };
+		capture_write_varints(w.cw, CAPTURE_REC_HEAP_FREE, f, 3);
+		w.heap_events++;
+		return;
+	}
+	unsigned reason = (unsigned)((rec[2] >> 4) & 0xf);
+	unsigned n = (unsigned)((rec[2] >> 8) & 0xffff);
+	uint64_t id;
+	if (rec[2] & HEAP_EV_HAS_PCS) {
+		if (n > rec[0] - HEAP_ALLOC_WORDS || n > HEAP_MAX_DEPTH)
+			return; /* cannot happen: the producer sets both */
+		const uint64_t *pcs = rec + HEAP_ALLOC_WORDS;
+		uint64_t key[1 + HEAP_MAX_DEPTH];
+		key[0] = reason;
+		memcpy(key + 1, pcs, n * sizeof(uint64_t));
+		bool is_new;
+		id = set_get(&w.stacks, key, (1 + n) * sizeof(uint64_t), &is_new);
+		if (is_new && id) {
+			cover_pcs(pcs, n);
+			capture_write_stack(w.cw, id, reason, pcs, n);
+		}
+	} else {
+		/* 0 when the table started over since the thread sent it: the
+		 * allocation still counts, under an unknown stack. */
+		id = set_find(&w.stacks, rec[5]);
+	}
+	uint64_t f[5] = { rec[1], tid, rec[3], rec[4], id };
+	capture_write_varints(w.cw, CAPTURE_REC_HEAP_ALLOC, f, 5);
+	w.heap_events++;
+}
+
+/* Writes every heap event older than `until` from every thread's heap
+ * ring, merged in time order: each ring is in order already, so the ring
+ * with the oldest event goes until it passes the next ring's oldest. */
+static void drain_heap(uint64_t until)
+{
+	size_t n = 0;
+	for (struct agent_thread *t = agent.threads;; t = t->next) {
+		struct ring *r = t ? t->heap_ring : heap_orphan_ring();
+		if (r) {
+			if (n == w.cap_heap_rings) {
+				size_t cap = n ? 2 * n : 16;
+				struct ring **grown = realloc(w.heap_rings, cap * sizeof(*grown));
+				if (!grown)
+					break;
+				w.heap_rings = grown;
+				w.cap_heap_rings = cap;
+			}
+			w.heap_rings[n++] = r;
+		}
+		if (!t)
+			break;
+	}
+	for (;;) {
+		const uint64_t *first = NULL;
+		struct ring *from = NULL;
+		uint64_t second = until;
+		for (size_t i = 0; i < n; i++) {
+			const uint64_t *rec = ring_peek(w.heap_rings[i]);
+			if (!rec || rec[1] >= until)
+				continue;
+			if (!first || rec[1] < first[1]) {
+				if (first && first[1] < second)
+					second = first[1];
+				first = rec;
+				from = w.heap_rings[i];
+			} else if (rec[1] < second) {
+				second = rec[1];
+			}
+		}
+		if (!first)
+			break;
+		const uint64_t *rec = first;
+		do {
+			emit_heap(rec);
+			ring_release(from, rec[0]);
+		} while ((rec = ring_peek(from)) && rec[1] <= second && rec[1] < until);
+	}
+	uint64_t full, table, stopped;
+	heap_lost_counts(&full, &table, &stopped);
+	if (full)
+		write_lost_from(CAPTURE_LOST_HEAP_EVENT, CAPTURE_LOST_RING_FULL, full);
+	if (table)
+		write_lost_from(CAPTURE_LOST_HEAP_EVENT, CAPTURE_LOST_SAMPLE_TABLE, table);
+	if (stopped)
+		write_lost_from(CAPTURE_LOST_HEAP_EVENT, CAPTURE_LOST_AFTER_END, stopped);
+	if (w.stacks.resets != atomic_load(&agent.stack_gen))
+		atomic_store(&agent.stack_gen, w.stacks.resets);
+}
+
+/* Each thread's running totals of allocation calls, when they moved. */
+static void write_heap_totals(struct agent_thread *t)
+{
+	uint64_t allocs = t->heap_allocs;
+	if (!t->heap_ring || allocs == t->heap_totals_sent)
+		return;
+	uint64_t f[4] = { (uint64_t)t->tid, allocs, t->heap_bytes, t->heap_frees };
+	capture_write_varints(w.cw, CAPTURE_REC_HEAP_TOTALS, f, 4);
+	t->heap_totals_sent = allocs;
+}
+
+/* Resident memory, for the heap-and-RSS-over-time series. */
+static void write_rss(void)
+{
+	char buf[128];
+	int fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	ssize_t len = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (len <= 0)
+		return;
+	buf[len] = '\0';
+	unsigned long long size, resident;
+	if (sscanf(buf, "%llu %llu", &size, &resident) != 2)
+		return;
+	if (!w.metric_rss)
+		w.metric_rss = string_id("process_resident_memory_bytes");
+	uint64_t f[3] = { agent_now_ns() - agent.start_ns, w.metric_rss,
+			  resident * (uint64_t)sysconf(_SC_PAGESIZE) };
+	capture_write_varints(w.cw, CAPTURE_REC_METRIC, f, 3);
 }
 
 static void write_thread_end(const struct agent_thread *t, uint64_t end_ns, uint64_t cpu_ns)
@@ -333,6 +487,9 @@ void writer_note_pause(bool paused)
 static void drain_all(bool at_exit)
 {
 	w.rescanned = false;
+	/* Before the rings are read: every event older than this is in its
+	 * ring already, bar a thread caught between its clock and its commit. */
+	uint64_t until = at_exit ? UINT64_MAX : agent_now_ns() - agent.start_ns;
 	pthread_mutex_lock(&agent.threads_lock);
 	for (unsigned i = 0; i < w.npauses; i++) {
 		uint64_t f[2] = { w.pauses[i].time, w.pauses[i].paused };
@@ -340,6 +497,14 @@ static void drain_all(bool at_exit)
 	}
 	w.npauses = 0;
 	drain_ticker();
+	if (agent.cfg.heap) {
+		/* Threads first: a heap event names its thread by tid. */
+		for (struct agent_thread *t = agent.threads; t; t = t->next)
+			if (!t->announced)
+				announce(t);
+		drain_heap(until);
+		write_rss();
+	}
 	struct agent_thread **link = &agent.threads;
 	while (*link) {
 		struct agent_thread *t = *link;
@@ -347,14 +512,15 @@ static void drain_all(bool at_exit)
 		if (!t->announced || atomic_exchange(&t->name_dirty, false))
 			announce(t);
 		drain_ring(t, UINT64_MAX);
+		write_heap_totals(t);
 		uint64_t dropped = atomic_exchange(&t->ring->dropped, 0);
 		if (dropped)
 			write_lost(CAPTURE_LOST_RING_FULL, dropped);
-		if (exited) {
+		/* An exited thread goes once its heap events are all out too. */
+		if (exited && (!t->heap_ring || !ring_peek(t->heap_ring))) {
 			write_thread_end(t, t->end_ns, t->cpu_ns);
 			*link = t->next;
-			munmap(t->ring, sizeof(struct ring) + agent.cfg.ring_bytes);
-			free(t);
+			threads_free(t);
 			continue;
 		}
 		if (at_exit) {
@@ -375,23 +541,22 @@ static void drain_all(bool at_exit)
 	}
 }
 
+/* Sleeps until the drain interval passed or someone bumped wake_seq. */
+static void writer_sleep(uint32_t seen)
+{
+	struct timespec ts = { 0, DRAIN_INTERVAL_MS * 1000000L };
+	syscall(SYS_futex, &agent.wake_seq, FUTEX_WAIT_PRIVATE, seen, &ts, NULL, 0);
+}
+
 static void *writer_main(void *arg)
 {
 	(void)arg;
+	heap_busy = 1; /* the writer's allocations are never the program's */
 	uint64_t last_flush = agent_now_ns();
-	pthread_mutex_lock(&agent.wake_lock);
-	while (!agent.stop_writer) {
-		struct timespec until;
-		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_nsec += DRAIN_INTERVAL_MS * 1000000L;
-		if (until.tv_nsec >= 1000000000L) {
-			until.tv_sec++;
-			until.tv_nsec -= 1000000000L;
-		}
-		pthread_cond_timedwait(&agent.wake, &agent.wake_lock, &until);
-		if (agent.stop_writer)
+	while (!atomic_load(&agent.stop_writer)) {
+		writer_sleep(atomic_load(&agent.wake_seq));
+		if (atomic_load(&agent.stop_writer))
 			break;
-		pthread_mutex_unlock(&agent.wake_lock);
 		control_poll();
 		drain_all(false);
 		uint64_t now = agent_now_ns();
@@ -399,9 +564,7 @@ static void *writer_main(void *arg)
 			capture_writer_flush(w.cw);
 			last_flush = now;
 		}
-		pthread_mutex_lock(&agent.wake_lock);
 	}
-	pthread_mutex_unlock(&agent.wake_lock);
 	return NULL;
 }
 
@@ -436,9 +599,12 @@ static void build_header(struct capture_buf *h)
 	capture_header_u64(h, CAPTURE_HDR_START_CLOCK, agent.start_ns);
 	capture_header_u64(h, CAPTURE_HDR_CLOCK_ID, CLOCK_MONOTONIC);
 	snprintf(buf, sizeof(buf),
-		 "hz=%u\nmax_depth=%u\nring_size=%llu\nflush_ms=%u\nsignal=%d\ntimer=%s\n",
+		 "hz=%u\nmax_depth=%u\nring_size=%llu\nflush_ms=%u\nsignal=%d\ntimer=%s\n"
+		 "heap=%s\nheap_sample=%llu\n",
 		 agent.cfg.hz, agent.cfg.max_depth, (unsigned long long)agent.cfg.ring_bytes,
-		 agent.cfg.flush_ms, agent.cfg.signo, sampler_name());
+		 agent.cfg.flush_ms, agent.cfg.signo, sampler_name(),
+		 !agent.cfg.heap ? "off" : agent.cfg.heap_sample ? "sample" : "full",
+		 (unsigned long long)agent.cfg.heap_sample);
 	capture_header_str(h, CAPTURE_HDR_CONFIG, buf);
 	if (gethostname(buf, sizeof(buf)) == 0) {
 		buf[sizeof(buf) - 1] = '\0';
@@ -473,8 +639,6 @@ int writer_start(void)
 		writer_note_pause(true); /* ONEPROF_PAUSED=1 */
 	scan_modules();
 
-	pthread_mutex_init(&agent.wake_lock, NULL);
-	pthread_cond_init(&agent.wake, NULL);
 	/* The writer takes no samples and must never run a signal handler of
 	 * the program: block everything in it. */
 	sigset_t all, old;
@@ -496,10 +660,8 @@ void writer_forget(void)
 uint64_t writer_finish(void)
 {
 	if (agent.writer_started) {
-		pthread_mutex_lock(&agent.wake_lock);
-		agent.stop_writer = true;
-		pthread_cond_signal(&agent.wake);
-		pthread_mutex_unlock(&agent.wake_lock);
+		atomic_store(&agent.stop_writer, true);
+		heap_wake_writer();
 		pthread_join(agent.writer, NULL);
 		agent.writer_started = false;
 	}
@@ -522,5 +684,5 @@ uint64_t writer_finish(void)
 	if (rc != 0)
 		fprintf(stderr, "oneprof: writing capture '%s' failed: %s; the capture is cut short\n",
 			agent.path, strerror(-rc));
-	return w.samples;
+	return w.samples + w.heap_events;
 }

@@ -71,16 +71,23 @@ enum capture_record_kind {
 	CAPTURE_REC_CPU_SAMPLE = 16, /* time, tid, stack, count, cpu ns */
 	/* time, tid, stack, count (periods of wall time), cpu ns, state */
 	CAPTURE_REC_WALL_SAMPLE = 17,
-	/* 24..31 heap events, 32..39 spans and labels, 40..47 counters and
-	 * runtime events, 48..55 metric series, 56..63 out-of-process
-	 * collector (context switches, off-CPU): reserved, documented in
-	 * doc/capture-format.md. */
+	/* 24..31: heap events, in time order across threads. */
+	CAPTURE_REC_HEAP_ALLOC = 24, /* time, tid, address, size, stack */
+	CAPTURE_REC_HEAP_FREE = 25,  /* time, tid, address */
+	/* tid, allocations, bytes allocated, frees: the thread's running
+	 * totals of every call, sampled or not */
+	CAPTURE_REC_HEAP_TOTALS = 26,
+	/* 32..39 spans and labels, 40..47 counters and runtime events,
+	 * 56..63 out-of-process collector (context switches, off-CPU):
+	 * reserved, documented in doc/capture-format.md. */
+	/* 48..55: metric series. */
+	CAPTURE_REC_METRIC = 48, /* time, name (string id), value */
 	/* 64..71: JIT symbols, copied from a runtime's perf map
 	 * (/tmp/perf-PID.map) when the recording ends. */
 	CAPTURE_REC_JIT_SYMBOL = 64, /* start, size, name (string id) */
 	CAPTURE_REC_JIT_MAP = 65,    /* pid, path, symbols kept, bad lines, dropped */
 	CAPTURE_REC_JIT_LAST_KNOWN = 65,
-	CAPTURE_REC_MAX_KNOWN = 17,
+	CAPTURE_REC_MAX_KNOWN = 48,
 };
 
 /* Why a stack walk stopped. */
@@ -106,11 +113,14 @@ const char *capture_state_name(unsigned state);
 /* Sources and reasons in LOST records. */
 enum capture_lost_source {
 	CAPTURE_LOST_CPU_SAMPLE = 1,
+	CAPTURE_LOST_HEAP_EVENT = 2,
 };
 enum capture_lost_reason {
 	CAPTURE_LOST_RING_FULL = 1,    /* the thread's ring had no room */
 	CAPTURE_LOST_NO_RING = 2,      /* signal landed on a thread without a ring */
 	CAPTURE_LOST_WRITE_FAILED = 3, /* the capture file could not be written */
+	CAPTURE_LOST_SAMPLE_TABLE = 4, /* heap sampling: no room to remember the block */
+	CAPTURE_LOST_AFTER_END = 5,    /* made after heap tracking stopped at exit */
 };
 
 const char *capture_stack_end_name(unsigned reason);

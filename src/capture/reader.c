@@ -60,6 +60,8 @@ const char *capture_lost_reason_name(unsigned reason)
 	case CAPTURE_LOST_RING_FULL: return "ring full";
 	case CAPTURE_LOST_NO_RING: return "thread not registered";
 	case CAPTURE_LOST_WRITE_FAILED: return "write failed";
+	case CAPTURE_LOST_SAMPLE_TABLE: return "sampled-block table full";
+	case CAPTURE_LOST_AFTER_END: return "after tracking stopped";
 	default: return "unknown reason";
 	}
 }

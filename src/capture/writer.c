@@ -189,6 +189,24 @@ void capture_write_stack(struct capture_writer *w, uint64_t id, unsigned end_rea
 void capture_write_varints(struct capture_writer *w, unsigned kind, const uint64_t *fields,
 			   size_t n)
 {
+	/* The hot record shape (a heap event per allocation): encoded in
+	 * place, one capacity check, no scratch copy. */
+	if (n <= 8 && kind < 128) {
+		uint8_t body[8 * VARINT_MAX_LEN];
+		size_t len = 0;
+		for (size_t i = 0; i < n; i++)
+			len += varint_put(body + len, fields[i]);
+		if (buf_reserve(&w->payload, 2 + len) != 0)
+			return;
+		uint8_t *out = w->payload.data + w->payload.len;
+		out[0] = (uint8_t)kind;
+		out[1] = (uint8_t)len; /* < 128: one varint byte */
+		memcpy(out + 2, body, len);
+		w->payload.len += 2 + len;
+		if (w->payload.len >= w->chunk_bytes)
+			capture_writer_flush(w);
+		return;
+	}
 	for (size_t i = 0; i < n; i++)
 		capture_buf_varint(&w->scratch, fields[i]);
 	append_record(w, kind);

@@ -35,9 +35,15 @@ const char cmd_record_help[] =
 	"      --no-inherit       programs COMMAND execs run without the agent\n"
 	"      --paused           start with sampling paused (see --toggle-signal)\n"
 	"      --toggle-signal S  signal that pauses and resumes sampling (e.g. USR2)\n"
+	"      --heap             track every allocation and free of the malloc family\n"
+	"                         with its stack (see 'oneprof report --heap')\n"
+	"      --heap-sample[=B]  track a Poisson sample of allocations, one per B bytes\n"
+	"                         on average (default 512K; K, M, G suffixes): scaled\n"
+	"                         estimates at a fraction of the cost\n"
 	"\n"
 	"The agent also reads ONEPROF_RING_SIZE (per-thread buffer, default 256K) and\n"
-	"ONEPROF_FLUSH_MS (most time samples wait before reaching the file, default 1000).\n"
+	"ONEPROF_FLUSH_MS (most time samples wait before reaching the file, default 1000)\n"
+	"and ONEPROF_HEAP_RING_SIZE (per-thread heap event buffer, default 4M).\n"
 	"Other process images (exec'd or forked) write FILE.PID. Statically linked\n"
 	"programs cannot be preloaded.\n";
 
@@ -101,8 +107,9 @@ static int find_command(const char *cmd, char *out, size_t len)
 struct record_options {
 	const char *output;
 	unsigned long hz, depth;
-	bool wall, no_follow_fork, no_inherit, paused;
+	bool wall, no_follow_fork, no_inherit, paused, heap;
 	const char *toggle_signal;
+	const char *heap_sample; /* bytes, as given */
 };
 
 static void setup_child_env(const char *agent_path, const struct record_options *o)
@@ -129,6 +136,10 @@ static void setup_child_env(const char *agent_path, const struct record_options 
 		setenv("ONEPROF_PAUSED", "1", 1);
 	if (o->toggle_signal)
 		setenv("ONEPROF_TOGGLE_SIGNAL", o->toggle_signal, 1);
+	if (o->heap)
+		setenv("ONEPROF_HEAP", "1", 1);
+	if (o->heap_sample)
+		setenv("ONEPROF_HEAP_SAMPLE", o->heap_sample, 1);
 	snprintf(num, sizeof(num), "%d", (int)getpid());
 	setenv("ONEPROF_ROOT_PID", num, 1);
 }
@@ -181,6 +192,7 @@ static void print_summary(const char *output)
 		return;
 	}
 	char err[512], buf[512];
+	profile_heap_options(0, false); /* counts are enough here */
 	struct profile *p = profile_load(output, err, sizeof(err));
 	if (!p) {
 		cli_warn("%s", err);
@@ -191,7 +203,11 @@ static void print_summary(const char *output)
 		cli_warn("%s", why);
 	uint64_t lost = 0;
 	for (size_t i = 0; i < p->nlost; i++)
-		lost += p->lost[i].count;
+		if (p->lost[i].source == CAPTURE_LOST_CPU_SAMPLE)
+			lost += p->lost[i].count;
+	if (p->heap)
+		fprintf(stderr, "oneprof: heap: %.0f allocations and %.0f frees recorded; see "
+			"'oneprof report --heap %s'\n", p->heap->allocs, p->heap->frees, output);
 	fprintf(stderr,
 		"oneprof: wrote '%s': %" PRIu64 " samples, %zu threads, %.3f s %s, %" PRIu64
 		" lost; see 'oneprof report %s'\n",
@@ -211,6 +227,8 @@ int cmd_record(int argc, char **argv)
 		{ "no-inherit", no_argument, NULL, 'i' },
 		{ "paused", no_argument, NULL, 'p' },
 		{ "toggle-signal", required_argument, NULL, 't' },
+		{ "heap", no_argument, NULL, 'H' },
+		{ "heap-sample", optional_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -244,6 +262,22 @@ int cmd_record(int argc, char **argv)
 		case 't':
 			o.toggle_signal = optarg;
 			break;
+		case 'H':
+			o.heap = true;
+			break;
+		case 'S': {
+			o.heap = true;
+			o.heap_sample = optarg ? optarg : "512K";
+			char *end;
+			unsigned long long v = strtoull(o.heap_sample, &end, 10);
+			if (end == o.heap_sample || v == 0 ||
+			    (*end && (strchr("kKmMgG", *end) == NULL || end[1]))) {
+				cli_error("record: --heap-sample=%s is not a number of bytes (like "
+					  "524288 or 512K)", o.heap_sample);
+				return 2;
+			}
+			break;
+		}
 		case 'd':
 			if (!cli_parse_uint(optarg, 1, 1024, &o.depth)) {
 				cli_error("record: --max-depth '%s' is not a number from 1 to 1024",

@@ -40,6 +40,17 @@ const char cmd_report_help[] =
 	"                     function (\"mix inline.c:15\"); an inlined function's\n"
 	"                     row is its own line, not the line of its caller\n"
 	"\n"
+	"Heap (captures recorded with --heap or --heap-sample):\n"
+	"  --heap             the heap report: allocations, the peak, leaks and\n"
+	"                     temporaries, the call sites behind each (-n each,\n"
+	"                     default 10), sizes and memory over time\n"
+	"  --heap=METRIC      any report above over one heap metric per call site:\n"
+	"                     alloc-bytes, alloc-count, peak-bytes, peak-count,\n"
+	"                     leak-bytes, leak-count, temp-count, temp-bytes (pprof's\n"
+	"                     alloc_space, inuse_space ... also work)\n"
+	"  --temporary-within N  a temporary allocation is freed by its thread with at\n"
+	"                     most N other allocations in between (default 0)\n"
+	"\n"
 	"Names are fitted to the terminal width ($COLUMNS, else the terminal's),\n"
 	"elided in the middle; colour only on a terminal and never with NO_COLOR.\n";
 
@@ -54,6 +65,8 @@ enum {
 	OPT_HIDE,
 	OPT_THREADS,
 	OPT_LINES,
+	OPT_HEAP,
+	OPT_TEMPORARY,
 };
 
 static const char *kind_option(enum report_kind k)
@@ -79,6 +92,8 @@ int cmd_report(int argc, char **argv)
 		{ "hide", required_argument, NULL, OPT_HIDE },
 		{ "threads", no_argument, NULL, OPT_THREADS },
 		{ "lines", no_argument, NULL, OPT_LINES },
+		{ "heap", optional_argument, NULL, OPT_HEAP },
+		{ "temporary-within", required_argument, NULL, OPT_TEMPORARY },
 		{ "nodecount", required_argument, NULL, 'n' },
 		{ "sort", required_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },
@@ -88,7 +103,8 @@ int cmd_report(int argc, char **argv)
 	struct report_options o = { .kind = REPORT_TOP };
 	struct profile_filter filter;
 	profile_filter_init(&filter);
-	bool kind_given = false, count_given = false;
+	bool kind_given = false, count_given = false, heap = false, heap_metric_given = false;
+	enum heap_metric metric = HEAP_ALLOC_BYTES;
 	int rc = 2;
 	unsigned long n;
 	int c;
@@ -118,6 +134,24 @@ int cmd_report(int argc, char **argv)
 		case OPT_HIDE: profile_filter_add(&filter.hide, optarg); break;
 		case OPT_THREADS: o.per_thread = true; break;
 		case OPT_LINES: o.lines = true; break;
+		case OPT_HEAP:
+			heap = true;
+			if (optarg && !heap_metric_parse(optarg, &metric)) {
+				cli_error("report: --heap=%s: no such metric; use alloc-bytes, "
+					  "alloc-count, peak-bytes, peak-count, leak-bytes, leak-count, "
+					  "temp-count or temp-bytes", optarg);
+				goto out;
+			}
+			heap_metric_given = optarg != NULL;
+			break;
+		case OPT_TEMPORARY:
+			if (!cli_parse_uint(optarg, 0, 1000000000, &n)) {
+				cli_error("report: --temporary-within '%s' is not a count of "
+					  "allocations", optarg);
+				goto out;
+			}
+			profile_heap_options((unsigned)n, true);
+			break;
 		case 'n':
 			if (!cli_parse_uint(optarg, 0, 1000000, &n)) {
 				cli_error("report: -n '%s' is not a count of rows (0 for all)", optarg);
@@ -159,7 +193,7 @@ int cmd_report(int argc, char **argv)
 		goto out;
 	}
 	if (!count_given)
-		o.nodecount = o.kind == REPORT_TRACES ? 15 : 20;
+		o.nodecount = heap && !heap_metric_given ? 10 : o.kind == REPORT_TRACES ? 15 : 20;
 	o.width = report_term_width();
 	o.color = report_use_color();
 
@@ -169,6 +203,28 @@ int cmd_report(int argc, char **argv)
 		goto out;
 	}
 	char err[512];
+	if (heap && !p->heap) {
+		cli_error("report: capture '%s' holds no heap events; record with 'oneprof record "
+			  "--heap' (or --heap-sample)", argv[optind]);
+		profile_free(p);
+		rc = 1;
+		goto out;
+	}
+	if (heap && !heap_metric_given) {
+		if (profile_filter_active(&filter) || kind_given || o.per_thread) {
+			cli_error("report: --heap shows the heap report; for --top, --tree, --traces, "
+				  "filters or --threads name a metric: --heap=leak-bytes, ...");
+			profile_free(p);
+			goto out;
+		}
+		report_summary(p, stdout);
+		report_heap(p, stdout, &o);
+		profile_free(p);
+		rc = 0;
+		goto out;
+	}
+	if (heap_metric_given)
+		profile_heap_view(p, metric);
 	struct profile *view = p;
 	if (profile_filter_active(&filter)) {
 		view = profile_filter(p, &filter, err, sizeof(err));

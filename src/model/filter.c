@@ -120,6 +120,10 @@ void profile_frames_build(const struct profile *p, struct profile_frames *pf)
 	for (size_t i = 0; i < p->nsamples; i++)
 		if (p->samples[i].stack < p->nstacks)
 			used[p->samples[i].stack] = true;
+	/* And the heap report's call sites. */
+	for (size_t i = 0; p->heap && i < p->heap->nsites; i++)
+		if (p->heap->sites[i].stack < p->nstacks)
+			used[p->heap->sites[i].stack] = true;
 	for (size_t s = 0; s < p->nstacks; s++) {
 		size_t n = used[s] ? stack_functions(p, &p->stacks[s], &scratch, &scratch_cap) : 0;
 		pf->start[s] = len;

@@ -673,6 +673,7 @@ struct profile *profile_read_pprof(const uint8_t *data, size_t len, const char *
 		p->pprof = true;
 		p->pprof_type = str_at(&r, r.types[r.value_index]);
 		p->pprof_unit = str_at(&r, r.units[r.value_index]);
+		p->unit = p->pprof_unit;
 	}
 	free(r.strs);
 	free(r.mapping_ids);

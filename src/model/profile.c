@@ -72,6 +72,24 @@ static struct profile_thread *thread_add(struct profile *p, uint64_t tid, const 
 	return t;
 }
 
+struct profile_thread *profile_thread_get(struct profile *p, uint64_t tid, uint64_t time)
+{
+	struct profile_thread *t = thread_find(p, tid);
+	if (!t) {
+		char name[32];
+		snprintf(name, sizeof(name), "tid %" PRIu64, tid);
+		t = thread_add(p, tid, profile_intern(p, name, strlen(name)), time);
+	}
+	return t;
+}
+
+const char *profile_string(struct profile *p, uint64_t id)
+{
+	bool ok = true;
+	const char *s = string_ref(p, id, &ok);
+	return ok ? s : NULL;
+}
+
 /* Decodes one record into the model. false: the record is malformed. */
 static bool add_record(struct profile *p, const struct capture_record *rec)
 {
@@ -179,12 +197,7 @@ static bool add_record(struct profile *p, const struct capture_record *rec)
 		}
 		if (c.bad || stack == 0 || stack > p->nstacks || s.count > UINT32_MAX)
 			return false;
-		struct profile_thread *t = thread_find(p, tid);
-		if (!t) {
-			char name[32];
-			snprintf(name, sizeof(name), "tid %" PRIu64, tid);
-			t = thread_add(p, tid, profile_intern(p, name, strlen(name)), s.time_ns);
-		}
+		struct profile_thread *t = profile_thread_get(p, tid, s.time_ns);
 		t->samples += s.count;
 		t->sampled_cpu_ns += s.cpu_ns;
 		s.thread = (uint32_t)(t - p->threads);
@@ -263,6 +276,11 @@ static bool add_record(struct profile *p, const struct capture_record *rec)
 		p->jit_maps[p->njit_maps++] = m;
 		return true;
 	}
+	case CAPTURE_REC_HEAP_ALLOC:
+	case CAPTURE_REC_HEAP_FREE:
+	case CAPTURE_REC_HEAP_TOTALS:
+	case CAPTURE_REC_METRIC:
+		return profile_heap_record(p, rec);
 	default:
 		return true; /* known range but not decoded by this version */
 	}
@@ -286,6 +304,7 @@ struct profile *profile_read(FILE *f, const char *name, char *err, size_t errlen
 			capture_reader_fail(r, why);
 		}
 	}
+	profile_heap_finish(p);
 	p->status = capture_reader_status(r);
 	snprintf(p->stop_reason, sizeof(p->stop_reason), "%s", capture_reader_stop_reason(r));
 	p->chunks = capture_reader_chunks(r);
@@ -390,6 +409,7 @@ void profile_free(struct profile *p)
 	free(p->lines);
 	free(p->jit_symbols);
 	free(p->jit_maps);
+	profile_heap_free(p->heap);
 	free(p->strings);
 	intern_free(p->intern);
 	free(p);

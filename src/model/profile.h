@@ -13,6 +13,7 @@
 
 #include "../capture/format.h"
 #include "../capture/reader.h"
+#include "heap.h"
 
 struct profile_mapping {
 	uint64_t start, end, offset;
@@ -122,6 +123,14 @@ struct profile {
 	size_t njit_maps, cap_jit_maps;
 
 	bool wall;             /* wall-clock samples: times are real time */
+	/* What sample values (cpu_ns) measure: NULL or "nanoseconds" for
+	 * time, "bytes", "count". Reports format values by it. */
+	const char *unit;
+	/* Heap analyses, when the capture holds heap events (heap.h); after
+	 * profile_heap_view() the samples show heap_metric. */
+	struct profile_heap *heap;
+	bool heap_view;
+	enum heap_metric heap_metric;
 	/* Read from a pprof file: the sample type shown (cpu_ns holds its
 	 * values, in ns when it is a time) and its unit. */
 	bool pprof;
@@ -199,6 +208,12 @@ size_t profile_stack_functions(const struct profile *p, const struct profile_sta
 /* The most functions profile_stack_functions() gives for any one stack of
  * p: a buffer of that many (at least 1) always suffices. */
 size_t profile_max_stack_functions(const struct profile *p);
+
+/* The thread with this tid, added (named "tid N") when the capture did
+ * not announce it. */
+struct profile_thread *profile_thread_get(struct profile *p, uint64_t tid, uint64_t time);
+/* A capture string by id; NULL when undefined. */
+const char *profile_string(struct profile *p, uint64_t id);
 
 /* Interns a string in the profile's pool (stable until profile_free). */
 const char *profile_intern(struct profile *p, const char *s, size_t len);

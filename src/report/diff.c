@@ -76,10 +76,10 @@ static void collect(const struct profile *p, int side, struct diff_entry **e, si
 	profile_frames_free(&pf);
 }
 
-static void format_delta_ns(char *buf, size_t len, int64_t ns)
+static void format_delta(const char *unit, char *buf, size_t len, int64_t ns)
 {
 	char mag[32];
-	report_format_ns(mag, sizeof(mag), (double)(ns < 0 ? -ns : ns));
+	report_format_value(unit, mag, sizeof(mag), (double)(ns < 0 ? -ns : ns));
 	snprintf(buf, len, "%s%s", ns < 0 ? "-" : "+", mag);
 }
 
@@ -119,9 +119,9 @@ void report_diff(const struct profile *base, const struct profile *cur, FILE *ou
 	qsort(rows, nrows, sizeof(*rows), cmp_row);
 
 	char bt[32], nt[32], dt[32];
-	report_format_ns(bt, sizeof(bt), (double)totals[0]);
-	report_format_ns(nt, sizeof(nt), (double)totals[1]);
-	format_delta_ns(dt, sizeof(dt), (int64_t)(totals[1] - totals[0]));
+	report_format_value(base->unit, bt, sizeof(bt), (double)totals[0]);
+	report_format_value(cur->unit, nt, sizeof(nt), (double)totals[1]);
+	format_delta(cur->unit, dt, sizeof(dt), (int64_t)(totals[1] - totals[0]));
 	fprintf(out, "Base:     %s: %s in %" PRIu64 " samples\n", base->name, bt, base->total_count);
 	fprintf(out, "New:      %s: %s in %" PRIu64 " samples (%s)\n", cur->name, nt,
 		cur->total_count, dt);
@@ -141,7 +141,7 @@ void report_diff(const struct profile *base, const struct profile *cur, FILE *ou
 		char name[1024], dflat[32], dcum[32], dtime[32];
 		snprintf(dflat, sizeof(dflat), "%+.1fpp", r->dflat);
 		snprintf(dcum, sizeof(dcum), "%+.1fpp", r->dcum);
-		format_delta_ns(dtime, sizeof(dtime), (int64_t)(r->self_ns[1] - r->self_ns[0]));
+		format_delta(cur->unit, dtime, sizeof(dtime), (int64_t)(r->self_ns[1] - r->self_ns[0]));
 		double d = o->sort_cum ? r->dcum : r->dflat;
 		const char *colour = d >= 1.0 ? report_c(o, RC_HOT) : d <= -1.0 ? report_c(o, RC_DIM) : "";
 		fprintf(out, "%s%7.1f%% %6.1f%% %8s  %6.1f%% %6.1f%% %8s  %10s  %s%s\n", colour,

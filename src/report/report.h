@@ -28,6 +28,7 @@ struct report_options {
 	unsigned width;    /* terminal columns names are fitted to; 0: no limit */
 	bool color;        /* ANSI colour (stdout is a terminal, NO_COLOR unset) */
 	uint64_t total_ns; /* what percentages are of; 0: the profile's own total */
+	const char *unit;  /* of the values: the profile's (set by report_run) */
 };
 
 /* The report o asks for, on `view` (a profile or a filtered view of
@@ -50,6 +51,11 @@ void report_filtered(const struct profile *view, const struct profile *all, cons
 /* The busiest `max` threads (0: all): samples, CPU time, effective rate. */
 void report_threads(const struct profile *p, FILE *out, size_t max);
 
+/* The heap report (oneprof report --heap): totals, problems, the call
+ * sites behind leaks, the peak, allocations and temporaries (o->nodecount
+ * each), sizes and memory over time. p->heap must be set. */
+void report_heap(const struct profile *p, FILE *out, const struct report_options *o);
+
 /* The single reports; report_run() picks one. report_peek() returns the
  * number of functions shown, or -1 and a message for a bad regex. */
 void report_top(const struct profile *p, FILE *out, const struct report_options *o);
@@ -67,6 +73,11 @@ void report_diff(const struct profile *base, const struct profile *cur, FILE *ou
 
 /* "1.25s", "340ms", "12.5ms", "900us": the units pprof prints. */
 void report_format_ns(char *buf, size_t len, double ns);
+/* A sample value in its unit (struct profile's unit): time as above,
+ * "bytes" as "1.5MiB", "count" as a number ("12.3k" from 10,000). */
+void report_format_value(const char *unit, char *buf, size_t len, double v);
+/* "1.50 MiB", "999 B": bytes for summaries. */
+void report_format_bytes(char *buf, size_t len, double bytes);
 
 /* The terminal width for stdout: $COLUMNS when it is a number, else the
  * terminal's (TIOCGWINSZ), else 0 (not a terminal: no limit). */

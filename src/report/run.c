@@ -56,7 +56,7 @@ static int run_per_thread(const struct profile *view, const struct profile *all,
 		f.thread = (long)t;
 		struct profile *tv = profile_filter(view, &f, err, errlen);
 		char cpu[32];
-		report_format_ns(cpu, sizeof(cpu), (double)view->threads[t].sampled_cpu_ns);
+		report_format_value(o->unit, cpu, sizeof(cpu), (double)view->threads[t].sampled_cpu_ns);
 		fprintf(out, "\n%s=== Thread %" PRIu64 " %s: %" PRIu64 " samples, %s, %.1f%% of all "
 			"samples ===%s\n",
 			report_c(o, RC_BOLD), th->tid, th->name, view->threads[t].samples, cpu,
@@ -83,6 +83,7 @@ int report_run(const struct profile *view, const struct profile *all, FILE *out,
 	struct report_options ro = *o;
 	if (!ro.total_ns)
 		ro.total_ns = all->total_cpu_ns;
+	ro.unit = view->unit;
 	int rc = o->per_thread ? run_per_thread(view, all, out, &ro, err, errlen)
 			       : run_one(view, out, &ro, err, errlen);
 	if (rc < 0)

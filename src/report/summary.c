@@ -21,6 +21,40 @@ void report_format_ns(char *buf, size_t len, double ns)
 		snprintf(buf, len, "%.0fns", ns);
 }
 
+void report_format_bytes(char *buf, size_t len, double b)
+{
+	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	unsigned u = 0;
+	while (b >= 1024 && u < 4) {
+		b /= 1024;
+		u++;
+	}
+	if (u == 0)
+		snprintf(buf, len, "%.0f B", b);
+	else
+		snprintf(buf, len, "%.*f %s", b >= 100 ? 0 : b >= 10 ? 1 : 2, b, units[u]);
+}
+
+void report_format_value(const char *unit, char *buf, size_t len, double v)
+{
+	if (!unit || !strcmp(unit, "nanoseconds")) {
+		report_format_ns(buf, len, v);
+	} else if (!strcmp(unit, "bytes")) {
+		report_format_bytes(buf, len, v);
+		char *sp = strchr(buf, ' ');
+		if (sp) /* compact in columns: "1.50MiB" */
+			memmove(sp, sp + 1, strlen(sp));
+	} else if (v >= 1e9) {
+		snprintf(buf, len, "%.2fG", v / 1e9);
+	} else if (v >= 1e6) {
+		snprintf(buf, len, "%.2fM", v / 1e6);
+	} else if (v >= 1e4) {
+		snprintf(buf, len, "%.1fk", v / 1e3);
+	} else {
+		snprintf(buf, len, "%.0f", v);
+	}
+}
+
 static int by_samples(const void *a, const void *b)
 {
 	const struct profile_thread *x = *(const struct profile_thread *const *)a;
@@ -137,8 +171,8 @@ void report_filtered(const struct profile *view, const struct profile *all, cons
 		     FILE *out)
 {
 	char kept[32], of[32];
-	report_format_ns(kept, sizeof(kept), (double)view->total_cpu_ns);
-	report_format_ns(of, sizeof(of), (double)all->total_cpu_ns);
+	report_format_value(all->unit, kept, sizeof(kept), (double)view->total_cpu_ns);
+	report_format_value(all->unit, of, sizeof(of), (double)all->total_cpu_ns);
 	fprintf(out,
 		"Filters:  %s: kept %" PRIu64 " of %" PRIu64 " samples (%.1f%%), %s of %s; "
 		"percentages below are of all samples\n",

@@ -26,8 +26,8 @@ static void top_row(const struct report_options *o, FILE *out, uint64_t total, u
 		    uint64_t total_ns, uint64_t *sum, const char *name, size_t room)
 {
 	char flat[32], cum[32], fit[512];
-	report_format_ns(flat, sizeof(flat), (double)self_ns);
-	report_format_ns(cum, sizeof(cum), (double)total_ns);
+	report_format_value(o->unit, flat, sizeof(flat), (double)self_ns);
+	report_format_value(o->unit, cum, sizeof(cum), (double)total_ns);
 	*sum += self_ns;
 	bool hot = report_pct(self_ns, total) >= 10.0;
 	fprintf(out, "%10s %5.1f%% %5.1f%% %10s %5.1f%%  %s%s%s\n", flat, report_pct(self_ns, total),

@@ -97,7 +97,7 @@ void report_traces(const struct profile *p, FILE *out, const struct report_optio
 	size_t room = report_name_room(o, 13);
 	for (size_t i = 0; i < shown; i++) {
 		char time[32], fit[512];
-		report_format_ns(time, sizeof(time), (double)t[i].ns);
+		report_format_value(o->unit, time, sizeof(time), (double)t[i].ns);
 		fputs("-----------+-------------------------------------------------------\n", out);
 		fprintf(out, "%s%10s %5.1f%%  %llu samples, %zu thread%s%s\n", report_c(o, RC_BOLD),
 			time, report_pct(t[i].ns, total), (unsigned long long)t[i].count,

@@ -49,7 +49,7 @@ static void edge_lines(const struct profile *p, const struct report_graph *g, FI
 		const struct report_edge *e = &g->edges[sorted[i]];
 		uint32_t other = callers ? e->caller : e->callee;
 		char ns[32], fit[512];
-		report_format_ns(ns, sizeof(ns), (double)e->ns);
+		report_format_value(o->unit, ns, sizeof(ns), (double)e->ns);
 		fprintf(out, "%*s %10s %5.1f%%  |   %s\n", STATS_COLS, "", ns,
 			report_pct(e->ns, g->fn[f].total_ns),
 			report_fit(fit, sizeof(fit), p->functions[other].name, room));
@@ -72,8 +72,8 @@ static void print_entries(const struct profile *p, const struct report_graph *g,
 		uint32_t f = order[i];
 		edge_lines(p, g, out, o, f, g->in_edges, g->in_start[f], g->in_start[f + 1], true);
 		char flat[32], cum[32], fit[512];
-		report_format_ns(flat, sizeof(flat), (double)g->fn[f].self_ns);
-		report_format_ns(cum, sizeof(cum), (double)g->fn[f].total_ns);
+		report_format_value(o->unit, flat, sizeof(flat), (double)g->fn[f].self_ns);
+		report_format_value(o->unit, cum, sizeof(cum), (double)g->fn[f].total_ns);
 		sum += g->fn[f].self_ns;
 		fprintf(out, "%10s %5.1f%% %5.1f%% %10s %5.1f%% %*s  | %s%s%s\n", flat,
 			report_pct(g->fn[f].self_ns, g->total), report_pct(sum, g->total), cum,

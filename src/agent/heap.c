@@ -1,0 +1,692 @@
+/* Heap tracking (ONEPROF_HEAP=1): the malloc family, interposed.
+ *
+ * Each allocation and free becomes an event in the calling thread's heap
+ * ring: a second ring next to the CPU one, because the SIGPROF handler may
+ * interrupt a hook between its reserve and commit, and one ring has one
+ * producer. The writer merges every thread's heap ring in time order into
+ * HEAP_ALLOC and HEAP_FREE records; the analyses (leaks, peak,
+ * temporaries) run on the reader's side, so the hooks stay small:
+ *
+ *   - no lock: thread-local state, an atomic-free ring, and in sampled mode
+ *     a table of sampled addresses updated with compare-and-swap;
+ *   - the stack walk of the CPU sampler, from the hook's own frame, with
+ *     the agent's frames dropped;
+ *   - a stack the thread has sent once goes by its 64-bit hash afterwards
+ *     (the writer keeps the same hash for it), so a hot call site costs six
+ *     ring words, not six plus its frames.
+ *
+ * A free is recorded before the real free, and an allocation after the
+ * real allocation returned, both with the time they happened: the writer's
+ * merge by time then never shows an address reused before it was freed.
+ *
+ * The real functions are looked up with dlsym(RTLD_NEXT), so a program
+ * linking its own allocator (jemalloc, tcmalloc) keeps it. dlsym itself
+ * allocates; while it runs, and for any call before the lookup finished,
+ * allocations come from a small static arena whose blocks free() ignores.
+ *
+ * A thread's own allocations made while the agent works for it (a hook
+ * re-entered through the real allocator, a signal handler that allocates
+ * inside a hook, the agent's own bookkeeping) are not recorded: heap_busy
+ * says so. */
+#include <dlfcn.h>
+#include <link.h>
+#include <linux/futex.h>
+#include <errno.h>
+#include <math.h>
+#include <sched.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
+#include "../unwind/unwind.h"
+#include "agent.h"
+
+#define EXPORT __attribute__((visibility("default")))
+#define likely(x) __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+
+__thread unsigned heap_busy __attribute__((tls_model("initial-exec")));
+_Atomic bool heap_on;
+
+/* --- the real allocator --- */
+
+static struct {
+	void *(*malloc)(size_t);
+	void (*free)(void *);
+	void *(*calloc)(size_t, size_t);
+	void *(*realloc)(void *, size_t);
+	void *(*reallocarray)(void *, size_t, size_t);
+	int (*posix_memalign)(void **, size_t, size_t);
+	void *(*aligned_alloc)(size_t, size_t);
+	void *(*memalign)(size_t, size_t);
+	void *(*valloc)(size_t);
+	void *(*pvalloc)(size_t);
+	size_t (*malloc_usable_size)(void *);
+} real;
+static _Atomic int resolved; /* 0 not yet, 1 in progress, 2 done */
+
+/* The bootstrap arena: what dlsym allocates while the real functions are
+ * looked up. Each block has a 16-byte header with its size; blocks are
+ * never reused. */
+#define BOOT_BYTES (64u << 10)
+static _Alignas(64) unsigned char boot[BOOT_BYTES];
+static _Atomic size_t boot_used;
+
+static bool in_boot(const void *p)
+{
+	return (const unsigned char *)p >= boot && (const unsigned char *)p < boot + BOOT_BYTES;
+}
+
+static void *boot_alloc(size_t n, size_t align)
+{
+	if (align < 16)
+		align = 16;
+	if (n > BOOT_BYTES || (align & (align - 1)))
+		return NULL;
+	size_t old = atomic_load(&boot_used), start, end;
+	do {
+		start = (old + 16 + align - 1) & ~(align - 1);
+		end = start + n;
+		if (end > BOOT_BYTES) {
+			errno = ENOMEM;
+			return NULL;
+		}
+	} while (!atomic_compare_exchange_weak(&boot_used, &old, end));
+	memcpy(boot + start - sizeof(size_t), &n, sizeof(n));
+	return boot + start;
+}
+
+static size_t boot_size(const void *p)
+{
+	size_t n;
+	memcpy(&n, (const unsigned char *)p - sizeof(n), sizeof(n));
+	return n;
+}
+
+static bool resolve(void)
+{
+	int expected = 0;
+	if (atomic_load(&resolved) == 2)
+		return true;
+	if (!atomic_compare_exchange_strong(&resolved, &expected, 1))
+		return false; /* another thread is resolving: use the arena */
+	int saved = errno;
+#define LOOK(name) real.name = (__typeof__(real.name))dlsym(RTLD_NEXT, #name)
+	LOOK(malloc);
+	LOOK(free);
+	LOOK(calloc);
+	LOOK(realloc);
+	LOOK(reallocarray);
+	LOOK(posix_memalign);
+	LOOK(aligned_alloc);
+	LOOK(memalign);
+	LOOK(valloc);
+	LOOK(pvalloc);
+	LOOK(malloc_usable_size);
+#undef LOOK
+	errno = saved;
+	if (!real.malloc || !real.free || !real.calloc || !real.realloc) {
+		/* No allocator after us: nothing sane is left to do. */
+		static const char msg[] = "oneprof: no malloc to forward to after liboneprof.so\n";
+		ssize_t rc = write(2, msg, sizeof(msg) - 1);
+		(void)rc;
+		abort();
+	}
+	atomic_store(&resolved, 2);
+	return true;
+}
+
+#define NEED_REAL(fallback)                      \
+	do {                                     \
+		if (unlikely(atomic_load_explicit(&resolved, memory_order_acquire) != 2) && \
+		    !resolve())                  \
+			return fallback;         \
+	} while (0)
+
+/* --- sampled mode: which live blocks were sampled ---
+ * Frees of sampled blocks must be recorded, and every free asks. Buckets
+ * of eight addresses, one cache line each; an address lives in its first
+ * bucket, or in its second when the first was full, which the first
+ * bucket's spill flag tells, so a miss costs one line. Full buckets drop
+ * the sample (counted). */
+#define SAMPLE_BUCKETS (1u << 13)
+struct sample_bucket {
+	_Atomic uintptr_t slot[7];
+	_Atomic uintptr_t spilled;
+};
+static struct sample_bucket *sampled;
+static _Atomic uint64_t sample_table_full;
+
+static uint64_t mix(uintptr_t p)
+{
+	uint64_t h = (uint64_t)p * 0x9e3779b97f4a7c15ull;
+	return h ^ (h >> 29);
+}
+
+static bool sample_add(uintptr_t p)
+{
+	uint64_t h = mix(p);
+	struct sample_bucket *b[2] = { &sampled[h & (SAMPLE_BUCKETS - 1)],
+				       &sampled[(h >> 32) & (SAMPLE_BUCKETS - 1)] };
+	for (int k = 0; k < 2; k++) {
+		for (int i = 0; i < 7; i++) {
+			uintptr_t empty = 0;
+			if (atomic_load_explicit(&b[k]->slot[i], memory_order_relaxed) == 0 &&
+			    atomic_compare_exchange_strong(&b[k]->slot[i], &empty, p))
+				return true;
+		}
+		if (k == 0)
+			atomic_store(&b[0]->spilled, 1);
+	}
+	atomic_fetch_add_explicit(&sample_table_full, 1, memory_order_relaxed);
+	return false;
+}
+
+/* Removes p if it was sampled; true when it was. */
+static bool sample_take(uintptr_t p)
+{
+	uint64_t h = mix(p);
+	struct sample_bucket *b = &sampled[h & (SAMPLE_BUCKETS - 1)];
+	for (int k = 0; k < 2; k++) {
+		for (int i = 0; i < 7; i++) {
+			uintptr_t want = p;
+			if (atomic_load_explicit(&b->slot[i], memory_order_relaxed) == p &&
+			    atomic_compare_exchange_strong(&b->slot[i], &want, 0))
+				return true;
+		}
+		if (k == 1 || !atomic_load_explicit(&b->spilled, memory_order_relaxed))
+			return false;
+		b = &sampled[(h >> 32) & (SAMPLE_BUCKETS - 1)];
+	}
+	return false;
+}
+
+/* Bytes until the next sample: exponential with mean heap_sample, so
+ * sampling is a Poisson process over allocated bytes and a block of n
+ * bytes is sampled with probability 1 - exp(-n / mean). */
+static int64_t next_countdown(struct agent_thread *t)
+{
+	/* xorshift64*: per thread, no lock, good enough for spacing samples */
+	uint64_t x = t->heap_rng;
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	t->heap_rng = x;
+	double u = (double)((x * 0x2545f4914f6cdd1dull) >> 11) * 0x1.0p-53; /* [0, 1) */
+	return (int64_t)(-log1p(-u) * (double)agent.cfg.heap_sample) + 1;
+}
+
+/* --- events --- */
+
+/* The agent's own code, to drop its frames from the top of a stack. */
+static uintptr_t self_lo, self_hi;
+
+/* Events of threads that have no heap ring (a thread's last frees, after
+ * its exit destructor ran): one shared ring under a spin lock, a path
+ * taken a few times per thread. */
+static struct ring *orphan;
+static atomic_flag orphan_lock = ATOMIC_FLAG_INIT;
+static _Atomic uint64_t heap_lost_full, heap_lost_stopped;
+
+static uint64_t now_rel(void)
+{
+	return agent_now_ns() - agent.start_ns;
+}
+
+/* Walks the program's stack into raw[]: from the frame that called into
+ * the agent, found by following the agent's own frame-pointer chain (the
+ * agent is built with frame pointers) until a return address leaves its
+ * code. raw[1] is that return address minus one, so that like every
+ * other frame it falls inside the call instruction; raw[0] is free for
+ * the caller's use. Returns the frames from raw[1]. */
+static __attribute__((noinline)) unsigned capture_stack(const struct agent_thread *t,
+							uint64_t *raw, unsigned cap,
+							unsigned *reason)
+{
+	uintptr_t fp = (uintptr_t)__builtin_frame_address(0);
+	for (int hops = 0; hops < 16; hops++) {
+		if (fp < t->stack_lo || fp + 16 > t->stack_hi || (fp & 7))
+			break;
+		uintptr_t ra = ((const uintptr_t *)fp)[1];
+		uintptr_t up = ((const uintptr_t *)fp)[0];
+		if (ra < self_lo || ra >= self_hi) {
+			/* The caller's state just after the call returned: sp
+			 * above our frame's return address, its frame pointer
+			 * the one our frame saved. */
+			struct unwind_regs regs = { ra, fp + 16, up };
+			unsigned n = unwind_walk(&regs, t->stack_lo, t->stack_hi, raw + 1, cap - 1,
+						 reason);
+			if (n)
+				raw[1]--;
+			return n;
+		}
+		fp = up;
+	}
+	*reason = CAPTURE_STACK_BAD_FRAME;
+	return 0;
+}
+
+void heap_wake_writer(void)
+{
+	atomic_fetch_add_explicit(&agent.wake_seq, 1, memory_order_release);
+	syscall(SYS_futex, &agent.wake_seq, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+}
+
+/* Room for n words in the thread's heap ring, waiting for the writer when
+ * it is full: full tracking means every event. Gives up (counted) only if
+ * the writer makes no room for two seconds or the capture is ending. */
+static uint64_t *reserve(struct ring *r, uint64_t n)
+{
+	uint64_t *slot = ring_reserve(r, n);
+	if (likely(slot))
+		return slot;
+	atomic_fetch_sub_explicit(&r->dropped, 1, memory_order_relaxed); /* not yet */
+	uint64_t deadline = agent_now_ns() + 2000000000ull;
+	for (;;) {
+		heap_wake_writer();
+		sched_yield();
+		if ((slot = ring_reserve(r, n)))
+			return slot;
+		atomic_fetch_sub_explicit(&r->dropped, 1, memory_order_relaxed);
+		if (!atomic_load_explicit(&heap_on, memory_order_relaxed) ||
+		    agent_now_ns() > deadline) {
+			atomic_fetch_add_explicit(&heap_lost_full, 1, memory_order_relaxed);
+			return NULL;
+		}
+	}
+}
+
+static void commit(struct ring *r, uint64_t n)
+{
+	uint64_t head = atomic_load_explicit(&r->head, memory_order_relaxed);
+	ring_commit(r, n);
+	/* Crossing a quarter of the ring: the writer drains now rather than at
+	 * its next tick. */
+	uint64_t q = r->words / 4;
+	uint64_t used = head + n - atomic_load_explicit(&r->tail, memory_order_relaxed);
+	if (used >= q && used - n < q)
+		heap_wake_writer();
+}
+
+static void orphan_event(unsigned kind, uintptr_t p, size_t size)
+{
+	if (!orphan)
+		return;
+	while (atomic_flag_test_and_set_explicit(&orphan_lock, memory_order_acquire))
+		sched_yield();
+	uint64_t n = kind == HEAP_EV_ALLOC ? HEAP_ALLOC_WORDS + 1 : HEAP_FREE_WORDS;
+	uint64_t *rec = ring_reserve(orphan, n);
+	if (rec) {
+		rec[1] = now_rel();
+		rec[3] = p;
+		uint64_t frames = 0;
+		if (kind == HEAP_EV_ALLOC) {
+			/* No stack bounds for this thread any more: the caller only. */
+			rec[4] = size;
+			rec[5] = 0;
+			rec[6] = (uint64_t)(uintptr_t)__builtin_return_address(0);
+			frames = 1;
+		}
+		rec[2] = kind | (uint64_t)CAPTURE_STACK_NO_STACK_INFO << 4 | frames << 8 |
+			 (frames ? HEAP_EV_HAS_PCS : 0) |
+			 (uint64_t)(uint32_t)syscall(SYS_gettid) << 32;
+		ring_commit(orphan, n);
+	} else {
+		atomic_fetch_sub_explicit(&orphan->dropped, 1, memory_order_relaxed);
+		atomic_fetch_add_explicit(&heap_lost_full, 1, memory_order_relaxed);
+	}
+	atomic_flag_clear_explicit(&orphan_lock, memory_order_release);
+}
+
+static __attribute__((noinline)) void note_alloc(void *ptr, size_t size, unsigned kind)
+{
+	struct agent_thread *t = sampler_self;
+	if (unlikely(!t || !t->heap_ring)) {
+		orphan_event(HEAP_EV_ALLOC, (uintptr_t)ptr, size);
+		return;
+	}
+	t->heap_allocs++;
+	t->heap_bytes += size;
+	if (agent.cfg.heap_sample) {
+		if ((t->heap_countdown -= (int64_t)size) > 0)
+			return;
+		t->heap_countdown = next_countdown(t);
+		if (!sample_add((uintptr_t)ptr))
+			return;
+	}
+	int saved_errno = errno;
+	uint64_t time = now_rel();
+	/* The walk covers the agent's frames too (a handful) before it
+	 * reaches the caller's. */
+	uint64_t raw[1 + HEAP_MAX_DEPTH];
+	unsigned depth = agent.cfg.max_depth < HEAP_MAX_DEPTH ? agent.cfg.max_depth : HEAP_MAX_DEPTH;
+	unsigned reason = CAPTURE_STACK_NO_STACK_INFO, n = 0;
+	if (t->stack_hi)
+		n = capture_stack(t, raw, 1 + depth, &reason);
+	/* The same key the writer interns stacks by: end reason, then pcs. */
+	uint64_t *key = raw;
+	key[0] = reason;
+	uint64_t hash = XXH3_64bits(key, (1 + n) * sizeof(uint64_t)) | 1;
+	unsigned gen = atomic_load_explicit(&agent.stack_gen, memory_order_relaxed);
+	if (unlikely(t->heap_seen_gen != gen)) {
+		memset(t->heap_seen, 0, HEAP_SEEN * sizeof(uint64_t));
+		t->heap_seen_gen = gen;
+	}
+	uint64_t *seen = &t->heap_seen[hash & (HEAP_SEEN - 1)];
+	bool known = *seen == hash;
+	uint64_t words = HEAP_ALLOC_WORDS + (known ? 0 : n);
+	uint64_t *rec = reserve(t->heap_ring, words);
+	if (rec) {
+		rec[1] = time;
+		rec[2] = kind | (uint64_t)reason << 4 | (uint64_t)n << 8 |
+			 (known ? 0 : HEAP_EV_HAS_PCS) | (uint64_t)(uint32_t)t->tid << 32;
+		rec[3] = (uintptr_t)ptr;
+		rec[4] = size;
+		rec[5] = hash;
+		if (!known) {
+			memcpy(rec + HEAP_ALLOC_WORDS, key + 1, n * sizeof(uint64_t));
+			*seen = hash;
+		}
+		commit(t->heap_ring, words);
+	}
+	errno = saved_errno;
+}
+
+/* Before the real free: the block is still ours, so no other thread can
+ * have been given the same address yet. */
+static __attribute__((noinline)) void note_free(void *ptr)
+{
+	struct agent_thread *t = sampler_self;
+	if (unlikely(!t || !t->heap_ring)) {
+		if (!agent.cfg.heap_sample || sample_take((uintptr_t)ptr))
+			orphan_event(HEAP_EV_FREE, (uintptr_t)ptr, 0);
+		return;
+	}
+	t->heap_frees++;
+	if (agent.cfg.heap_sample && !sample_take((uintptr_t)ptr))
+		return;
+	int saved_errno = errno;
+	uint64_t *rec = reserve(t->heap_ring, HEAP_FREE_WORDS);
+	if (rec) {
+		rec[1] = now_rel();
+		rec[2] = HEAP_EV_FREE | (uint64_t)(uint32_t)t->tid << 32;
+		rec[3] = (uintptr_t)ptr;
+		commit(t->heap_ring, HEAP_FREE_WORDS);
+	}
+	errno = saved_errno;
+}
+
+/* Tracking is on, and this thread is not inside the agent already. */
+static inline bool tracking(void)
+{
+	return atomic_load_explicit(&heap_on, memory_order_relaxed) && !heap_busy;
+}
+
+static inline void note_stopped(void)
+{
+	/* Heap tracking was on and the capture ended: say how much it missed. */
+	if (agent.cfg.heap && !heap_busy &&
+	    atomic_load_explicit(&agent.state, memory_order_relaxed) != AGENT_RUNNING &&
+	    getpid() == agent.pid)
+		atomic_fetch_add_explicit(&heap_lost_stopped, 1, memory_order_relaxed);
+}
+
+/* --- the interposed functions --- */
+
+EXPORT void *malloc(size_t n)
+{
+	NEED_REAL(boot_alloc(n, 16));
+	if (!tracking()) {
+		note_stopped();
+		return real.malloc(n);
+	}
+	heap_busy++;
+	void *p = real.malloc(n);
+	if (p)
+		note_alloc(p, n, HEAP_EV_ALLOC);
+	heap_busy--;
+	return p;
+}
+
+EXPORT void *calloc(size_t count, size_t size)
+{
+	size_t n;
+	if (unlikely(atomic_load_explicit(&resolved, memory_order_acquire) != 2) && !resolve()) {
+		if (__builtin_mul_overflow(count, size, &n))
+			return NULL;
+		return boot_alloc(n, 16); /* static memory is zero already */
+	}
+	if (!tracking()) {
+		note_stopped();
+		return real.calloc(count, size);
+	}
+	heap_busy++;
+	void *p = real.calloc(count, size);
+	if (p)
+		note_alloc(p, count * size, HEAP_EV_ALLOC);
+	heap_busy--;
+	return p;
+}
+
+EXPORT void free(void *p)
+{
+	if (!p || unlikely(in_boot(p)))
+		return;
+	NEED_REAL();
+	if (!tracking()) {
+		note_stopped();
+		real.free(p);
+		return;
+	}
+	heap_busy++;
+	note_free(p);
+	real.free(p);
+	heap_busy--;
+}
+
+/* realloc is a free of the old block and an allocation of the new one,
+ * recorded once the real call succeeded (a failed realloc leaves the old
+ * block alive), with the free's time taken before the call. */
+static void *track_realloc(void *old, size_t n, void *(*call)(void *, size_t, size_t),
+			   size_t count)
+{
+	heap_busy++;
+	void *p = call(old, n, count);
+	/* realloc(p, 0) frees p and returns NULL in glibc: a free too. */
+	if (old && (p || n == 0))
+		note_free(old);
+	if (p)
+		note_alloc(p, n, HEAP_EV_ALLOC);
+	heap_busy--;
+	return p;
+}
+
+static void *call_realloc(void *old, size_t n, size_t count)
+{
+	(void)count;
+	return real.realloc(old, n);
+}
+
+static void *call_reallocarray(void *old, size_t size, size_t count)
+{
+	return real.reallocarray(old, count, size / (count ? count : 1));
+}
+
+EXPORT void *realloc(void *old, size_t n)
+{
+	if (unlikely(in_boot(old))) {
+		void *p = malloc(n);
+		if (p) {
+			size_t have = boot_size(old);
+			memcpy(p, old, have < n ? have : n);
+		}
+		return p;
+	}
+	NEED_REAL(boot_alloc(n, 16));
+	if (!tracking()) {
+		note_stopped();
+		return real.realloc(old, n);
+	}
+	return track_realloc(old, n, call_realloc, 0);
+}
+
+EXPORT void *reallocarray(void *old, size_t count, size_t size)
+{
+	size_t n;
+	if (__builtin_mul_overflow(count, size, &n)) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	if (unlikely(in_boot(old)) || !real.reallocarray)
+		return realloc(old, n);
+	NEED_REAL(NULL);
+	if (!tracking()) {
+		note_stopped();
+		return real.reallocarray(old, count, size);
+	}
+	return track_realloc(old, n, call_reallocarray, count);
+}
+
+EXPORT int posix_memalign(void **out, size_t align, size_t n)
+{
+	NEED_REAL((*out = boot_alloc(n, align)) ? 0 : ENOMEM);
+	if (!real.posix_memalign)
+		return ENOSYS;
+	if (!tracking()) {
+		note_stopped();
+		return real.posix_memalign(out, align, n);
+	}
+	heap_busy++;
+	int rc = real.posix_memalign(out, align, n);
+	if (rc == 0)
+		note_alloc(*out, n, HEAP_EV_ALLOC);
+	heap_busy--;
+	return rc;
+}
+
+/* The aligned family, one body: fn is the real function. */
+#define ALIGNED(name, params, args, size, boot_align)                 \
+	EXPORT void *name params                                      \
+	{                                                             \
+		NEED_REAL(boot_alloc(size, boot_align));              \
+		if (!real.name) {                                     \
+			errno = ENOSYS;                               \
+			return NULL;                                  \
+		}                                                     \
+		if (!tracking()) {                                    \
+			note_stopped();                               \
+			return real.name args;                        \
+		}                                                     \
+		heap_busy++;                                          \
+		void *p = real.name args;                             \
+		if (p)                                                \
+			note_alloc(p, size, HEAP_EV_ALLOC);           \
+		heap_busy--;                                          \
+		return p;                                             \
+	}
+
+ALIGNED(aligned_alloc, (size_t align, size_t n), (align, n), n, align)
+ALIGNED(memalign, (size_t align, size_t n), (align, n), n, align)
+ALIGNED(valloc, (size_t n), (n), n, 4096)
+ALIGNED(pvalloc, (size_t n), (n), n, 4096)
+
+EXPORT size_t malloc_usable_size(void *p)
+{
+	if (!p)
+		return 0;
+	if (unlikely(in_boot(p)))
+		return boot_size(p);
+	NEED_REAL(0);
+	return real.malloc_usable_size ? real.malloc_usable_size(p) : 0;
+}
+
+/* --- start, fork, finish --- */
+
+static int find_self(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	(void)size;
+	(void)arg;
+	uintptr_t here = (uintptr_t)find_self;
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
+		if (ph->p_type == PT_LOAD && (ph->p_flags & PF_X) && here >= lo &&
+		    here < lo + ph->p_memsz) {
+			self_lo = lo;
+			self_hi = lo + ph->p_memsz;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+int heap_start(void)
+{
+	if (!agent.cfg.heap)
+		return 0;
+	resolve();
+	dl_iterate_phdr(find_self, NULL);
+	if (agent.cfg.heap_sample && !sampled) {
+		sampled = mmap(NULL, SAMPLE_BUCKETS * sizeof(*sampled), PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (sampled == MAP_FAILED) {
+			sampled = NULL;
+			return -ENOMEM;
+		}
+	}
+	if (!orphan) {
+		size_t bytes = sizeof(struct ring) + (1u << 20);
+		void *mem = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (mem == MAP_FAILED)
+			return -ENOMEM;
+		orphan = mem;
+		orphan->words = (1u << 20) / sizeof(uint64_t);
+	}
+	return 0;
+}
+
+void heap_thread_init(struct agent_thread *t)
+{
+	t->heap_rng = ((uint64_t)t->tid << 32 ^ agent_now_ns()) | 1;
+	t->heap_countdown = agent.cfg.heap_sample ? next_countdown(t) : 0;
+}
+
+/* In a followed fork child: the blocks the parent sampled are the
+ * parent's story; the child's capture starts with none. */
+void heap_forget(void)
+{
+	atomic_flag_clear(&orphan_lock);
+	if (orphan) {
+		atomic_store(&orphan->head, 0);
+		atomic_store(&orphan->tail, 0);
+		atomic_store(&orphan->dropped, 0);
+	}
+	if (sampled)
+		memset(sampled, 0, SAMPLE_BUCKETS * sizeof(*sampled));
+	atomic_store(&heap_lost_full, 0);
+	atomic_store(&heap_lost_stopped, 0);
+	atomic_store(&sample_table_full, 0);
+}
+
+void heap_stop(void)
+{
+	atomic_store(&heap_on, false);
+}
+
+struct ring *heap_orphan_ring(void)
+{
+	return orphan;
+}
+
+void heap_lost_counts(uint64_t *ring_full, uint64_t *table_full, uint64_t *stopped)
+{
+	*ring_full = atomic_exchange(&heap_lost_full, 0);
+	*table_full = atomic_exchange(&sample_table_full, 0);
+	*stopped = atomic_exchange(&heap_lost_stopped, 0);
+}

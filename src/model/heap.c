@@ -1,0 +1,617 @@
+/* Heap analyses, one pass over the events as the capture streams in (see
+ * heap.h for the definitions).
+ *
+ * The peak needs the live set at the moment of the largest total, which
+ * is only known afterwards. Instead of a second pass, each site carries
+ * the generation of the peak it last saw: when the total reaches a new
+ * peak the generation goes up, and a site about to change while holding
+ * an older generation first copies its live figures to its peak figures,
+ * since they have not changed since that peak. profile_heap_finish() does
+ * the same for sites untouched since. O(1) per event, and exact.
+ *
+ * Memory: one entry per live block (32 bytes), one per site, and a
+ * bounded set of recently freed addresses for double-free detection. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../capture/encoding.h"
+#include "../capture/format.h"
+#include "../util/util.h"
+#include "heap.h"
+#include "profile.h"
+
+#define FREED_MAX (1u << 20) /* recently freed addresses remembered */
+#define NO_SITE UINT32_MAX
+
+struct live {
+	uint64_t addr; /* 0: empty slot */
+	uint64_t size;
+	uint64_t time;
+	uint32_t site;
+	uint32_t seq; /* the allocating thread's allocation count at the time */
+};
+
+struct freed {
+	uint64_t addr;
+	uint32_t site;
+};
+
+struct heap_state {
+	struct live *live;
+	size_t live_cap, live_n;
+	struct freed *freed;
+	size_t freed_cap, freed_n;
+	uint64_t *site_keys; /* (stack << 32 | thread) + 1 per slot, 0 empty */
+	uint32_t *site_slots;
+	size_t site_cap;
+	uint32_t *thread_seq; /* allocations seen per profile thread */
+	size_t nthread_seq;
+	uint64_t gen; /* peak generation */
+	uint64_t rss_name_id; /* string id of the RSS series, 0 unknown */
+	uint64_t *totals;     /* per tid: latest TOTALS (tid, calls, bytes, frees) */
+	size_t ntotals, cap_totals;
+};
+
+static unsigned temporary_within;
+static bool count_only;
+
+void profile_heap_options(unsigned n, bool analyse)
+{
+	temporary_within = n;
+	count_only = !analyse;
+}
+
+static uint64_t mix(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdull;
+	x ^= x >> 33;
+	return x;
+}
+
+/* --- live blocks: linear probing, backward-shift deletion --- */
+
+static struct live *live_find(struct heap_state *st, uint64_t addr)
+{
+	if (!st->live_cap)
+		return NULL;
+	size_t mask = st->live_cap - 1;
+	for (size_t i = mix(addr) & mask;; i = (i + 1) & mask) {
+		if (st->live[i].addr == addr)
+			return &st->live[i];
+		if (!st->live[i].addr)
+			return NULL;
+	}
+}
+
+static void live_put(struct heap_state *st, const struct live *e);
+
+static void live_grow(struct heap_state *st)
+{
+	struct live *old = st->live;
+	size_t cap = st->live_cap;
+	st->live_cap = cap ? cap * 2 : 1024;
+	st->live = xcalloc(st->live_cap, sizeof(*st->live));
+	st->live_n = 0;
+	for (size_t i = 0; i < cap; i++)
+		if (old[i].addr)
+			live_put(st, &old[i]);
+	free(old);
+}
+
+static void live_put(struct heap_state *st, const struct live *e)
+{
+	if ((st->live_n + 1) * 4 > st->live_cap * 3)
+		live_grow(st);
+	size_t mask = st->live_cap - 1;
+	size_t i = mix(e->addr) & mask;
+	while (st->live[i].addr)
+		i = (i + 1) & mask;
+	st->live[i] = *e;
+	st->live_n++;
+}
+
+static void live_remove(struct heap_state *st, struct live *e)
+{
+	size_t mask = st->live_cap - 1;
+	size_t i = (size_t)(e - st->live);
+	for (size_t j = (i + 1) & mask; st->live[j].addr; j = (j + 1) & mask) {
+		size_t home = mix(st->live[j].addr) & mask;
+		/* Move j back into the hole unless its home lies in (i, j]. */
+		if ((j > i && (home <= i || home > j)) || (j < i && home <= i && home > j)) {
+			st->live[i] = st->live[j];
+			i = j;
+		}
+	}
+	st->live[i].addr = 0;
+	st->live_n--;
+}
+
+/* --- recently freed addresses --- */
+
+static struct freed *freed_slot(struct heap_state *st, uint64_t addr)
+{
+	size_t mask = st->freed_cap - 1;
+	size_t i = mix(addr) & mask;
+	while (st->freed[i].addr && st->freed[i].addr != addr)
+		i = (i + 1) & mask;
+	return &st->freed[i];
+}
+
+static void freed_note(struct heap_state *st, uint64_t addr, uint32_t site)
+{
+	if (!st->freed_cap || st->freed_n >= FREED_MAX || (st->freed_n + 1) * 2 > st->freed_cap) {
+		/* Grow up to the bound, then start over: double frees are found
+		 * when the first free was among the last million or so. */
+		size_t cap = st->freed_n >= FREED_MAX ? st->freed_cap
+			     : st->freed_cap ? st->freed_cap * 2 : 1024;
+		struct freed *old = st->freed;
+		size_t old_cap = st->freed_cap;
+		st->freed = xcalloc(cap, sizeof(*st->freed));
+		st->freed_cap = cap;
+		size_t kept = 0;
+		if (st->freed_n < FREED_MAX) {
+			for (size_t i = 0; i < old_cap; i++) {
+				if (old[i].addr) {
+					*freed_slot(st, old[i].addr) = old[i];
+					kept++;
+				}
+			}
+		}
+		st->freed_n = kept;
+		free(old);
+	}
+	struct freed *f = freed_slot(st, addr);
+	if (!f->addr)
+		st->freed_n++;
+	f->addr = addr;
+	f->site = site;
+}
+
+/* --- sites --- */
+
+static struct heap_state *state(struct profile *p)
+{
+	if (!p->heap) {
+		p->heap = xcalloc(1, sizeof(*p->heap));
+		p->heap->st = xcalloc(1, sizeof(*p->heap->st));
+		p->heap->temporary_within = temporary_within;
+		p->heap->first_double_free_site = NO_SITE;
+		p->heap->heap.width_ns = p->heap->rss.width_ns = 1000000; /* 1 ms */
+	}
+	return p->heap->st;
+}
+
+static uint32_t site_get(struct profile *p, uint32_t stack, uint32_t thread)
+{
+	struct profile_heap *h = p->heap;
+	struct heap_state *st = h->st;
+	uint64_t key = ((uint64_t)stack << 32 | thread) + 1;
+	if ((h->nsites + 1) * 2 > st->site_cap) {
+		size_t cap = st->site_cap ? st->site_cap * 2 : 256;
+		free(st->site_keys);
+		free(st->site_slots);
+		st->site_keys = xcalloc(cap, sizeof(*st->site_keys));
+		st->site_slots = xcalloc(cap, sizeof(*st->site_slots));
+		st->site_cap = cap;
+		for (size_t k = 0; k < h->nsites; k++) {
+			uint64_t kk = ((uint64_t)h->sites[k].stack << 32 | h->sites[k].thread) + 1;
+			size_t i = mix(kk) & (cap - 1);
+			while (st->site_keys[i])
+				i = (i + 1) & (cap - 1);
+			st->site_keys[i] = kk;
+			st->site_slots[i] = (uint32_t)k;
+		}
+	}
+	size_t mask = st->site_cap - 1;
+	size_t i = mix(key) & mask;
+	while (st->site_keys[i]) {
+		if (st->site_keys[i] == key)
+			return st->site_slots[i];
+		i = (i + 1) & mask;
+	}
+	GROW(h->sites, h->cap_sites, h->nsites + 1);
+	struct heap_site *s = &h->sites[h->nsites];
+	memset(s, 0, sizeof(*s));
+	s->stack = stack;
+	s->thread = thread;
+	s->stamp = st->gen;
+	st->site_keys[i] = key;
+	st->site_slots[i] = (uint32_t)h->nsites;
+	return (uint32_t)h->nsites++;
+}
+
+/* Before a site's live figures change: if a peak came since it last
+ * changed, its figures now are the ones it had at that peak. */
+static void site_touch(struct heap_state *st, struct heap_site *s)
+{
+	if (s->stamp != st->gen) {
+		s->peak_count = s->live_count;
+		s->peak_bytes = s->live_bytes;
+		s->stamp = st->gen;
+	}
+}
+
+/* --- series --- */
+
+static void series_add(struct heap_series *s, uint64_t t, double v)
+{
+	while (t / s->width_ns >= HEAP_SERIES_MAX) {
+		/* Twice as wide: merge neighbours, keeping the larger. */
+		for (size_t i = 0; i < HEAP_SERIES_MAX / 2; i++) {
+			bool a = s->set[2 * i], b = s->set[2 * i + 1];
+			double m = a && b ? fmax(s->max[2 * i], s->max[2 * i + 1])
+				   : a ? s->max[2 * i] : s->max[2 * i + 1];
+			s->set[i] = a || b;
+			s->max[i] = m;
+		}
+		memset(s->set + HEAP_SERIES_MAX / 2, 0, HEAP_SERIES_MAX / 2 * sizeof(bool));
+		s->width_ns *= 2;
+	}
+	size_t b = (size_t)(t / s->width_ns);
+	if (!s->set[b] || v > s->max[b])
+		s->max[b] = v;
+	s->set[b] = true;
+	if (b + 1 > s->n)
+		s->n = b + 1;
+}
+
+/* --- events --- */
+
+static double weight(const struct profile_heap *h, uint64_t size)
+{
+	if (!h->sampled)
+		return 1.0;
+	if (!size)
+		return 1.0;
+	return 1.0 / -expm1(-(double)size / (double)h->sample_rate);
+}
+
+static uint32_t *thread_seq(struct heap_state *st, uint32_t thread)
+{
+	if (thread >= st->nthread_seq) {
+		size_t n = (size_t)thread + 64;
+		st->thread_seq = xrealloc(st->thread_seq, n * sizeof(*st->thread_seq));
+		memset(st->thread_seq + st->nthread_seq, 0,
+		       (n - st->nthread_seq) * sizeof(*st->thread_seq));
+		st->nthread_seq = n;
+	}
+	return &st->thread_seq[thread];
+}
+
+static void release(struct profile *p, struct live *e, uint64_t time, uint32_t thread,
+		    bool by_free)
+{
+	struct profile_heap *h = p->heap;
+	struct heap_state *st = h->st;
+	struct heap_site *s = &h->sites[e->site];
+	double w = weight(h, e->size);
+	site_touch(st, s);
+	s->live_count -= w;
+	s->live_bytes -= w * (double)e->size;
+	h->live_blocks -= w;
+	h->live_bytes -= w * (double)e->size;
+	if (by_free && !h->sampled && thread == s->thread &&
+	    *thread_seq(st, thread) - e->seq <= h->temporary_within) {
+		s->temp_count += 1;
+		s->temp_bytes += (double)e->size;
+		h->temp_count += 1;
+		h->temp_bytes += (double)e->size;
+	}
+	series_add(&h->heap, time, h->live_bytes);
+	freed_note(st, e->addr, e->site);
+	live_remove(st, e);
+}
+
+static void on_alloc(struct profile *p, uint64_t time, struct profile_thread *t, uint64_t addr,
+		     uint64_t size, uint64_t stack)
+{
+	struct profile_heap *h = p->heap;
+	struct heap_state *st = h->st;
+	uint32_t thread = (uint32_t)(t - p->threads);
+	struct live *old = live_find(st, addr);
+	if (old) {
+		/* Its free is still on the way (another thread's, caught
+		 * between its clock and its ring): count it freed now; the free
+		 * itself will be older than this block and ignored. */
+		h->reordered++;
+		release(p, old, time, thread, false);
+	}
+	uint32_t site = site_get(p, stack ? (uint32_t)(stack - 1) : NO_SITE, thread);
+	struct heap_site *s = &h->sites[site];
+	double w = weight(h, size);
+	site_touch(st, s);
+	s->alloc_count += w;
+	s->alloc_bytes += w * (double)size;
+	s->live_count += w;
+	s->live_bytes += w * (double)size;
+	h->allocs += w;
+	h->bytes += w * (double)size;
+	h->live_blocks += w;
+	h->live_bytes += w * (double)size;
+	unsigned cls = size ? 64 - (unsigned)__builtin_clzll(size) : 0;
+	h->size_hist[cls < HEAP_SIZE_CLASSES ? cls : HEAP_SIZE_CLASSES - 1] += w;
+	uint32_t *seq = thread_seq(st, thread);
+	struct live e = { addr, size, time, site, ++*seq };
+	live_put(st, &e);
+	if (h->live_bytes > h->peak_bytes) {
+		h->peak_bytes = h->live_bytes;
+		h->peak_blocks = h->live_blocks;
+		h->peak_time_ns = time;
+		st->gen++;
+	}
+	series_add(&h->heap, time, h->live_bytes);
+}
+
+static void on_free(struct profile *p, uint64_t time, struct profile_thread *t, uint64_t addr)
+{
+	struct profile_heap *h = p->heap;
+	struct heap_state *st = h->st;
+	struct live *e = live_find(st, addr);
+	if (e && e->time <= time) {
+		h->frees += weight(h, e->size);
+		release(p, e, time, (uint32_t)(t - p->threads), true);
+		return;
+	}
+	if (e) {
+		return; /* the free of an earlier block at this address (see on_alloc) */
+	}
+	struct freed *f = st->freed_cap ? freed_slot(st, addr) : NULL;
+	if (f && f->addr) {
+		h->double_frees++;
+		if (h->first_double_free_site == NO_SITE)
+			h->first_double_free_site = f->site;
+	} else {
+		h->unknown_frees++;
+	}
+}
+
+static void on_totals(struct profile *p, uint64_t tid, uint64_t calls, uint64_t bytes,
+		      uint64_t frees)
+{
+	struct heap_state *st = p->heap->st;
+	for (size_t i = 0; i < st->ntotals; i += 4) {
+		if (st->totals[i] == tid) {
+			st->totals[i + 1] = calls;
+			st->totals[i + 2] = bytes;
+			st->totals[i + 3] = frees;
+			return;
+		}
+	}
+	GROW(st->totals, st->cap_totals, st->ntotals + 4);
+	uint64_t *e = st->totals + st->ntotals;
+	e[0] = tid;
+	e[1] = calls;
+	e[2] = bytes;
+	e[3] = frees;
+	st->ntotals += 4;
+}
+
+/* The capture's config line "key=value" as a number, or def. */
+static uint64_t config_u64(const struct profile *p, const char *key, uint64_t def)
+{
+	const char *c = p->hdr.config.s;
+	size_t klen = strlen(key);
+	for (const char *line = c; line && *line;) {
+		if (!strncmp(line, key, klen) && line[klen] == '=')
+			return strtoull(line + klen + 1, NULL, 10);
+		line = strchr(line, '\n');
+		if (line)
+			line++;
+	}
+	return def;
+}
+
+bool profile_heap_record(struct profile *p, const struct capture_record *rec)
+{
+	struct cursor c = cursor_make(rec->body, rec->len);
+	uint64_t f[5] = { 0 };
+	size_t nf = rec->kind == CAPTURE_REC_HEAP_ALLOC ? 5
+		    : rec->kind == CAPTURE_REC_HEAP_FREE ? 3
+		    : rec->kind == CAPTURE_REC_HEAP_TOTALS ? 4 : 3;
+	for (size_t i = 0; i < nf; i++)
+		f[i] = cursor_varint(&c);
+	if (c.bad)
+		return false;
+	bool first = !p->heap;
+	struct heap_state *st = state(p);
+	if (first) {
+		p->heap->sample_rate = config_u64(p, "heap_sample", 0);
+		p->heap->sampled = p->heap->sample_rate != 0;
+	}
+	if (count_only) {
+		p->heap->allocs += rec->kind == CAPTURE_REC_HEAP_ALLOC;
+		p->heap->frees += rec->kind == CAPTURE_REC_HEAP_FREE;
+		return true;
+	}
+	switch (rec->kind) {
+	case CAPTURE_REC_HEAP_ALLOC:
+		if (f[4] > p->nstacks || f[1] > UINT32_MAX)
+			return false;
+		on_alloc(p, f[0], profile_thread_get(p, f[1], f[0]), f[2], f[3], f[4]);
+		return true;
+	case CAPTURE_REC_HEAP_FREE:
+		if (f[1] > UINT32_MAX)
+			return false;
+		on_free(p, f[0], profile_thread_get(p, f[1], f[0]), f[2]);
+		return true;
+	case CAPTURE_REC_HEAP_TOTALS:
+		on_totals(p, f[0], f[1], f[2], f[3]);
+		return true;
+	case CAPTURE_REC_METRIC: {
+		if (!st->rss_name_id) {
+			const char *name = profile_string(p, f[1]);
+			if (!name || strcmp(name, "process_resident_memory_bytes"))
+				return true; /* another series: not the heap's business */
+			st->rss_name_id = f[1];
+		}
+		if (f[1] == st->rss_name_id)
+			series_add(&p->heap->rss, f[0], (double)f[2]);
+		return true;
+	}
+	}
+	return true;
+}
+
+void profile_heap_finish(struct profile *p)
+{
+	struct profile_heap *h = p->heap;
+	if (!h || !h->st)
+		return;
+	struct heap_state *st = h->st;
+	bool unknown = false;
+	for (size_t i = 0; i < h->nsites; i++) {
+		struct heap_site *s = &h->sites[i];
+		site_touch(st, s);
+		s->leak_count = s->live_count;
+		s->leak_bytes = s->live_bytes;
+		unknown |= s->stack == NO_SITE;
+	}
+	h->leaked_bytes = h->live_bytes;
+	h->leaked_blocks = h->live_blocks;
+	for (size_t i = 0; i < st->ntotals; i += 4) {
+		h->calls += st->totals[i + 1];
+		h->call_bytes += st->totals[i + 2];
+		h->call_frees += st->totals[i + 3];
+	}
+	if (unknown) {
+		/* Allocations whose stack the capture does not define: one empty
+		 * stack stands for them. */
+		GROW(p->stacks, p->cap_stacks, p->nstacks + 1);
+		struct profile_stack *s = &p->stacks[p->nstacks];
+		memset(s, 0, sizeof(*s));
+		s->pcs = xmalloc(sizeof(uint64_t));
+		s->end_reason = CAPTURE_STACK_BAD_FRAME;
+		for (size_t i = 0; i < h->nsites; i++)
+			if (h->sites[i].stack == NO_SITE)
+				h->sites[i].stack = (uint32_t)p->nstacks;
+		p->nstacks++;
+	}
+	free(st->live);
+	free(st->freed);
+	free(st->site_keys);
+	free(st->site_slots);
+	free(st->thread_seq);
+	free(st->totals);
+	free(st);
+	h->st = NULL;
+}
+
+void profile_heap_free(struct profile_heap *h)
+{
+	if (!h)
+		return;
+	if (h->st) {
+		free(h->st->live);
+		free(h->st->freed);
+		free(h->st->site_keys);
+		free(h->st->site_slots);
+		free(h->st->thread_seq);
+		free(h->st->totals);
+		free(h->st);
+	}
+	free(h->sites);
+	free(h);
+}
+
+/* --- views --- */
+
+static const struct {
+	const char *name, *pprof_name, *unit;
+} metrics[HEAP_METRIC_COUNT] = {
+	[HEAP_ALLOC_BYTES] = { "alloc-bytes", "alloc_space", "bytes" },
+	[HEAP_ALLOC_COUNT] = { "alloc-count", "alloc_objects", "count" },
+	[HEAP_PEAK_BYTES] = { "peak-bytes", "peak_space", "bytes" },
+	[HEAP_PEAK_COUNT] = { "peak-count", "peak_objects", "count" },
+	[HEAP_LEAK_BYTES] = { "leak-bytes", "inuse_space", "bytes" },
+	[HEAP_LEAK_COUNT] = { "leak-count", "inuse_objects", "count" },
+	[HEAP_TEMP_COUNT] = { "temp-count", "temp_objects", "count" },
+	[HEAP_TEMP_BYTES] = { "temp-bytes", "temp_space", "bytes" },
+};
+
+bool heap_metric_parse(const char *name, enum heap_metric *out)
+{
+	static const struct {
+		const char *alias;
+		enum heap_metric m;
+	} aliases[] = {
+		{ "alloc", HEAP_ALLOC_BYTES }, { "allocated", HEAP_ALLOC_BYTES },
+		{ "peak", HEAP_PEAK_BYTES },   { "leak", HEAP_LEAK_BYTES },
+		{ "leaked", HEAP_LEAK_BYTES }, { "leaks", HEAP_LEAK_BYTES },
+		{ "temporary", HEAP_TEMP_COUNT }, { "temp", HEAP_TEMP_COUNT },
+		{ "allocations", HEAP_ALLOC_COUNT },
+	};
+	for (int m = 0; m < HEAP_METRIC_COUNT; m++) {
+		if (!strcmp(name, metrics[m].name) || !strcmp(name, metrics[m].pprof_name)) {
+			*out = (enum heap_metric)m;
+			return true;
+		}
+	}
+	for (size_t i = 0; i < sizeof(aliases) / sizeof(aliases[0]); i++) {
+		if (!strcmp(name, aliases[i].alias)) {
+			*out = aliases[i].m;
+			return true;
+		}
+	}
+	return false;
+}
+
+const char *heap_metric_name(enum heap_metric m)
+{
+	return metrics[m].name;
+}
+
+const char *heap_metric_unit(enum heap_metric m)
+{
+	return metrics[m].unit;
+}
+
+double heap_site_value(const struct heap_site *s, enum heap_metric m)
+{
+	switch (m) {
+	case HEAP_ALLOC_BYTES: return s->alloc_bytes;
+	case HEAP_ALLOC_COUNT: return s->alloc_count;
+	case HEAP_PEAK_BYTES: return s->peak_bytes;
+	case HEAP_PEAK_COUNT: return s->peak_count;
+	case HEAP_LEAK_BYTES: return s->leak_bytes;
+	case HEAP_LEAK_COUNT: return s->leak_count;
+	case HEAP_TEMP_COUNT: return s->temp_count;
+	case HEAP_TEMP_BYTES: return s->temp_bytes;
+	default: return 0;
+	}
+}
+
+bool profile_heap_view(struct profile *p, enum heap_metric metric)
+{
+	if (!p->heap)
+		return false;
+	p->nsamples = 0;
+	p->total_count = p->total_cpu_ns = 0;
+	memset(p->stack_ends, 0, sizeof(p->stack_ends));
+	for (size_t i = 0; i < p->nthreads; i++)
+		p->threads[i].samples = p->threads[i].sampled_cpu_ns = 0;
+	for (size_t i = 0; i < p->heap->nsites; i++) {
+		const struct heap_site *s = &p->heap->sites[i];
+		double v = heap_site_value(s, metric);
+		uint64_t value = (uint64_t)llround(v);
+		if (value == 0)
+			continue;
+		struct profile_sample smp = { 0 };
+		smp.thread = s->thread;
+		smp.stack = s->stack;
+		smp.count = 1;
+		smp.cpu_ns = value;
+		GROW(p->samples, p->cap_samples, p->nsamples + 1);
+		p->samples[p->nsamples++] = smp;
+		p->total_count += 1;
+		p->total_cpu_ns += value;
+		p->threads[s->thread].samples += 1;
+		p->threads[s->thread].sampled_cpu_ns += value;
+		p->stack_ends[p->stacks[s->stack].end_reason] += 1;
+	}
+	p->unit = metrics[metric].unit;
+	p->heap_metric = metric;
+	p->heap_view = true;
+	return true;
+}
