@@ -143,8 +143,11 @@ $(B)/tests/progs/symhot-rdynamic: tests/progs/symhot.c $(FLAGS_STAMP) | $(DEPS_S
 $(B)/tests/progs/libhot.so: tests/progs/lib/libhot.c $(FLAGS_STAMP) | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) -O2 -g -fPIC -shared -o $@ $<
+$(B)/tests/progs/libheapdl.so: tests/progs/lib/libheapdl.c $(FLAGS_STAMP) | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -g -fPIC -shared -o $@ $<
 PROGS += $(B)/tests/progs/cxxhot $(B)/tests/progs/symhot-nopie \
-	$(B)/tests/progs/symhot-rdynamic $(B)/tests/progs/libhot.so
+	$(B)/tests/progs/symhot-rdynamic $(B)/tests/progs/libhot.so $(B)/tests/progs/libheapdl.so
 # bench/symbolize.sh's helper: synthetic captures, symbolization timed.
 bench: $(B)/bench/sym-capture
 $(B)/bench/sym-capture: bench/sym_capture.c $(B)/liboneprof-cli.a

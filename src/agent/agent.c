@@ -169,6 +169,42 @@ static void fork_child(void)
 	atomic_store(&heap_on, agent.cfg.heap);
 }
 
+/* --- crashes ---
+ * A program dying on a fatal signal (SIGSEGV, glibc's abort on a double
+ * free) would lose up to a flush interval of events. The handler asks the
+ * writer for one last drain and flush, waits for it at most a second (the
+ * crash may have left a lock held that the writer needs), then lets the
+ * signal kill the program as it would have. Installed only for signals
+ * the program left at their default. */
+static const int fatal_signals[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT };
+
+static void on_fatal(int sig)
+{
+	int saved = errno;
+	if (getpid() == agent.pid)
+		writer_sync(1000);
+	signal(sig, SIG_DFL);
+	errno = saved;
+	/* A fault re-executes the instruction and dies; abort() raises again. */
+	if (sig != SIGSEGV && sig != SIGBUS && sig != SIGILL && sig != SIGFPE)
+		raise(sig);
+}
+
+static void crash_install(void)
+{
+	for (size_t i = 0; i < sizeof(fatal_signals) / sizeof(fatal_signals[0]); i++) {
+		struct sigaction old, sa;
+		if (sigaction(fatal_signals[i], NULL, &old) != 0 || old.sa_handler != SIG_DFL ||
+		    (old.sa_flags & SA_SIGINFO))
+			continue;
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = on_fatal;
+		sa.sa_flags = SA_NODEFER | SA_RESETHAND;
+		sigemptyset(&sa.sa_mask);
+		sigaction(fatal_signals[i], &sa, NULL);
+	}
+}
+
 __attribute__((constructor)) static void agent_start(void)
 {
 	int saved_errno = errno;
@@ -196,6 +232,7 @@ __attribute__((constructor)) static void agent_start(void)
 		goto out;
 	pthread_atfork(on_fork_prepare, on_fork_parent, on_fork_child);
 	control_install_toggle();
+	crash_install();
 	threads_register_self();
 	atomic_store(&heap_on, agent.cfg.heap);
 out:

@@ -157,6 +157,9 @@ struct agent {
 	 * they take no lock). */
 	_Atomic uint32_t wake_seq;
 	_Atomic bool stop_writer;
+	/* writer_sync() asks for a drain and flush now (sync_seq) and waits
+	 * until the writer says it is done (sync_done, a futex word). */
+	_Atomic uint32_t sync_seq, sync_done;
 	/* Bumped when the writer forgets its interned stacks: threads then
 	 * forget which stacks they sent. */
 	_Atomic unsigned stack_gen;
@@ -243,6 +246,10 @@ int writer_start(void) AGENT_HIDDEN;
 uint64_t writer_finish(void) AGENT_HIDDEN;
 /* In a fork child: drops the parent's writer state without freeing it. */
 void writer_forget(void) AGENT_HIDDEN;
+/* Has the writer drain every ring and flush now, and waits for it at most
+ * timeout_ms: before a dlclose (the library's frames get their mapping
+ * while it is still loaded) and on a fatal signal. Async-signal-safe. */
+void writer_sync(unsigned timeout_ms) AGENT_HIDDEN;
 /* Records a pause or resume (threads_lock held). */
 void writer_note_pause(bool paused) AGENT_HIDDEN;
 

@@ -192,6 +192,9 @@ EXPORT void *dlopen(const char *file, int mode)
 EXPORT int dlclose(void *handle)
 {
 	AGENT_REAL(dlclose);
+	/* Samples and allocations in the library name their module while it
+	 * is still there to be recorded. */
+	writer_sync(1000);
 	int rc = real(handle);
 	if (atomic_load(&agent.state) == AGENT_RUNNING) {
 		int saved = errno;

@@ -541,6 +541,22 @@ static void drain_all(bool at_exit)
 	}
 }
 
+void writer_sync(unsigned timeout_ms)
+{
+	if (atomic_load(&agent.state) != AGENT_RUNNING || !agent.writer_started ||
+	    pthread_equal(pthread_self(), agent.writer))
+		return;
+	uint32_t asked = atomic_fetch_add(&agent.sync_seq, 1) + 1;
+	heap_wake_writer();
+	for (unsigned waited = 0; waited < timeout_ms; waited += 50) {
+		uint32_t done = atomic_load(&agent.sync_done);
+		if ((int32_t)(done - asked) >= 0)
+			return;
+		struct timespec ts = { 0, 50000000 };
+		syscall(SYS_futex, &agent.sync_done, FUTEX_WAIT_PRIVATE, done, &ts, NULL, 0);
+	}
+}
+
 /* Sleeps until the drain interval passed or someone bumped wake_seq. */
 static void writer_sleep(uint32_t seen)
 {
@@ -560,9 +576,16 @@ static void *writer_main(void *arg)
 		control_poll();
 		drain_all(false);
 		uint64_t now = agent_now_ns();
-		if (now - last_flush >= (uint64_t)agent.cfg.flush_ms * 1000000u) {
+		uint32_t sync = atomic_load(&agent.sync_seq);
+		if (sync != atomic_load(&agent.sync_done) ||
+		    now - last_flush >= (uint64_t)agent.cfg.flush_ms * 1000000u) {
 			capture_writer_flush(w.cw);
 			last_flush = now;
+		}
+		if (sync != atomic_load(&agent.sync_done)) {
+			atomic_store(&agent.sync_done, sync);
+			syscall(SYS_futex, &agent.sync_done, FUTEX_WAKE_PRIVATE, INT32_MAX, NULL,
+				NULL, 0);
 		}
 	}
 	return NULL;

@@ -23,7 +23,12 @@ const char cmd_export_help[] =
 	"  --ignore REGEX       leave out samples with a frame matching REGEX\n"
 	"  --hide REGEX         remove frames matching REGEX from the stacks\n"
 	"                       (POSIX extended regexes on function names, as in\n"
-	"                       'oneprof report'; an option given twice matches either)\n";
+	"                       'oneprof report'; an option given twice matches either)\n"
+	"  --heap=METRIC        export a heap metric per call site instead of CPU time:\n"
+	"                       alloc-bytes, alloc-count, peak-bytes, peak-count,\n"
+	"                       leak-bytes, leak-count, temp-count, temp-bytes (pprof\n"
+	"                       output always holds alloc_objects, alloc_space,\n"
+	"                       inuse_objects and inuse_space; METRIC is its default)\n";
 
 void cmd_export_list_formats(FILE *out)
 {
@@ -50,18 +55,20 @@ static void default_output(char *out, size_t len, const char *in, const char *ex
 
 int cmd_export(int argc, char **argv)
 {
-	enum { OPT_FOCUS = 256, OPT_IGNORE, OPT_HIDE };
+	enum { OPT_FOCUS = 256, OPT_IGNORE, OPT_HIDE, OPT_HEAP };
 	static const struct option opts[] = {
 		{ "format", required_argument, NULL, 'f' },
 		{ "output", required_argument, NULL, 'o' },
 		{ "focus", required_argument, NULL, OPT_FOCUS },
 		{ "ignore", required_argument, NULL, OPT_IGNORE },
 		{ "hide", required_argument, NULL, OPT_HIDE },
+		{ "heap", required_argument, NULL, OPT_HEAP },
 		{ "help", no_argument, NULL, 'h' },
 		CLI_SYMBOL_LONGOPTS,
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *format = NULL, *output = NULL;
+	const char *format = NULL, *output = NULL, *heap = NULL;
+	enum heap_metric metric = HEAP_LEAK_BYTES;
 	struct profile_filter filter;
 	profile_filter_init(&filter);
 	int rc = 2;
@@ -73,6 +80,15 @@ int cmd_export(int argc, char **argv)
 		case OPT_FOCUS: profile_filter_add(&filter.focus, optarg); break;
 		case OPT_IGNORE: profile_filter_add(&filter.ignore, optarg); break;
 		case OPT_HIDE: profile_filter_add(&filter.hide, optarg); break;
+		case OPT_HEAP:
+			heap = optarg;
+			if (!heap_metric_parse(optarg, &metric)) {
+				cli_error("export: --heap=%s: no such metric; use alloc-bytes, "
+					  "alloc-count, peak-bytes, peak-count, leak-bytes, leak-count, "
+					  "temp-count or temp-bytes", optarg);
+				goto out;
+			}
+			break;
 		case 'h':
 			fputs(cmd_export_help, stdout);
 			fputs(cli_symbol_help, stdout);
@@ -122,6 +138,12 @@ int cmd_export(int argc, char **argv)
 	struct profile *p = cli_load_profile(input);
 	if (!p)
 		goto out;
+	if (heap && !profile_heap_view(p, metric)) {
+		cli_error("export: capture '%s' holds no heap events; record with 'oneprof record "
+			  "--heap' (or --heap-sample)", input);
+		profile_free(p);
+		goto out;
+	}
 	/* Filters give a view of the profile; every exporter reads it as
 	 * it reads a whole profile. */
 	struct profile *view = p;

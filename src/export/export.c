@@ -47,9 +47,11 @@ const struct exporter *export_find(const char *name)
 uint64_t *export_stack_counts(const struct profile *p)
 {
 	uint64_t *counts = xcalloc(p->nstacks ? p->nstacks : 1, sizeof(uint64_t));
+	/* A heap view's values are bytes or counts per site, not samples. */
 	for (size_t i = 0; i < p->nsamples; i++)
 		if (p->samples[i].stack < p->nstacks)
-			counts[p->samples[i].stack] += p->samples[i].count;
+			counts[p->samples[i].stack] += p->heap_view ? p->samples[i].cpu_ns
+								    : p->samples[i].count;
 	return counts;
 }
 

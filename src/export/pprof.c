@@ -11,6 +11,7 @@
 #include "export.h"
 
 #include <errno.h>
+#include <math.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +35,7 @@
 #define PROFILE_DURATION_NANOS 10
 #define PROFILE_PERIOD_TYPE 11
 #define PROFILE_PERIOD 12
+#define PROFILE_DEFAULT_SAMPLE_TYPE 14
 #define PROFILE_COMMENT 13
 
 #define VALUE_TYPE_TYPE 1
@@ -274,8 +276,8 @@ static int cmp_sample(const void *a, const void *b, void *arg)
 	return 0;
 }
 
-static void encode_sample(struct encoder *e, uint32_t stack, uint32_t thread, uint64_t count,
-			  uint64_t cpu_ns)
+static void encode_sample(struct encoder *e, uint32_t stack, uint32_t thread,
+			  const uint64_t *values, size_t nvalues)
 {
 	const struct profile *p = e->p;
 	const struct profile_stack *s = &p->stacks[stack];
@@ -286,9 +288,9 @@ static void encode_sample(struct encoder *e, uint32_t stack, uint32_t thread, ui
 			pb_varint(&e->subsub, (uint64_t)s->locations[f] + 1);
 		pb_message(&e->sub, SAMPLE_LOCATION_ID, &e->subsub);
 	}
-	/* Both values always, even zero: one value per sample_type. */
-	pb_varint(&e->subsub, count);
-	pb_varint(&e->subsub, cpu_ns);
+	/* Every value, even zero: one per sample_type. */
+	for (size_t i = 0; i < nvalues; i++)
+		pb_varint(&e->subsub, values[i]);
 	pb_message(&e->sub, SAMPLE_VALUE, &e->subsub);
 
 	if (thread < p->nthreads) {
@@ -328,10 +330,31 @@ static void encode_samples(struct encoder *e)
 			count += p->samples[order[j]].count;
 			cpu_ns += p->samples[order[j]].cpu_ns;
 		}
-		encode_sample(e, first->stack, first->thread, count, cpu_ns);
+		uint64_t v[2] = { count, cpu_ns };
+		encode_sample(e, first->stack, first->thread, v, 2);
 		i = j;
 	}
 	free(order);
+}
+
+/* A heap capture as Go writes heap profiles: what was allocated, and
+ * what was still in use (at the end: the leaks), per call site. */
+static const enum heap_metric heap_types[4] = { HEAP_ALLOC_COUNT, HEAP_ALLOC_BYTES,
+						HEAP_LEAK_COUNT, HEAP_LEAK_BYTES };
+
+static void encode_heap_samples(struct encoder *e)
+{
+	const struct profile_heap *h = e->p->heap;
+	for (size_t i = 0; i < h->nsites; i++) {
+		uint64_t v[4];
+		bool any = false;
+		for (int k = 0; k < 4; k++) {
+			v[k] = (uint64_t)llround(heap_site_value(&h->sites[i], heap_types[k]));
+			any |= v[k] != 0;
+		}
+		if (any)
+			encode_sample(e, h->sites[i].stack, h->sites[i].thread, v, 4);
+	}
 }
 
 static void encode_mapping(struct encoder *e, size_t i)
@@ -460,9 +483,18 @@ static void encode_profile(struct encoder *e)
 {
 	const struct profile *p = e->p;
 
-	encode_value_type(e, PROFILE_SAMPLE_TYPE, "samples", "count");
-	encode_value_type(e, PROFILE_SAMPLE_TYPE, "cpu", "nanoseconds");
-	encode_samples(e);
+	bool heap = p->heap && p->heap_view;
+	if (heap) {
+		encode_value_type(e, PROFILE_SAMPLE_TYPE, "alloc_objects", "count");
+		encode_value_type(e, PROFILE_SAMPLE_TYPE, "alloc_space", "bytes");
+		encode_value_type(e, PROFILE_SAMPLE_TYPE, "inuse_objects", "count");
+		encode_value_type(e, PROFILE_SAMPLE_TYPE, "inuse_space", "bytes");
+		encode_heap_samples(e);
+	} else {
+		encode_value_type(e, PROFILE_SAMPLE_TYPE, "samples", "count");
+		encode_value_type(e, PROFILE_SAMPLE_TYPE, "cpu", "nanoseconds");
+		encode_samples(e);
+	}
 	encode_mappings(e);
 	encode_locations(e);
 	encode_functions(e);
@@ -475,8 +507,22 @@ static void encode_profile(struct encoder *e)
 	/* Exactly once: a second time_nanos reads as concatenated profiles. */
 	pb_field_always(&e->out, PROFILE_TIME_NANOS, p->hdr.start_realtime_ns);
 	pb_field(&e->out, PROFILE_DURATION_NANOS, duration);
-	encode_value_type(e, PROFILE_PERIOD_TYPE, "cpu", "nanoseconds");
-	pb_field(&e->out, PROFILE_PERIOD, e->period);
+	if (heap) {
+		/* Go's convention: the mean bytes between samples (1: every one). */
+		encode_value_type(e, PROFILE_PERIOD_TYPE, "space", "bytes");
+		pb_field(&e->out, PROFILE_PERIOD, p->heap->sampled ? p->heap->sample_rate : 1);
+		/* What pprof shows first: the metric asked for, else in-use space. */
+		int def = 3;
+		for (int k = 0; k < 4; k++)
+			if (heap_types[k] == p->heap_metric)
+				def = k;
+		static const char *const names[4] = { "alloc_objects", "alloc_space",
+						       "inuse_objects", "inuse_space" };
+		pb_field(&e->out, PROFILE_DEFAULT_SAMPLE_TYPE, strtab_add(&e->strs, names[def]));
+	} else {
+		encode_value_type(e, PROFILE_PERIOD_TYPE, "cpu", "nanoseconds");
+		pb_field(&e->out, PROFILE_PERIOD, e->period);
+	}
 	encode_comment(e);
 }
 

@@ -3,7 +3,8 @@
 // reader, an independent implementation of the format), checks the rules
 // pprof itself enforces when it loads a profile, and prints a JSON summary
 // for the end-to-end tests:
-//   {samples, totalCount, functions: [names], sampleTypes: ["type/unit"]}
+//   {samples, totalCount, totals: [sum per sample type], functions: [names],
+//    sampleTypes: ["type/unit"]}
 // Exit status 1, with the reason on stderr, when the file is not valid.
 //
 // Usage: node tests/node/decode-pprof.js FILE.pb.gz   (npm install first)
@@ -64,8 +65,9 @@ function main(argv) {
     return strings[i];
   };
 
-  if (prof.sampleType.length !== 2)
-    fail(`expected 2 sample types, got ${prof.sampleType.length}`);
+  // CPU profiles have 2 sample types, heap profiles 4.
+  if (prof.sampleType.length !== 2 && prof.sampleType.length !== 4)
+    fail(`expected 2 (CPU) or 4 (heap) sample types, got ${prof.sampleType.length}`);
   const sampleTypes = prof.sampleType.map(
     (vt, i) => `${str(vt.type, `sample_type[${i}].type`)}/${str(vt.unit, `sample_type[${i}].unit`)}`);
 
@@ -107,6 +109,7 @@ function main(argv) {
   });
 
   let totalCount = 0n;
+  const totals = prof.sampleType.map(() => 0n);
   prof.sample.forEach((s, i) => {
     s.locationId.forEach((id) => {
       if (!locations.has(key(id)))
@@ -115,6 +118,7 @@ function main(argv) {
     if (s.value.length !== prof.sampleType.length)
       fail(`sample[${i}] has ${s.value.length} values for ${prof.sampleType.length} sample types`);
     totalCount += BigInt(s.value[0]);
+    s.value.forEach((v, k) => { totals[k] += BigInt(v); });
     s.label.forEach((l, j) => {
       str(l.key, `sample[${i}].label[${j}].key`);
       str(l.str, `sample[${i}].label[${j}].str`);
@@ -129,6 +133,7 @@ function main(argv) {
   const summary = {
     samples: prof.sample.length,
     totalCount: Number(totalCount),
+    totals: totals.map(Number),
     functions: prof.function.map((f) => strings[Number(f.name || 0)]),
     sampleTypes,
   };
