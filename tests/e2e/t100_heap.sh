@@ -140,7 +140,7 @@ check "sampled mode: exact call counts, scaled byte estimate" sampled
 
 pprof_heap() {
 	"$ONEPROF" export l.opf --heap=leak-bytes -f pprof -o h.pb.gz 2>err || { cat err; return 1; }
-	protoc --decode_raw < <(gzip -dc h.pb.gz) >/dev/null || return 1
+	gzip -dc h.pb.gz | protoc --decode_raw >/dev/null || return 1
 	command -v node >/dev/null && [ -d "$ROOT/tests/node/node_modules/pprof-format" ] || {
 		echo "pprof-format not installed"; return 1; }
 	node "$ROOT/tests/node/decode-pprof.js" h.pb.gz >j || return 1
