@@ -454,6 +454,21 @@ bool profile_heap_record(struct profile *p, const struct capture_record *rec)
 	return true;
 }
 
+static void state_free(struct profile_heap *h)
+{
+	struct heap_state *st = h->st;
+	if (!st)
+		return;
+	free(st->live);
+	free(st->freed);
+	free(st->site_keys);
+	free(st->site_slots);
+	free(st->thread_seq);
+	free(st->totals);
+	free(st);
+	h->st = NULL;
+}
+
 void profile_heap_finish(struct profile *p)
 {
 	struct profile_heap *h = p->heap;
@@ -488,29 +503,14 @@ void profile_heap_finish(struct profile *p)
 				h->sites[i].stack = (uint32_t)p->nstacks;
 		p->nstacks++;
 	}
-	free(st->live);
-	free(st->freed);
-	free(st->site_keys);
-	free(st->site_slots);
-	free(st->thread_seq);
-	free(st->totals);
-	free(st);
-	h->st = NULL;
+	state_free(h);
 }
 
 void profile_heap_free(struct profile_heap *h)
 {
 	if (!h)
 		return;
-	if (h->st) {
-		free(h->st->live);
-		free(h->st->freed);
-		free(h->st->site_keys);
-		free(h->st->site_slots);
-		free(h->st->thread_seq);
-		free(h->st->totals);
-		free(h->st);
-	}
+	state_free(h);
 	free(h->sites);
 	free(h);
 }
