@@ -12,6 +12,8 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "../model/heap.h"
+
 struct profile;
 
 int cmd_record(int argc, char **argv);
@@ -70,5 +72,9 @@ extern const char cli_symbol_help[];
 
 /* Parses a whole number in [min, max]; false on anything else. */
 bool cli_parse_uint(const char *s, unsigned long min, unsigned long max, unsigned long *out);
+
+/* --heap=METRIC of `cmd`: false, with the message given, for an unknown
+ * metric. */
+bool cli_heap_metric(const char *cmd, const char *arg, enum heap_metric *out);
 
 #endif

@@ -82,12 +82,8 @@ int cmd_export(int argc, char **argv)
 		case OPT_HIDE: profile_filter_add(&filter.hide, optarg); break;
 		case OPT_HEAP:
 			heap = optarg;
-			if (!heap_metric_parse(optarg, &metric)) {
-				cli_error("export: --heap=%s: no such metric; use alloc-bytes, "
-					  "alloc-count, peak-bytes, peak-count, leak-bytes, leak-count, "
-					  "temp-count or temp-bytes", optarg);
+			if (!cli_heap_metric("export", optarg, &metric))
 				goto out;
-			}
 			break;
 		case 'h':
 			fputs(cmd_export_help, stdout);

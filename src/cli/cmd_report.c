@@ -136,12 +136,8 @@ int cmd_report(int argc, char **argv)
 		case OPT_LINES: o.lines = true; break;
 		case OPT_HEAP:
 			heap = true;
-			if (optarg && !heap_metric_parse(optarg, &metric)) {
-				cli_error("report: --heap=%s: no such metric; use alloc-bytes, "
-					  "alloc-count, peak-bytes, peak-count, leak-bytes, leak-count, "
-					  "temp-count or temp-bytes", optarg);
+			if (optarg && !cli_heap_metric("report", optarg, &metric))
 				goto out;
-			}
 			heap_metric_given = optarg != NULL;
 			break;
 		case OPT_TEMPORARY:

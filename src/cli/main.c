@@ -58,6 +58,15 @@ bool cli_parse_uint(const char *s, unsigned long min, unsigned long max, unsigne
 	return true;
 }
 
+bool cli_heap_metric(const char *cmd, const char *arg, enum heap_metric *out)
+{
+	if (heap_metric_parse(arg, out))
+		return true;
+	cli_error("%s: --heap=%s: no such metric; use alloc-bytes, alloc-count, peak-bytes, "
+		  "peak-count, leak-bytes, leak-count, temp-count or temp-bytes", cmd, arg);
+	return false;
+}
+
 static const char *sample_index;
 
 void cli_set_sample_index(const char *name)
