@@ -118,15 +118,6 @@ static void on_fork_parent(void)
 		pthread_mutex_unlock(&agent.threads_lock);
 }
 
-static void fork_child(void);
-
-static void on_fork_child(void)
-{
-	heap_busy++;
-	fork_child();
-	heap_busy--;
-}
-
 static void fork_child(void)
 {
 	struct agent_thread *self = sampler_self;
@@ -167,6 +158,13 @@ static void fork_child(void)
 		return;
 	threads_adopt_self(self);
 	atomic_store(&heap_on, agent.cfg.heap);
+}
+
+static void on_fork_child(void)
+{
+	heap_busy++;
+	fork_child();
+	heap_busy--;
 }
 
 /* --- crashes ---

@@ -61,7 +61,8 @@ static struct ring *ring_new(uint64_t bytes, size_t extra)
 
 void threads_free(struct agent_thread *t)
 {
-	munmap(t->ring, sizeof(struct ring) + agent.cfg.ring_bytes);
+	if (t->ring)
+		munmap(t->ring, sizeof(struct ring) + agent.cfg.ring_bytes);
 	if (t->heap_ring)
 		munmap(t->heap_ring, sizeof(struct ring) + agent.cfg.heap_ring_bytes + HEAP_SEEN_BYTES);
 	free(t);
@@ -81,9 +82,7 @@ static struct agent_thread *register_self(void)
 						    agent.cfg.heap_ring_bytes);
 	}
 	if (!t->ring || (agent.cfg.heap && !t->heap_ring)) {
-		if (t->ring)
-			munmap(t->ring, sizeof(struct ring) + agent.cfg.ring_bytes);
-		free(t);
+		threads_free(t);
 		return NULL;
 	}
 	t->tid = (pid_t)syscall(SYS_gettid);

@@ -80,16 +80,28 @@ static bool set_init(struct blob_set *s)
 /* Returns the id of the blob and whether it is new. Blobs are identified
  * by their 64-bit hash alone: a collision would merge two stacks, with
  * odds near 2^-40 for a million stacks, a price worth not storing them. */
+/* The slot holding hash h, or the empty slot where it would go. */
+static size_t set_slot(const struct blob_set *s, uint64_t h)
+{
+	size_t i = (size_t)h & (s->cap - 1);
+	while (s->slots[i].hash && s->slots[i].hash != h)
+		i = (i + 1) & (s->cap - 1);
+	return i;
+}
+
+/* The id of a blob known by its hash alone, or 0. */
+static uint64_t set_find(const struct blob_set *s, uint64_t h)
+{
+	return s->slots[set_slot(s, h)].id;
+}
+
 static uint64_t set_get(struct blob_set *s, const void *p, size_t len, bool *is_new)
 {
 	uint64_t h = XXH3_64bits(p, len) | 1; /* 0 marks an empty slot */
-	size_t i = (size_t)h & (s->cap - 1);
+	size_t i = set_slot(s, h);
 	*is_new = false;
-	while (s->slots[i].hash) {
-		if (s->slots[i].hash == h)
-			return s->slots[i].id;
-		i = (i + 1) & (s->cap - 1);
-	}
+	if (s->slots[i].hash)
+		return s->slots[i].id;
 	if ((s->count + 1) * 2 > s->cap) {
 		size_t cap = s->count + 1 > MAX_INTERNED ? 1024 : s->cap * 2;
 		struct set_entry *slots = calloc(cap, sizeof(*slots));
@@ -111,27 +123,13 @@ static uint64_t set_get(struct blob_set *s, const void *p, size_t len, bool *is_
 		free(s->slots);
 		s->slots = slots;
 		s->cap = cap;
-		i = (size_t)h & (s->cap - 1);
-		while (s->slots[i].hash)
-			i = (i + 1) & (s->cap - 1);
+		i = set_slot(s, h);
 	}
 	s->slots[i].hash = h;
 	s->slots[i].id = ++s->next_id;
 	s->count++;
 	*is_new = true;
 	return s->slots[i].id;
-}
-
-/* The id of a blob known by its hash alone, or 0. */
-static uint64_t set_find(const struct blob_set *s, uint64_t h)
-{
-	size_t i = (size_t)h & (s->cap - 1);
-	while (s->slots[i].hash) {
-		if (s->slots[i].hash == h)
-			return s->slots[i].id;
-		i = (i + 1) & (s->cap - 1);
-	}
-	return 0;
 }
 
 static uint64_t string_id(const char *str)
@@ -251,6 +249,25 @@ static void announce(struct agent_thread *t)
 
 static void write_lost(uint64_t reason, uint64_t count);
 
+/* The id of a stack, defined in the capture (with the mappings its pcs
+ * need) the first time it is seen; 0 when it cannot be interned. The
+ * end reason is part of a stack's identity. */
+static uint64_t intern_stack(unsigned reason, const uint64_t *pcs, unsigned n)
+{
+	uint64_t key[1 + 1024];
+	if (n > 1024)
+		return 0;
+	key[0] = reason;
+	memcpy(key + 1, pcs, n * sizeof(uint64_t));
+	bool is_new;
+	uint64_t id = set_get(&w.stacks, key, (1 + n) * sizeof(uint64_t), &is_new);
+	if (is_new && id) {
+		cover_pcs(pcs, n);
+		capture_write_stack(w.cw, id, reason, pcs, n);
+	}
+	return id;
+}
+
 /* Writes one sample: a record of the thread's ring (header SAMPLE_WORDS)
  * or of the wall-clock ticker's (WALL_WORDS). */
 static void emit_sample(struct agent_thread *t, const uint64_t *rec, unsigned words)
@@ -270,18 +287,9 @@ static void emit_sample(struct agent_thread *t, const uint64_t *rec, unsigned wo
 		if (!id)
 			return;
 	} else {
-		/* The end reason is part of the stack's identity. */
-		uint64_t key[1 + 1024];
-		key[0] = reason;
-		memcpy(key + 1, pcs, n * sizeof(uint64_t));
-		bool is_new;
-		id = set_get(&w.stacks, key, (1 + n) * sizeof(uint64_t), &is_new);
+		id = intern_stack(reason, pcs, n);
 		if (id == 0)
 			return;
-		if (is_new) {
-			cover_pcs(pcs, n);
-			capture_write_stack(w.cw, id, reason, pcs, n);
-		}
 		/* A repeat means "where the thread's latest sample found it",
 		 * which a sample taken in the thread itself says best. */
 		if (words == SAMPLE_WORDS)
@@ -355,18 +363,9 @@ static void emit_heap(const uint64_t *rec)
 	unsigned n = (unsigned)((rec[2] >> 8) & 0xffff);
 	uint64_t id;
 	if (rec[2] & HEAP_EV_HAS_PCS) {
-		if (n > rec[0] - HEAP_ALLOC_WORDS || n > HEAP_MAX_DEPTH)
+		if (n > rec[0] - HEAP_ALLOC_WORDS)
 			return; /* cannot happen: the producer sets both */
-		const uint64_t *pcs = rec + HEAP_ALLOC_WORDS;
-		uint64_t key[1 + HEAP_MAX_DEPTH];
-		key[0] = reason;
-		memcpy(key + 1, pcs, n * sizeof(uint64_t));
-		bool is_new;
-		id = set_get(&w.stacks, key, (1 + n) * sizeof(uint64_t), &is_new);
-		if (is_new && id) {
-			cover_pcs(pcs, n);
-			capture_write_stack(w.cw, id, reason, pcs, n);
-		}
+		id = intern_stack(reason, rec + HEAP_ALLOC_WORDS, n);
 	} else {
 		/* 0 when the table started over since the thread sent it: the
 		 * allocation still counts, under an unknown stack. */
