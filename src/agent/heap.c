@@ -398,9 +398,9 @@ static __attribute__((noinline)) void note_alloc(void *ptr, size_t size, unsigne
 	errno = saved_errno;
 }
 
-/* Before the real free: the block is still ours, so no other thread can
- * have been given the same address yet. */
-static __attribute__((noinline)) void note_free(void *ptr)
+/* `time` is taken before the real free (or realloc): the block is still
+ * ours then, so no other thread can have been given the address earlier. */
+static __attribute__((noinline)) void note_free(void *ptr, uint64_t time)
 {
 	struct agent_thread *t = sampler_self;
 	if (unlikely(!t || !t->heap_ring)) {
@@ -414,7 +414,7 @@ static __attribute__((noinline)) void note_free(void *ptr)
 	int saved_errno = errno;
 	uint64_t *rec = reserve(t->heap_ring, HEAP_FREE_WORDS);
 	if (rec) {
-		rec[1] = now_rel();
+		rec[1] = time;
 		rec[2] = HEAP_EV_FREE | (uint64_t)(uint32_t)t->tid << 32;
 		rec[3] = (uintptr_t)ptr;
 		commit(t->heap_ring, HEAP_FREE_WORDS);
@@ -485,37 +485,21 @@ EXPORT void free(void *p)
 		return;
 	}
 	heap_busy++;
-	note_free(p);
+	note_free(p, now_rel());
 	real.free(p);
 	heap_busy--;
 }
 
 /* realloc is a free of the old block and an allocation of the new one,
  * recorded once the real call succeeded (a failed realloc leaves the old
- * block alive), with the free's time taken before the call. */
-static void *track_realloc(void *old, size_t n, void *(*call)(void *, size_t, size_t),
-			   size_t count)
+ * block alive), with the free's time taken before the call. realloc(p, 0)
+ * frees p and returns NULL in glibc: a free too. */
+static void note_realloc(void *old, void *p, size_t n, uint64_t before)
 {
-	heap_busy++;
-	void *p = call(old, n, count);
-	/* realloc(p, 0) frees p and returns NULL in glibc: a free too. */
 	if (old && (p || n == 0))
-		note_free(old);
+		note_free(old, before);
 	if (p)
 		note_alloc(p, n, HEAP_EV_ALLOC);
-	heap_busy--;
-	return p;
-}
-
-static void *call_realloc(void *old, size_t n, size_t count)
-{
-	(void)count;
-	return real.realloc(old, n);
-}
-
-static void *call_reallocarray(void *old, size_t size, size_t count)
-{
-	return real.reallocarray(old, count, size / (count ? count : 1));
 }
 
 EXPORT void *realloc(void *old, size_t n)
@@ -533,7 +517,12 @@ EXPORT void *realloc(void *old, size_t n)
 		note_stopped();
 		return real.realloc(old, n);
 	}
-	return track_realloc(old, n, call_realloc, 0);
+	heap_busy++;
+	uint64_t before = old ? now_rel() : 0;
+	void *p = real.realloc(old, n);
+	note_realloc(old, p, n, before);
+	heap_busy--;
+	return p;
 }
 
 EXPORT void *reallocarray(void *old, size_t count, size_t size)
@@ -550,7 +539,12 @@ EXPORT void *reallocarray(void *old, size_t count, size_t size)
 		note_stopped();
 		return real.reallocarray(old, count, size);
 	}
-	return track_realloc(old, n, call_reallocarray, count);
+	heap_busy++;
+	uint64_t before = old ? now_rel() : 0;
+	void *p = real.reallocarray(old, count, size);
+	note_realloc(old, p, n, before);
+	heap_busy--;
+	return p;
 }
 
 EXPORT int posix_memalign(void **out, size_t align, size_t n)
