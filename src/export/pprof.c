@@ -485,10 +485,9 @@ static void encode_profile(struct encoder *e)
 
 	bool heap = p->heap && p->heap_view;
 	if (heap) {
-		encode_value_type(e, PROFILE_SAMPLE_TYPE, "alloc_objects", "count");
-		encode_value_type(e, PROFILE_SAMPLE_TYPE, "alloc_space", "bytes");
-		encode_value_type(e, PROFILE_SAMPLE_TYPE, "inuse_objects", "count");
-		encode_value_type(e, PROFILE_SAMPLE_TYPE, "inuse_space", "bytes");
+		for (int k = 0; k < 4; k++)
+			encode_value_type(e, PROFILE_SAMPLE_TYPE, heap_metric_pprof_name(heap_types[k]),
+					  heap_metric_unit(heap_types[k]));
 		encode_heap_samples(e);
 	} else {
 		encode_value_type(e, PROFILE_SAMPLE_TYPE, "samples", "count");
@@ -512,13 +511,12 @@ static void encode_profile(struct encoder *e)
 		encode_value_type(e, PROFILE_PERIOD_TYPE, "space", "bytes");
 		pb_field(&e->out, PROFILE_PERIOD, p->heap->sampled ? p->heap->sample_rate : 1);
 		/* What pprof shows first: the metric asked for, else in-use space. */
-		int def = 3;
+		enum heap_metric def = HEAP_LEAK_BYTES;
 		for (int k = 0; k < 4; k++)
 			if (heap_types[k] == p->heap_metric)
-				def = k;
-		static const char *const names[4] = { "alloc_objects", "alloc_space",
-						       "inuse_objects", "inuse_space" };
-		pb_field(&e->out, PROFILE_DEFAULT_SAMPLE_TYPE, strtab_add(&e->strs, names[def]));
+				def = p->heap_metric;
+		pb_field(&e->out, PROFILE_DEFAULT_SAMPLE_TYPE,
+			 strtab_add(&e->strs, heap_metric_pprof_name(def)));
 	} else {
 		encode_value_type(e, PROFILE_PERIOD_TYPE, "cpu", "nanoseconds");
 		pb_field(&e->out, PROFILE_PERIOD, e->period);

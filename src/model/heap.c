@@ -562,6 +562,11 @@ const char *heap_metric_name(enum heap_metric m)
 	return metrics[m].name;
 }
 
+const char *heap_metric_pprof_name(enum heap_metric m)
+{
+	return metrics[m].pprof_name;
+}
+
 const char *heap_metric_unit(enum heap_metric m)
 {
 	return metrics[m].unit;

@@ -119,6 +119,8 @@ bool profile_heap_view(struct profile *p, enum heap_metric metric);
 bool heap_metric_parse(const char *name, enum heap_metric *out);
 const char *heap_metric_name(enum heap_metric m);
 const char *heap_metric_unit(enum heap_metric m);
+/* pprof's name of the metric ("alloc_space", "inuse_objects", ...). */
+const char *heap_metric_pprof_name(enum heap_metric m);
 double heap_site_value(const struct heap_site *s, enum heap_metric m);
 
 #endif
