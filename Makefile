@@ -107,7 +107,7 @@ $(B)/asan/tests/unit/unwind_chain.o: private SAN += $(UNWIND_CHAIN_FLAGS)
 # Sample programs: frame pointers on, no inlining and no sibling calls, so
 # the true call structure is the one in the source.
 PROG_CFLAGS := -O2 -g -fno-omit-frame-pointer -mno-omit-leaf-frame-pointer \
-               -fno-optimize-sibling-calls -pthread
+               -fno-optimize-sibling-calls -pthread -Iinclude
 $(B)/tests/progs/%: tests/progs/%.c $(FLAGS_STAMP) | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(PROG_CFLAGS) -o $@ $< -lm

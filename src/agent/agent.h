@@ -53,6 +53,13 @@
 #define HEAP_MAX_DEPTH 128 /* frames of an allocation's stack, at most */
 #define HEAP_SEEN 4096     /* per-thread cache of stacks sent: slots */
 
+/* Instrumentation (include/oneprof.h): observers (observe.c) and label
+ * sets (labels.c). The writer hands each event to the observers of its
+ * kind; observe_wanted() is the cheap test before building one. */
+struct oneprof_event;
+bool observe_wanted(int kind) AGENT_HIDDEN;
+void observe_emit(const struct oneprof_event *ev) AGENT_HIDDEN;
+
 /* Timers, best first; ONEPROF_TIMER picks the first one to try. */
 enum sampler_kind {
 	SAMPLER_PERF = 0, /* perf_event task clock per thread */

@@ -67,18 +67,39 @@ enum capture_record_kind {
 	CAPTURE_REC_LOST = 6,       /* source, reason, count */
 	CAPTURE_REC_END = 7,        /* duration, process cpu, samples, peak rss */
 	CAPTURE_REC_PAUSE = 8,      /* time, 1 paused / 0 resumed */
-	/* 16..23: CPU samples */
+	/* 16..23: CPU samples. A trailing label set id (0: none; may be
+	 * left out) follows the fields below. */
 	CAPTURE_REC_CPU_SAMPLE = 16, /* time, tid, stack, count, cpu ns */
 	/* time, tid, stack, count (periods of wall time), cpu ns, state */
 	CAPTURE_REC_WALL_SAMPLE = 17,
 	/* 24..31: heap events, in time order across threads. */
-	CAPTURE_REC_HEAP_ALLOC = 24, /* time, tid, address, size, stack */
+	/* time, tid, address, size, stack, then an optional label set id */
+	CAPTURE_REC_HEAP_ALLOC = 24,
 	CAPTURE_REC_HEAP_FREE = 25,  /* time, tid, address */
 	/* tid, allocations, bytes allocated, frees: the thread's running
 	 * totals of every call, sampled or not */
 	CAPTURE_REC_HEAP_TOTALS = 26,
-	/* 32..39 spans and labels, 40..47 counters and runtime events,
-	 * 56..63 out-of-process collector (context switches, off-CPU):
+	/* 32..39: spans and labels. Span events of one thread are in the
+	 * order the thread made them; an event without a tid field (ATTR)
+	 * belongs to its thread's innermost open span. */
+	/* id, name (string id), kind (enum oneprof_kind), file (string id,
+	 * 0: none), line */
+	CAPTURE_REC_SPAN_SITE = 32,
+	CAPTURE_REC_SPAN_BEGIN = 33, /* time, tid, site */
+	CAPTURE_REC_SPAN_END = 34,   /* time, tid */
+	/* tid, key (string id), type (0: integer, zigzag; 1: string id), value */
+	CAPTURE_REC_SPAN_ATTR = 35,
+	/* id, parent set (0: none), key (string id), value (string id): the
+	 * set is its parent's labels plus key=value */
+	CAPTURE_REC_LABEL_SET = 36,
+	CAPTURE_REC_SPAN_NOTE = 37,  /* reason (enum capture_span_note), count */
+	/* 40..47: counters and runtime events. */
+	/* time, name (string id), value (zigzag), mode (0: total, 1: level) */
+	CAPTURE_REC_COUNTER = 40,
+	CAPTURE_REC_OPS = 41,        /* time, tid, kind (string id), n */
+	CAPTURE_REC_GC_BEGIN = 42,   /* time, tid */
+	CAPTURE_REC_GC_END = 43,     /* time, tid, bytes reclaimed */
+	/* 56..63 out-of-process collector (context switches, off-CPU):
 	 * reserved, documented in doc/capture-format.md. */
 	/* 48..55: metric series. */
 	CAPTURE_REC_METRIC = 48, /* time, name (string id), value */
@@ -114,7 +135,22 @@ const char *capture_state_name(unsigned state);
 enum capture_lost_source {
 	CAPTURE_LOST_CPU_SAMPLE = 1,
 	CAPTURE_LOST_HEAP_EVENT = 2,
+	CAPTURE_LOST_SPAN_EVENT = 3, /* span, attribute, ops and GC events */
+	CAPTURE_LOST_LABEL_SET = 4,  /* label pushes past the set limit */
 };
+
+/* Span misuse and filtering, in SPAN_NOTE records. */
+enum capture_span_note {
+	CAPTURE_SPAN_END_WITHOUT_BEGIN = 1, /* ignored */
+	CAPTURE_SPAN_UNCLOSED = 2,      /* open when the thread or recording ended */
+	CAPTURE_SPAN_NULL_NAME = 3,     /* recorded as "(null)" */
+	CAPTURE_SPAN_LONG_NAME = 4,     /* cut to 1024 bytes */
+	CAPTURE_SPAN_TOO_DEEP = 5,      /* nested deeper than the maximum depth: not recorded */
+	CAPTURE_SPAN_TOO_SHORT = 6,     /* shorter than the minimum duration: not recorded */
+	CAPTURE_SPAN_BEFORE_WINDOW = 7, /* flight recorder: older than the window kept */
+	CAPTURE_SPAN_NOTE_COUNT
+};
+const char *capture_span_note_name(unsigned reason);
 enum capture_lost_reason {
 	CAPTURE_LOST_RING_FULL = 1,    /* the thread's ring had no room */
 	CAPTURE_LOST_NO_RING = 2,      /* signal landed on a thread without a ring */

@@ -66,6 +66,20 @@ const char *capture_lost_reason_name(unsigned reason)
 	}
 }
 
+const char *capture_span_note_name(unsigned reason)
+{
+	switch (reason) {
+	case CAPTURE_SPAN_END_WITHOUT_BEGIN: return "end without begin";
+	case CAPTURE_SPAN_UNCLOSED: return "unclosed";
+	case CAPTURE_SPAN_NULL_NAME: return "null name";
+	case CAPTURE_SPAN_LONG_NAME: return "name cut to 1024 bytes";
+	case CAPTURE_SPAN_TOO_DEEP: return "deeper than the maximum depth";
+	case CAPTURE_SPAN_TOO_SHORT: return "shorter than the minimum duration";
+	case CAPTURE_SPAN_BEFORE_WINDOW: return "before the flight-recorder window";
+	default: return "unknown note";
+	}
+}
+
 static void stop_at(struct capture_reader *r, enum capture_read_status st, const char *fmt, ...)
 {
 	va_list ap;

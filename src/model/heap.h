@@ -25,10 +25,11 @@
 struct profile;
 struct capture_record;
 
-/* One call site: a stack on a thread. */
+/* One call site: a stack on a thread under a label set. */
 struct heap_site {
 	uint32_t stack;  /* index into the profile's stacks */
 	uint32_t thread; /* index into the profile's threads */
+	uint32_t labels; /* index into the profile's label sets; 0: none */
 	double alloc_count, alloc_bytes;
 	double leak_count, leak_bytes;
 	double peak_count, peak_bytes;

@@ -14,6 +14,7 @@
 #include "../capture/format.h"
 #include "../capture/reader.h"
 #include "heap.h"
+#include "spans.h"
 
 struct profile_mapping {
 	uint64_t start, end, offset;
@@ -47,6 +48,7 @@ struct profile_sample {
 	uint64_t cpu_ns;  /* time it stands for: CPU time, or in a wall-clock
 			   * capture (profile.wall) real time */
 	uint8_t state;    /* wall-clock capture: enum capture_thread_state */
+	uint32_t labels;  /* index into label_sets; 0: no labels */
 };
 
 struct profile_function {
@@ -130,6 +132,15 @@ struct profile {
 	 * profile_heap_view() the samples show heap_metric. */
 	struct profile_heap *heap;
 	bool heap_view;
+	/* Spans, counters, operation counts and GC (spans.h); NULL when the
+	 * capture has none. After profile_span_view() the samples show span
+	 * self time. */
+	struct profile_spans *spans;
+	bool span_view;
+	/* Label sets (spans.h); set 0, the empty set, is always there once
+	 * any set is. */
+	struct profile_label_set *label_sets;
+	size_t nlabel_sets, cap_label_sets;
 	enum heap_metric heap_metric;
 	/* Read from a pprof file: the sample type shown (cpu_ns holds its
 	 * values, in ns when it is a time) and its unit. */
