@@ -2,6 +2,8 @@
  *   capture-tool truncate FILE      read every prefix of FILE
  *   capture-tool corrupt FILE N SEED  read N copies with random damage
  *   capture-tool stats FILE         print counts the tests compare
+ *   capture-tool records FILE       print every record: kind, then its
+ *                                   body as varints (STRING: id and text)
  * "truncate" checks that each prefix is either rejected with a message
  * (before the first chunk) or read exactly up to its last whole chunk. */
 #include <inttypes.h>
@@ -149,14 +151,54 @@ static int stats(const char *path)
 	return 0;
 }
 
+/* One line per record: "kind field field ...". Bodies that are not all
+ * varints (mappings, stacks) print as far as they decode. */
+static int records(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f) {
+		perror(path);
+		return 2;
+	}
+	char err[512];
+	struct capture_reader *r = capture_reader_open(f, path, err, sizeof(err));
+	if (!r) {
+		fprintf(stderr, "%s\n", err);
+		fclose(f);
+		return 1;
+	}
+	struct capture_record rec;
+	while (capture_reader_next(r, &rec)) {
+		struct cursor c = cursor_make(rec.body, rec.len);
+		printf("%u", rec.kind);
+		if (rec.kind == CAPTURE_REC_STRING) {
+			uint64_t id = cursor_varint(&c);
+			size_t left = cursor_left(&c);
+			printf(" %" PRIu64 " %.*s\n", id, (int)left, (const char *)cursor_bytes(&c, left));
+			continue;
+		}
+		while (cursor_left(&c) && !c.bad)
+			printf(" %" PRIu64, cursor_varint(&c));
+		printf("\n");
+	}
+	int rc = capture_reader_status(r) == CAPTURE_READ_END ? 0 : 1;
+	if (rc)
+		fprintf(stderr, "%s\n", capture_reader_stop_reason(r));
+	capture_reader_free(r);
+	fclose(f);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 3) {
-		fprintf(stderr, "usage: capture-tool truncate|corrupt|stats FILE [N SEED]\n");
+		fprintf(stderr, "usage: capture-tool truncate|corrupt|stats|records FILE [N SEED]\n");
 		return 2;
 	}
 	if (!strcmp(argv[1], "stats"))
 		return stats(argv[2]);
+	if (!strcmp(argv[1], "records"))
+		return records(argv[2]);
 	size_t len;
 	uint8_t *buf = slurp(argv[2], &len);
 	int rc = 2;
