@@ -257,6 +257,10 @@ void writer_forget(void) AGENT_HIDDEN;
  * timeout_ms: before a dlclose (the library's frames get their mapping
  * while it is still loaded) and on a fatal signal. Async-signal-safe. */
 void writer_sync(unsigned timeout_ms) AGENT_HIDDEN;
+/* For the writer thread's helpers: the capture being written, and the id
+ * of a string in it (written the first time it is asked for). */
+struct capture_writer *writer_capture(void) AGENT_HIDDEN;
+uint64_t writer_string_id(const char *str) AGENT_HIDDEN;
 /* Records a pause or resume (threads_lock held). */
 void writer_note_pause(bool paused) AGENT_HIDDEN;
 

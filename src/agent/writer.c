@@ -69,6 +69,11 @@ static struct {
 	unsigned npauses;
 } w;
 
+struct capture_writer *writer_capture(void)
+{
+	return w.cw;
+}
+
 static bool set_init(struct blob_set *s)
 {
 	s->cap = 1024;
@@ -132,7 +137,7 @@ static uint64_t set_get(struct blob_set *s, const void *p, size_t len, bool *is_
 	return s->slots[i].id;
 }
 
-static uint64_t string_id(const char *str)
+uint64_t writer_string_id(const char *str)
 {
 	bool is_new;
 	size_t len = strlen(str);
@@ -210,7 +215,7 @@ static int on_object(struct dl_phdr_info *info, size_t size, void *arg)
 		}
 		w.modules[w.nmodules++] = (struct module_range){ start, end };
 		uint64_t prot = 4 | ((ph->p_flags & PF_W) ? 2 : 0) | ((ph->p_flags & PF_R) ? 1 : 0);
-		capture_write_mapping(w.cw, w.nmodules, start, end, ph->p_offset, string_id(path),
+		capture_write_mapping(w.cw, w.nmodules, start, end, ph->p_offset, writer_string_id(path),
 				      build_id, build_id_len, prot);
 	}
 	return 0;
@@ -242,7 +247,7 @@ static void cover_pcs(const uint64_t *pcs, unsigned n)
 
 static void announce(struct agent_thread *t)
 {
-	uint64_t f[3] = { (uint64_t)t->tid, string_id(t->name), t->start_ns };
+	uint64_t f[3] = { (uint64_t)t->tid, writer_string_id(t->name), t->start_ns };
 	capture_write_varints(w.cw, CAPTURE_REC_THREAD, f, 3);
 	t->announced = true;
 }
@@ -462,7 +467,7 @@ static void write_rss(void)
 	if (sscanf(buf, "%llu %llu", &size, &resident) != 2)
 		return;
 	if (!w.metric_rss)
-		w.metric_rss = string_id("process_resident_memory_bytes");
+		w.metric_rss = writer_string_id("process_resident_memory_bytes");
 	uint64_t f[3] = { agent_now_ns() - agent.start_ns, w.metric_rss,
 			  resident * (uint64_t)sysconf(_SC_PAGESIZE) };
 	capture_write_varints(w.cw, CAPTURE_REC_METRIC, f, 3);
@@ -699,7 +704,7 @@ uint64_t writer_finish(void)
 			    (uint64_t)ru.ru_maxrss };
 	/* The runtime's JIT symbols, which the report needs and the file
 	 * system may not keep. */
-	jitmap_write(w.cw, (int)agent.pid, string_id);
+	jitmap_write(w.cw, (int)agent.pid, writer_string_id);
 	capture_write_varints(w.cw, CAPTURE_REC_END, end, 4);
 	int rc = capture_writer_free(w.cw);
 	w.cw = NULL;
