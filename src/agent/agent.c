@@ -154,6 +154,8 @@ static void fork_child(void)
 	writer_forget();
 	wall_forget();
 	heap_forget();
+	labels_forget();
+	counters_forget();
 	if (agent_begin() != 0)
 		return;
 	threads_adopt_self(self);

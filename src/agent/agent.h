@@ -25,16 +25,17 @@
 /* A CPU sample in a ring: SAMPLE_WORDS header words, then the frames.
  *   [0] length in words (the ring's), [1] time since start (ns),
  *   [2] count (low 32 bits) | walk end reason << 32 | frames << 40,
- *   [3] CPU time of the thread since its previous sample (ns). */
-#define SAMPLE_WORDS 4
+ *   [3] CPU time of the thread since its previous sample (ns),
+ *   [4] the thread's label set (labels.c). */
+#define SAMPLE_WORDS 5
 /* [2] packs count (low 24 bits) | thread state << 24 (CAPTURE_STATE_*,
  * wall-clock mode) | walk end reason << 32 | frames << 40. */
 #define SAMPLE_COUNT_MASK 0xffffffu
 
-/* A wall-clock ticker sample: the same header plus [4] the agent_thread.
+/* A wall-clock ticker sample: the same header plus [5] the agent_thread.
  * End reason WALL_REPEAT with no frames: "the stack of this thread's
  * latest sample, again". */
-#define WALL_WORDS 5
+#define WALL_WORDS 6
 #define WALL_REPEAT 0xffu
 #define WALL_BLOCKED_MAX 128
 
@@ -42,13 +43,14 @@
  *   [0] length in words, [1] time since start (ns),
  *   [2] kind (HEAP_EV_*, 4 bits) | walk end reason << 4 | frames << 8 |
  *       HEAP_EV_HAS_PCS | tid << 32,
- *   [3] address; an allocation adds [4] size, [5] the stack's hash and,
- *   with HEAP_EV_HAS_PCS, its frames. Without them the writer knows the
+ *   [3] address; an allocation adds [4] size, [5] the stack's hash, [6]
+ *   the thread's label set and, with HEAP_EV_HAS_PCS, its frames.
+ *   Without them the writer knows the
  *   stack by its hash: the thread sent its frames before. */
 #define HEAP_EV_ALLOC 1u
 #define HEAP_EV_FREE 2u
 #define HEAP_EV_HAS_PCS (1ull << 24)
-#define HEAP_ALLOC_WORDS 6
+#define HEAP_ALLOC_WORDS 7
 #define HEAP_FREE_WORDS 4
 #define HEAP_MAX_DEPTH 128 /* frames of an allocation's stack, at most */
 #define HEAP_SEEN 4096     /* per-thread cache of stacks sent: slots */
@@ -59,6 +61,14 @@
 struct oneprof_event;
 bool observe_wanted(int kind) AGENT_HIDDEN;
 void observe_emit(const struct oneprof_event *ev) AGENT_HIDDEN;
+
+/* Writer side of labels.c and counters.c: define label sets up to id in
+ * the capture; write the counters that changed. *_forget: in a followed
+ * fork child, whose capture starts empty. */
+void labels_define(uint32_t id) AGENT_HIDDEN;
+void labels_forget(void) AGENT_HIDDEN;
+void counters_write(uint64_t time) AGENT_HIDDEN;
+void counters_forget(void) AGENT_HIDDEN;
 
 /* Timers, best first; ONEPROF_TIMER picks the first one to try. */
 enum sampler_kind {
@@ -128,6 +138,9 @@ struct agent_thread {
 	uint64_t wall_last_stack; /* writer-owned: stack id of its latest sample */
 	char name[16];
 	struct ring *ring;
+	/* Its current label set (labels.c): set by the thread, read by its
+	 * handler, its heap hooks and the wall-clock ticker. */
+	_Atomic uint32_t labels;
 
 	/* Heap tracking (owner: the thread; totals read by the writer). */
 	struct ring *heap_ring;

@@ -330,7 +330,8 @@ static void orphan_event(unsigned kind, uintptr_t p, size_t size)
 			/* No stack bounds for this thread any more: the caller only. */
 			rec[4] = size;
 			rec[5] = 0;
-			rec[6] = (uint64_t)(uintptr_t)__builtin_return_address(0);
+			rec[6] = 0; /* no thread, no labels */
+			rec[7] = (uint64_t)(uintptr_t)__builtin_return_address(0);
 			frames = 1;
 		}
 		rec[2] = kind | (uint64_t)CAPTURE_STACK_NO_STACK_INFO << 4 | frames << 8 |
@@ -389,6 +390,7 @@ static __attribute__((noinline)) void note_alloc(void *ptr, size_t size, unsigne
 		rec[3] = (uintptr_t)ptr;
 		rec[4] = size;
 		rec[5] = hash;
+		rec[6] = atomic_load_explicit(&t->labels, memory_order_relaxed);
 		if (!known) {
 			memcpy(rec + HEAP_ALLOC_WORDS, key + 1, n * sizeof(uint64_t));
 			*seen = hash;

@@ -142,6 +142,7 @@ static void on_sigprof(int sig, siginfo_t *si, void *ucv)
 	unsigned epoch = atomic_load_explicit(&agent.epoch, memory_order_relaxed);
 	/* After a pause only the period since the timer was re-armed counts. */
 	rec[3] = epoch == t->epoch ? cpu - t->last_cpu_ns : agent.period_ns * count;
+	rec[4] = atomic_load_explicit(&t->labels, memory_order_relaxed);
 	t->last_cpu_ns = cpu;
 	t->epoch = epoch;
 	atomic_store_explicit(&t->wall_handler_cpu_ns, cpu, memory_order_relaxed);

@@ -168,9 +168,10 @@ static void record(struct agent_thread *t, uint64_t time, uint64_t count, unsign
 	rec[2] = (count & 0xffffff) | ((uint64_t)state << 24) | ((uint64_t)reason << 32) |
 		 ((uint64_t)n << 40);
 	rec[3] = cpu_delta;
+	rec[4] = atomic_load_explicit(&t->labels, memory_order_relaxed);
 	/* The writer frees a thread only after draining this ring in the
 	 * same pass (both under threads_lock), so the pointer stays good. */
-	rec[4] = (uint64_t)(uintptr_t)t;
+	rec[5] = (uint64_t)(uintptr_t)t;
 	if (n)
 		memcpy(rec + WALL_WORDS, frames, n * sizeof(uint64_t));
 	ring_commit(ticker_ring, WALL_WORDS + n);

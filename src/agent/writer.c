@@ -300,14 +300,26 @@ static void emit_sample(struct agent_thread *t, const uint64_t *rec, unsigned wo
 		if (words == SAMPLE_WORDS)
 			t->wall_last_stack = id;
 	}
+	/* The label set goes last and only when there is one. */
+	uint32_t labels = (uint32_t)rec[4];
+	if (labels)
+		labels_define(labels);
 	if (agent.sampler == SAMPLER_WALL) {
-		uint64_t f[6] = { time, (uint64_t)t->tid, id, count, rec[3], state };
-		capture_write_varints(w.cw, CAPTURE_REC_WALL_SAMPLE, f, 6);
+		uint64_t f[7] = { time, (uint64_t)t->tid, id, count, rec[3], state, labels };
+		capture_write_varints(w.cw, CAPTURE_REC_WALL_SAMPLE, f, labels ? 7 : 6);
 	} else {
-		uint64_t f[5] = { time, (uint64_t)t->tid, id, count, rec[3] };
-		capture_write_varints(w.cw, CAPTURE_REC_CPU_SAMPLE, f, 5);
+		uint64_t f[6] = { time, (uint64_t)t->tid, id, count, rec[3], labels };
+		capture_write_varints(w.cw, CAPTURE_REC_CPU_SAMPLE, f, labels ? 6 : 5);
 	}
 	w.samples += count;
+	if (observe_wanted(ONEPROF_EVENT_SAMPLE) && reason != WALL_REPEAT) {
+		struct oneprof_event ev = { .kind = ONEPROF_EVENT_SAMPLE,
+					    .tid = t->tid,
+					    .time_ns = time,
+					    .pcs = (const unsigned long long *)pcs,
+					    .npcs = n };
+		observe_emit(&ev);
+	}
 }
 
 /* Drains the thread's ring, up to samples taken before `until`. */
@@ -328,7 +340,7 @@ static void drain_ticker(void)
 	struct ring *r = wall_ring();
 	const uint64_t *rec;
 	while (r && (rec = ring_peek(r))) {
-		struct agent_thread *t = (struct agent_thread *)(uintptr_t)rec[4];
+		struct agent_thread *t = (struct agent_thread *)(uintptr_t)rec[5];
 		drain_ring(t, rec[1]);
 		if (!t->announced)
 			announce(t);
@@ -376,9 +388,20 @@ static void emit_heap(const uint64_t *rec)
 		 * allocation still counts, under an unknown stack. */
 		id = set_find(&w.stacks, rec[5]);
 	}
-	uint64_t f[5] = { rec[1], tid, rec[3], rec[4], id };
-	capture_write_varints(w.cw, CAPTURE_REC_HEAP_ALLOC, f, 5);
+	uint32_t labels = (uint32_t)rec[6];
+	if (labels)
+		labels_define(labels);
+	uint64_t f[6] = { rec[1], tid, rec[3], rec[4], id, labels };
+	capture_write_varints(w.cw, CAPTURE_REC_HEAP_ALLOC, f, labels ? 6 : 5);
 	w.heap_events++;
+	if (observe_wanted(ONEPROF_EVENT_ALLOC)) {
+		struct oneprof_event ev = { .kind = ONEPROF_EVENT_ALLOC,
+					    .tid = (int)tid,
+					    .time_ns = rec[1],
+					    .address = rec[3],
+					    .size = rec[4] };
+		observe_emit(&ev);
+	}
 }
 
 /* Writes every heap event older than `until` from every thread's heap
@@ -538,6 +561,7 @@ static void drain_all(bool at_exit)
 		link = &t->next;
 	}
 	pthread_mutex_unlock(&agent.threads_lock);
+	counters_write(agent_now_ns() - agent.start_ns);
 	uint64_t no_ring = atomic_load(&agent.lost_no_ring);
 	if (no_ring > w.lost_no_ring_reported) {
 		write_lost(CAPTURE_LOST_NO_RING, no_ring - w.lost_no_ring_reported);

@@ -137,6 +137,7 @@ enum capture_lost_source {
 	CAPTURE_LOST_HEAP_EVENT = 2,
 	CAPTURE_LOST_SPAN_EVENT = 3, /* span, attribute, ops and GC events */
 	CAPTURE_LOST_LABEL_SET = 4,  /* label pushes past the set limit */
+	CAPTURE_LOST_COUNTER = 5,    /* counter calls past the name limit */
 };
 
 /* Span misuse and filtering, in SPAN_NOTE records. */
@@ -157,9 +158,11 @@ enum capture_lost_reason {
 	CAPTURE_LOST_WRITE_FAILED = 3, /* the capture file could not be written */
 	CAPTURE_LOST_SAMPLE_TABLE = 4, /* heap sampling: no room to remember the block */
 	CAPTURE_LOST_AFTER_END = 5,    /* made after heap tracking stopped at exit */
+	CAPTURE_LOST_TABLE_FULL = 6,   /* label sets or counter names: no room */
 };
 
 const char *capture_stack_end_name(unsigned reason);
 const char *capture_lost_reason_name(unsigned reason);
+const char *capture_lost_source_name(unsigned source);
 
 #endif

@@ -62,7 +62,20 @@ const char *capture_lost_reason_name(unsigned reason)
 	case CAPTURE_LOST_WRITE_FAILED: return "write failed";
 	case CAPTURE_LOST_SAMPLE_TABLE: return "sampled-block table full";
 	case CAPTURE_LOST_AFTER_END: return "after tracking stopped";
+	case CAPTURE_LOST_TABLE_FULL: return "table full";
 	default: return "unknown reason";
+	}
+}
+
+const char *capture_lost_source_name(unsigned source)
+{
+	switch (source) {
+	case CAPTURE_LOST_CPU_SAMPLE: return "CPU samples";
+	case CAPTURE_LOST_HEAP_EVENT: return "heap events";
+	case CAPTURE_LOST_SPAN_EVENT: return "span events";
+	case CAPTURE_LOST_LABEL_SET: return "label pushes";
+	case CAPTURE_LOST_COUNTER: return "counter updates";
+	default: return "events of an unknown source";
 	}
 }
 

@@ -150,13 +150,25 @@ void report_summary(const struct profile *p, FILE *out)
 	fputc('\n', out);
 
 	uint64_t lost = 0;
+	unsigned reasons = 0;
 	for (size_t i = 0; i < p->nlost; i++)
-		lost += p->lost[i].count;
+		if (p->lost[i].source == CAPTURE_LOST_CPU_SAMPLE)
+			lost += p->lost[i].count;
 	fprintf(out, "Threads:  %zu   Lost samples: %" PRIu64, p->nthreads, lost);
 	for (size_t i = 0; i < p->nlost; i++)
-		fprintf(out, "%s%" PRIu64 " %s", i ? ", " : " (", p->lost[i].count,
-			capture_lost_reason_name(p->lost[i].reason));
-	fputs(p->nlost ? ")\n" : "\n", out);
+		if (p->lost[i].source == CAPTURE_LOST_CPU_SAMPLE)
+			fprintf(out, "%s%" PRIu64 " %s", reasons++ ? ", " : " (", p->lost[i].count,
+				capture_lost_reason_name(p->lost[i].reason));
+	fputs(reasons ? ")\n" : "\n", out);
+	/* Other sources' losses: heap events, span events, label sets. */
+	reasons = 0;
+	for (size_t i = 0; i < p->nlost; i++)
+		if (p->lost[i].source != CAPTURE_LOST_CPU_SAMPLE)
+			fprintf(out, "%s%" PRIu64 " %s (%s)", reasons++ ? ", " : "Lost events: ",
+				p->lost[i].count, capture_lost_source_name(p->lost[i].source),
+				capture_lost_reason_name(p->lost[i].reason));
+	if (reasons)
+		fputc('\n', out);
 
 	report_threads(p, out, 10);
 

@@ -1,0 +1,145 @@
+/* Counters (oneprof_counter_add/set): process-wide named values the
+ * writer records as time series, once per drain and at the end.
+ *
+ * A counter is found by its name's content, so two copies of one name
+ * are one counter. The table never moves or shrinks: lookups take no
+ * lock (a slot's hash is published after its name), only adding a name
+ * does. Updates are one atomic add or store. */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
+#include "../capture/encoding.h"
+#include "../capture/format.h"
+#include "../capture/writer.h"
+#include "agent.h"
+#include "oneprof.h"
+
+#define COUNTERS_MAX 1024 /* slots; at most half are used */
+#define COUNTER_NAME_MAX 255
+
+static struct counter {
+	_Atomic uint64_t hash; /* 0: free */
+	char *name;
+	_Atomic int64_t value;
+	_Atomic uint64_t updates; /* bumped by every call */
+	_Atomic bool level;       /* last call was a set */
+	uint64_t written;         /* writer: updates when last written */
+	uint64_t name_id;         /* writer: string id in the capture */
+} counters[COUNTERS_MAX];
+static unsigned ncounters;
+static pthread_mutex_t counters_lock = PTHREAD_MUTEX_INITIALIZER;
+static _Atomic uint64_t counters_refused;
+static uint64_t refused_reported;
+
+static struct counter *find(const char *name)
+{
+	if (heap_busy || atomic_load_explicit(&agent.state, memory_order_relaxed) != AGENT_RUNNING)
+		return NULL;
+	if (!name)
+		name = "(null)";
+	size_t len = strnlen(name, COUNTER_NAME_MAX);
+	uint64_t h = XXH3_64bits(name, len) | 1;
+	size_t i = (size_t)h & (COUNTERS_MAX - 1);
+	for (;;) {
+		uint64_t sh = atomic_load_explicit(&counters[i].hash, memory_order_acquire);
+		if (!sh)
+			break;
+		if (sh == h && strncmp(counters[i].name, name, len) == 0 && !counters[i].name[len])
+			return &counters[i];
+		i = (i + 1) & (COUNTERS_MAX - 1);
+	}
+	/* New: add it under the lock (another thread may be adding it). */
+	struct counter *c = NULL;
+	heap_busy++;
+	pthread_mutex_lock(&counters_lock);
+	for (i = (size_t)h & (COUNTERS_MAX - 1);; i = (i + 1) & (COUNTERS_MAX - 1)) {
+		uint64_t sh = atomic_load_explicit(&counters[i].hash, memory_order_relaxed);
+		if (sh == h && strncmp(counters[i].name, name, len) == 0 && !counters[i].name[len]) {
+			c = &counters[i];
+			break;
+		}
+		if (!sh) {
+			char *copy = ncounters < COUNTERS_MAX / 2 ? malloc(len + 1) : NULL;
+			if (copy) {
+				memcpy(copy, name, len);
+				copy[len] = '\0';
+				counters[i].name = copy;
+				ncounters++;
+				atomic_store_explicit(&counters[i].hash, h, memory_order_release);
+				c = &counters[i];
+			}
+			break;
+		}
+	}
+	pthread_mutex_unlock(&counters_lock);
+	heap_busy--;
+	if (!c)
+		atomic_fetch_add(&counters_refused, 1);
+	return c;
+}
+
+void oneprof_counter_add(const char *name, long long delta)
+{
+	struct counter *c = find(name);
+	if (!c)
+		return;
+	atomic_fetch_add_explicit(&c->value, delta, memory_order_relaxed);
+	atomic_store_explicit(&c->level, false, memory_order_relaxed);
+	atomic_fetch_add_explicit(&c->updates, 1, memory_order_release);
+}
+
+void oneprof_counter_set(const char *name, long long value)
+{
+	struct counter *c = find(name);
+	if (!c)
+		return;
+	atomic_store_explicit(&c->value, value, memory_order_relaxed);
+	atomic_store_explicit(&c->level, true, memory_order_relaxed);
+	atomic_fetch_add_explicit(&c->updates, 1, memory_order_release);
+}
+
+/* Writer: a COUNTER record for each counter that changed since the last
+ * call, at `time` (ns since the capture start). */
+void counters_write(uint64_t time)
+{
+	struct capture_writer *cw = writer_capture();
+	for (size_t i = 0; i < COUNTERS_MAX; i++) {
+		struct counter *c = &counters[i];
+		if (!atomic_load_explicit(&c->hash, memory_order_acquire))
+			continue;
+		uint64_t updates = atomic_load_explicit(&c->updates, memory_order_acquire);
+		if (updates == c->written)
+			continue;
+		if (!c->name_id)
+			c->name_id = writer_string_id(c->name);
+		int64_t v = atomic_load_explicit(&c->value, memory_order_relaxed);
+		bool level = atomic_load_explicit(&c->level, memory_order_relaxed);
+		uint64_t f[4] = { time, c->name_id, zigzag_encode(v), level };
+		capture_write_varints(cw, CAPTURE_REC_COUNTER, f, 4);
+		c->written = updates;
+	}
+	uint64_t refused = atomic_load(&counters_refused);
+	if (refused > refused_reported) {
+		uint64_t f[3] = { CAPTURE_LOST_COUNTER, CAPTURE_LOST_TABLE_FULL,
+				  refused - refused_reported };
+		capture_write_varints(cw, CAPTURE_REC_LOST, f, 3);
+		refused_reported = refused;
+	}
+}
+
+/* In a followed fork child: names are defined again in its capture, and
+ * every counter's value is written there once. */
+void counters_forget(void)
+{
+	pthread_mutex_init(&counters_lock, NULL);
+	for (size_t i = 0; i < COUNTERS_MAX; i++) {
+		counters[i].name_id = 0;
+		counters[i].written = 0;
+	}
+	refused_reported = atomic_load(&counters_refused);
+}
