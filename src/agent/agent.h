@@ -45,8 +45,8 @@
  *       HEAP_EV_HAS_PCS | tid << 32,
  *   [3] address; an allocation adds [4] size, [5] the stack's hash, [6]
  *   the thread's label set and, with HEAP_EV_HAS_PCS, its frames.
- *   Without them the writer knows the
- *   stack by its hash: the thread sent its frames before. */
+ *   Without them the writer knows the stack by its hash: the thread sent
+ *   its frames before. */
 #define HEAP_EV_ALLOC 1u
 #define HEAP_EV_FREE 2u
 #define HEAP_EV_HAS_PCS (1ull << 24)
