@@ -76,6 +76,7 @@ static int agent_begin(void)
 		return -1;
 	}
 	/* The sampler first: the capture's header names the timer it chose. */
+	spans_start(); /* its clock before the writer runs */
 	int rc = heap_start();
 	if (rc == 0)
 		rc = sampler_install();
@@ -92,6 +93,7 @@ static int agent_begin(void)
 		return -1;
 	}
 	atomic_store(&agent.state, AGENT_RUNNING);
+	spans_running(true);
 	return 0;
 }
 
@@ -124,6 +126,7 @@ static void fork_child(void)
 	bool was_running = atomic_load(&agent.state) == AGENT_RUNNING;
 	atomic_store(&heap_on, false);
 	atomic_store(&agent.state, AGENT_OFF);
+	spans_fork_child(self);
 	sampler_self = NULL;
 	pthread_mutex_init(&agent.threads_lock, NULL);
 	if (!was_running)
@@ -248,6 +251,7 @@ bool agent_finish(void)
 		return false;
 	int saved_errno = errno;
 	heap_busy++;
+	spans_running(false);
 	heap_stop();
 	threads_stop_all();
 	sampler_stop_process();

@@ -96,6 +96,14 @@ struct agent_config {
 	bool heap;            /* track the malloc family */
 	uint64_t heap_sample; /* mean bytes between samples; 0: every event */
 	uint64_t heap_ring_bytes;
+	/* Spans (spans.c) */
+	bool spans;              /* ONEPROF_SPANS */
+	uint64_t span_ring_bytes;
+	unsigned span_mode;      /* 0: drop, 1: flight recorder */
+	unsigned span_window;    /* flight recorder: seconds kept */
+	uint64_t span_min_ns;    /* shorter spans are left out */
+	unsigned span_max_depth; /* deeper spans are not recorded */
+	int dump_signo;          /* 0: none */
 };
 
 enum agent_state {
@@ -150,6 +158,11 @@ struct agent_thread {
 	uint64_t heap_rng;
 	uint64_t heap_allocs, heap_bytes, heap_frees; /* every call, sampled or not */
 	uint64_t heap_totals_sent; /* writer-owned: heap_allocs last written */
+
+	/* Spans: the thread's span ring, mapped on its first span call, and
+	 * the writer's state for it (writer-owned). */
+	struct spans_ring *_Atomic span_ring;
+	struct spans_wthread *span_w;
 };
 
 struct agent {
@@ -249,6 +262,23 @@ struct ring *heap_orphan_ring(void) AGENT_HIDDEN;
 /* Events lost since the last call: ring full, sample table full, made
  * after the capture ended. */
 void heap_lost_counts(uint64_t *ring_full, uint64_t *table_full, uint64_t *stopped) AGENT_HIDDEN;
+
+/* spans.c */
+void spans_start(void) AGENT_HIDDEN;
+/* Sets oneprof_spans_on: true while the agent runs with ONEPROF_SPANS=1. */
+void spans_running(bool on) AGENT_HIDDEN;
+void spans_fork_child(struct agent_thread *self) AGENT_HIDDEN;
+void spans_thread_exit(void) AGENT_HIDDEN;
+void spans_ignore_thread(void) AGENT_HIDDEN;
+void spans_thread_free(struct agent_thread *t) AGENT_HIDDEN;
+/* The writer's drain: begin (a calibration point), each thread
+ * (threads_lock held), end (notes, a dump's completion). */
+void spans_drain_begin(bool at_exit) AGENT_HIDDEN;
+void spans_drain_thread(struct agent_thread *t, bool at_exit) AGENT_HIDDEN;
+void spans_drain_end(bool at_exit) AGENT_HIDDEN;
+/* Whether an exited thread's span events are all handled (flight mode
+ * keeps them for the window). */
+bool spans_thread_done(struct agent_thread *t) AGENT_HIDDEN;
 
 /* threads.c */
 struct agent_thread *threads_register_self(void) AGENT_HIDDEN;

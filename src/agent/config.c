@@ -47,6 +47,16 @@ static const struct setting settings[] = {
 	{ "ONEPROF_HEAP_RING_SIZE", 65536, 1ull << 30, 4 << 20,
 	  "bytes of heap event buffer per thread (K, M and G suffixes allowed)",
 	  FIELD(heap_ring_bytes) },
+	{ "ONEPROF_SPANS", 0, 1, 1, "1: record the spans the program makes (oneprof.h)",
+	  FIELD(spans) },
+	{ "ONEPROF_SPAN_RING_SIZE", 4096, 1ull << 30, 1 << 20,
+	  "bytes of span buffer per thread (K, M and G suffixes allowed)", FIELD(span_ring_bytes) },
+	{ "ONEPROF_SPAN_WINDOW", 1, 86400, 10,
+	  "seconds of spans a flight-recorder dump writes", FIELD(span_window) },
+	{ "ONEPROF_SPAN_MIN_NS", 0, 1ull << 40, 0,
+	  "shortest span recorded, in nanoseconds; 0 records every one", FIELD(span_min_ns) },
+	{ "ONEPROF_SPAN_MAX_DEPTH", 1, 65535, 256,
+	  "deepest nesting of spans recorded", FIELD(span_max_depth) },
 };
 
 static int bad(const char *name, const char *value, const char *why)
@@ -149,6 +159,23 @@ static int load_signal_and_timer(struct agent_config *cfg)
 			return bad("ONEPROF_TOGGLE_SIGNAL", s,
 				   "is the profiling signal too (choose another, e.g. USR2)");
 	}
+	s = getenv("ONEPROF_DUMP_SIGNAL");
+	cfg->dump_signo = 0;
+	if (s && *s && strcmp(s, "0")) {
+		if ((cfg->dump_signo = parse_signal(s)) < 0)
+			return bad("ONEPROF_DUMP_SIGNAL", s,
+				   "is not a usable signal (" SIGNAL_CHOICES ", or 0 for none)");
+		if (cfg->dump_signo == cfg->signo || cfg->dump_signo == cfg->toggle_signo)
+			return bad("ONEPROF_DUMP_SIGNAL", s,
+				   "is the profiling or toggle signal too (choose another, e.g. USR1)");
+	}
+	s = getenv("ONEPROF_SPAN_MODE");
+	cfg->span_mode = 0;
+	if (s && strcmp(s, "drop")) {
+		if (strcmp(s, "flight"))
+			return bad("ONEPROF_SPAN_MODE", s, "is not one of drop, flight");
+		cfg->span_mode = 1;
+	}
 	static const char *const timers[] = { "perf", "timer", "itimer" };
 	s = getenv("ONEPROF_TIMER");
 	cfg->timer = SAMPLER_PERF;
@@ -172,7 +199,8 @@ static bool known(const char *entry)
 {
 	static const char *const others[] = { "ONEPROF_OUTPUT", "ONEPROF_ROOT_PID",
 					      "ONEPROF_SIGNAL", "ONEPROF_TIMER",
-					      "ONEPROF_TOGGLE_SIGNAL", "ONEPROF_AGENT" };
+					      "ONEPROF_TOGGLE_SIGNAL", "ONEPROF_AGENT",
+					      "ONEPROF_SPAN_MODE", "ONEPROF_DUMP_SIGNAL" };
 	size_t len = strcspn(entry, "=");
 	for (size_t i = 0; i < sizeof(settings) / sizeof(settings[0]); i++)
 		if (strlen(settings[i].name) == len && !strncmp(entry, settings[i].name, len))
@@ -194,6 +222,7 @@ int agent_config_load(struct agent_config *cfg)
 	/* The ring index math needs a power of two: round down. */
 	cfg->ring_bytes = 1ull << (63 - __builtin_clzll(cfg->ring_bytes));
 	cfg->heap_ring_bytes = 1ull << (63 - __builtin_clzll(cfg->heap_ring_bytes));
+	cfg->span_ring_bytes = 1ull << (63 - __builtin_clzll(cfg->span_ring_bytes));
 	if (cfg->heap_sample)
 		cfg->heap = true; /* ONEPROF_HEAP_SAMPLE alone asks for the heap too */
 

@@ -25,6 +25,7 @@ static void thread_exit(void *arg)
 	 * writer frees both after draining. */
 	sampler_thread_stop(t);
 	sampler_self = NULL;
+	spans_thread_exit();
 	atomic_signal_fence(memory_order_seq_cst);
 	/* A name set by prctl(PR_SET_NAME), which we do not interpose. */
 	char name[sizeof(t->name)] = "";
@@ -65,6 +66,7 @@ void threads_free(struct agent_thread *t)
 		munmap(t->ring, sizeof(struct ring) + agent.cfg.ring_bytes);
 	if (t->heap_ring)
 		munmap(t->heap_ring, sizeof(struct ring) + agent.cfg.heap_ring_bytes + HEAP_SEEN_BYTES);
+	spans_thread_free(t);
 	free(t);
 }
 
@@ -198,10 +200,37 @@ static pthread_create_fn real_pthread_create(void)
 	return create;
 }
 
+/* The agent's own threads (writer, ticker) record no spans: an observer
+ * callback that makes one runs on the writer. */
+static void *unprofiled_start(void *p)
+{
+	struct start_args a = *(struct start_args *)p;
+	heap_busy++;
+	free(p);
+	heap_busy--;
+	spans_ignore_thread();
+	return a.fn(a.arg);
+}
+
 int threads_create_unprofiled(pthread_t *th, void *(*fn)(void *), void *arg)
 {
 	pthread_create_fn create = real_pthread_create();
-	return create ? create(th, NULL, fn, arg) : EAGAIN;
+	if (!create)
+		return EAGAIN;
+	heap_busy++;
+	struct start_args *a = malloc(sizeof(*a));
+	heap_busy--;
+	if (!a)
+		return EAGAIN;
+	a->fn = fn;
+	a->arg = arg;
+	int rc = create(th, NULL, unprofiled_start, a);
+	if (rc != 0) {
+		heap_busy++;
+		free(a);
+		heap_busy--;
+	}
+	return rc;
 }
 
 __attribute__((visibility("default"))) int pthread_create(pthread_t *th,

@@ -532,6 +532,7 @@ static void drain_all(bool at_exit)
 		drain_heap(until);
 		write_rss();
 	}
+	spans_drain_begin(at_exit);
 	struct agent_thread **link = &agent.threads;
 	while (*link) {
 		struct agent_thread *t = *link;
@@ -540,11 +541,14 @@ static void drain_all(bool at_exit)
 			announce(t);
 		drain_ring(t, UINT64_MAX);
 		write_heap_totals(t);
+		spans_drain_thread(t, at_exit);
 		uint64_t dropped = atomic_exchange(&t->ring->dropped, 0);
 		if (dropped)
 			write_lost(CAPTURE_LOST_RING_FULL, dropped);
-		/* An exited thread goes once its heap events are all out too. */
-		if (exited && (!t->heap_ring || !ring_peek(t->heap_ring))) {
+		/* An exited thread goes once its heap and span events are all
+		 * out too. */
+		if (exited && (!t->heap_ring || !ring_peek(t->heap_ring)) &&
+		    spans_thread_done(t)) {
 			write_thread_end(t, t->end_ns, t->cpu_ns);
 			*link = t->next;
 			threads_free(t);
@@ -561,6 +565,7 @@ static void drain_all(bool at_exit)
 		link = &t->next;
 	}
 	pthread_mutex_unlock(&agent.threads_lock);
+	spans_drain_end(at_exit);
 	counters_write(agent_now_ns() - agent.start_ns);
 	uint64_t no_ring = atomic_load(&agent.lost_no_ring);
 	if (no_ring > w.lost_no_ring_reported) {
@@ -651,11 +656,16 @@ static void build_header(struct capture_buf *h)
 	capture_header_u64(h, CAPTURE_HDR_CLOCK_ID, CLOCK_MONOTONIC);
 	snprintf(buf, sizeof(buf),
 		 "hz=%u\nmax_depth=%u\nring_size=%llu\nflush_ms=%u\nsignal=%d\ntimer=%s\n"
-		 "heap=%s\nheap_sample=%llu\n",
+		 "heap=%s\nheap_sample=%llu\nspans=%s\nspan_ring_size=%llu\nspan_window=%u\n"
+		 "span_min_ns=%llu\nspan_max_depth=%u\ndump_signal=%d\n",
 		 agent.cfg.hz, agent.cfg.max_depth, (unsigned long long)agent.cfg.ring_bytes,
 		 agent.cfg.flush_ms, agent.cfg.signo, sampler_name(),
 		 !agent.cfg.heap ? "off" : agent.cfg.heap_sample ? "sample" : "full",
-		 (unsigned long long)agent.cfg.heap_sample);
+		 (unsigned long long)agent.cfg.heap_sample,
+		 !agent.cfg.spans ? "off" : agent.cfg.span_mode ? "flight" : "drop",
+		 (unsigned long long)agent.cfg.span_ring_bytes, agent.cfg.span_window,
+		 (unsigned long long)agent.cfg.span_min_ns, agent.cfg.span_max_depth,
+		 agent.cfg.dump_signo);
 	capture_header_str(h, CAPTURE_HDR_CONFIG, buf);
 	if (gethostname(buf, sizeof(buf)) == 0) {
 		buf[sizeof(buf) - 1] = '\0';

@@ -40,6 +40,14 @@ const char cmd_record_help[] =
 	"      --heap-sample[=B]  track a Poisson sample of allocations, one per B bytes\n"
 	"                         on average (default 512K; K, M, G suffixes): scaled\n"
 	"                         estimates at a fraction of the cost\n"
+	"      --spans=MODE       spans the program makes (include/oneprof.h): drop\n"
+	"                         (default; a full buffer drops, counted), flight (keep\n"
+	"                         the last --span-window seconds, written on a dump and\n"
+	"                         at exit) or off\n"
+	"      --span-window=S    flight recorder: seconds a dump writes (default 10)\n"
+	"      --span-min=TIME    leave out spans shorter than TIME (ns, us, ms, s)\n"
+	"      --span-depth=N     deepest span nesting recorded (default 256)\n"
+	"      --dump-signal=SIG  signal that makes the flight recorder dump (e.g. USR1)\n"
 	"\n"
 	"The agent also reads ONEPROF_RING_SIZE (per-thread buffer, default 256K) and\n"
 	"ONEPROF_FLUSH_MS (most time samples wait before reaching the file, default 1000)\n"
@@ -104,12 +112,38 @@ static int find_command(const char *cmd, char *out, size_t len)
 	return found_err;
 }
 
+/* "250us", "5ms", "1s", "100" (ns): at most 2^40 ns, the agent's bound. */
+static bool parse_duration_ns(const char *s, unsigned long long *out)
+{
+	static const struct { const char *unit; unsigned long long ns; } units[] = {
+		{ "", 1 }, { "ns", 1 }, { "us", 1000 }, { "ms", 1000000 }, { "s", 1000000000 },
+	};
+	char *end;
+	if (*s < '0' || *s > '9')
+		return false;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno)
+		return false;
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		if (strcmp(end, units[i].unit))
+			continue;
+		if (v > (1ull << 40) / units[i].ns)
+			return false;
+		*out = v * units[i].ns;
+		return true;
+	}
+	return false;
+}
+
 struct record_options {
 	const char *output;
 	unsigned long hz, depth;
 	bool wall, no_follow_fork, no_inherit, paused, heap;
 	const char *toggle_signal;
 	const char *heap_sample; /* bytes, as given */
+	const char *spans, *span_window, *dump_signal; /* as given */
+	char span_min[32], span_depth[16];
 };
 
 static void setup_child_env(const char *agent_path, const struct record_options *o)
@@ -140,6 +174,18 @@ static void setup_child_env(const char *agent_path, const struct record_options 
 		setenv("ONEPROF_HEAP", "1", 1);
 	if (o->heap_sample)
 		setenv("ONEPROF_HEAP_SAMPLE", o->heap_sample, 1);
+	if (o->spans && !strcmp(o->spans, "off"))
+		setenv("ONEPROF_SPANS", "0", 1);
+	else if (o->spans)
+		setenv("ONEPROF_SPAN_MODE", o->spans, 1);
+	if (o->span_window)
+		setenv("ONEPROF_SPAN_WINDOW", o->span_window, 1);
+	if (o->span_min[0])
+		setenv("ONEPROF_SPAN_MIN_NS", o->span_min, 1);
+	if (o->span_depth[0])
+		setenv("ONEPROF_SPAN_MAX_DEPTH", o->span_depth, 1);
+	if (o->dump_signal)
+		setenv("ONEPROF_DUMP_SIGNAL", o->dump_signal, 1);
 	snprintf(num, sizeof(num), "%d", (int)getpid());
 	setenv("ONEPROF_ROOT_PID", num, 1);
 }
@@ -229,6 +275,11 @@ int cmd_record(int argc, char **argv)
 		{ "toggle-signal", required_argument, NULL, 't' },
 		{ "heap", no_argument, NULL, 'H' },
 		{ "heap-sample", optional_argument, NULL, 'S' },
+		{ "spans", required_argument, NULL, 1000 },
+		{ "span-window", required_argument, NULL, 1001 },
+		{ "span-min", required_argument, NULL, 1002 },
+		{ "span-depth", required_argument, NULL, 1003 },
+		{ "dump-signal", required_argument, NULL, 1004 },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -278,6 +329,46 @@ int cmd_record(int argc, char **argv)
 			}
 			break;
 		}
+		case 1000:
+			if (strcmp(optarg, "drop") && strcmp(optarg, "flight") && strcmp(optarg, "off")) {
+				cli_error("record: --spans=%s is not a span mode; use drop, flight or off",
+					  optarg);
+				return 2;
+			}
+			o.spans = optarg;
+			break;
+		case 1001: {
+			unsigned long v;
+			if (!cli_parse_uint(optarg, 1, 86400, &v)) {
+				cli_error("record: --span-window=%s is not a number of seconds from 1 to "
+					  "86400", optarg);
+				return 2;
+			}
+			o.span_window = optarg;
+			break;
+		}
+		case 1002: {
+			unsigned long long ns;
+			if (!parse_duration_ns(optarg, &ns)) {
+				cli_error("record: --span-min=%s is not a duration; give a number with "
+					  "ns, us, ms or s (like 50us)", optarg);
+				return 2;
+			}
+			snprintf(o.span_min, sizeof(o.span_min), "%llu", ns);
+			break;
+		}
+		case 1003: {
+			unsigned long v;
+			if (!cli_parse_uint(optarg, 1, 65535, &v)) {
+				cli_error("record: --span-depth=%s is not a number from 1 to 65535", optarg);
+				return 2;
+			}
+			snprintf(o.span_depth, sizeof(o.span_depth), "%lu", v);
+			break;
+		}
+		case 1004:
+			o.dump_signal = optarg;
+			break;
 		case 'd':
 			if (!cli_parse_uint(optarg, 1, 1024, &o.depth)) {
 				cli_error("record: --max-depth '%s' is not a number from 1 to 1024",
