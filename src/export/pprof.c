@@ -273,10 +273,31 @@ static int cmp_sample(const void *a, const void *b, void *arg)
 		return x->stack < y->stack ? -1 : 1;
 	if (x->thread != y->thread)
 		return x->thread < y->thread ? -1 : 1;
+	if (x->labels != y->labels)
+		return x->labels < y->labels ? -1 : 1;
 	return 0;
 }
 
-static void encode_sample(struct encoder *e, uint32_t stack, uint32_t thread,
+/* A label set's labels, each key once (the innermost push of a key
+ * hides the outer ones, as profile_labels_have() reads them). */
+static void encode_labels(struct encoder *e, uint32_t set)
+{
+	const struct profile *p = e->p;
+	for (uint32_t i = set, depth = 0; i && i < p->nlabel_sets && depth < p->nlabel_sets;
+	     i = p->label_sets[i].parent, depth++) {
+		const struct profile_label_set *ls = &p->label_sets[i];
+		bool hidden = false;
+		for (uint32_t j = set; j != i && !hidden; j = p->label_sets[j].parent)
+			hidden = !strcmp(p->label_sets[j].key, ls->key);
+		if (hidden || !ls->key || !ls->value)
+			continue;
+		pb_field(&e->subsub, LABEL_KEY, strtab_add(&e->strs, ls->key));
+		pb_field(&e->subsub, LABEL_STR, strtab_add(&e->strs, ls->value));
+		pb_message(&e->sub, SAMPLE_LABEL, &e->subsub);
+	}
+}
+
+static void encode_sample(struct encoder *e, uint32_t stack, uint32_t thread, uint32_t labels,
 			  const uint64_t *values, size_t nvalues)
 {
 	const struct profile *p = e->p;
@@ -308,6 +329,7 @@ static void encode_sample(struct encoder *e, uint32_t stack, uint32_t thread,
 			pb_message(&e->sub, SAMPLE_LABEL, &e->subsub);
 		}
 	}
+	encode_labels(e, labels);
 	pb_message(&e->out, PROFILE_SAMPLE, &e->sub);
 }
 
@@ -331,7 +353,7 @@ static void encode_samples(struct encoder *e)
 			cpu_ns += p->samples[order[j]].cpu_ns;
 		}
 		uint64_t v[2] = { count, cpu_ns };
-		encode_sample(e, first->stack, first->thread, v, 2);
+		encode_sample(e, first->stack, first->thread, first->labels, v, 2);
 		i = j;
 	}
 	free(order);
@@ -353,7 +375,8 @@ static void encode_heap_samples(struct encoder *e)
 			any |= v[k] != 0;
 		}
 		if (any)
-			encode_sample(e, h->sites[i].stack, h->sites[i].thread, v, 4);
+			encode_sample(e, h->sites[i].stack, h->sites[i].thread, h->sites[i].labels, v,
+				      4);
 	}
 }
 

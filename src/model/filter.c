@@ -40,9 +40,40 @@ void profile_filter_add(char **slot, const char *regex)
 	*slot = both;
 }
 
+bool profile_filter_add_tag(struct profile_filter *f, bool ignore, const char *spec, char *err,
+			    size_t errlen)
+{
+	const char *eq = strchr(spec, '=');
+	size_t klen = eq ? (size_t)(eq - spec) : strlen(spec);
+	if (klen == 0) {
+		snprintf(err, errlen,
+			 "--%s '%s' names no label; give KEY=VALUE, or KEY for any value "
+			 "(e.g. request=checkout)",
+			 ignore ? "tag-ignore" : "tag-focus", spec);
+		return false;
+	}
+	struct profile_tag **tags = ignore ? &f->tag_ignore : &f->tag_focus;
+	size_t *n = ignore ? &f->ntag_ignore : &f->ntag_focus;
+	*tags = xrealloc(*tags, (*n + 1) * sizeof(**tags));
+	(*tags)[*n].key = xstrndup(spec, klen);
+	(*tags)[*n].value = eq ? xstrdup(eq + 1) : NULL;
+	(*n)++;
+	return true;
+}
+
 bool profile_filter_active(const struct profile_filter *f)
 {
-	return f->focus || f->ignore || f->hide || f->thread >= 0;
+	return f->focus || f->ignore || f->hide || f->thread >= 0 || f->ntag_focus ||
+	       f->ntag_ignore;
+}
+
+static void tags_free(struct profile_tag *tags, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(tags[i].key);
+		free(tags[i].value);
+	}
+	free(tags);
 }
 
 void profile_filter_release(struct profile_filter *f)
@@ -50,6 +81,8 @@ void profile_filter_release(struct profile_filter *f)
 	free(f->focus);
 	free(f->ignore);
 	free(f->hide);
+	tags_free(f->tag_focus, f->ntag_focus);
+	tags_free(f->tag_ignore, f->ntag_ignore);
 	profile_filter_init(f);
 }
 
@@ -65,6 +98,33 @@ void profile_filter_describe(const struct profile_filter *f, char *buf, size_t l
 		int n = snprintf(buf + o, len - o, "%s%s '%s'", o ? ", " : "", names[i], values[i]);
 		o += n > 0 ? (size_t)n : 0;
 	}
+	for (int ig = 0; ig < 2; ig++) {
+		const struct profile_tag *tags = ig ? f->tag_ignore : f->tag_focus;
+		size_t ntags = ig ? f->ntag_ignore : f->ntag_focus;
+		for (size_t i = 0; i < ntags && o < len; i++) {
+			int n = snprintf(buf + o, len - o, "%s%s '%s%s%s'", o ? ", " : "",
+					 ig ? "tag-ignore" : "tag-focus", tags[i].key,
+					 tags[i].value ? "=" : "", tags[i].value ? tags[i].value : "");
+			o += n > 0 ? (size_t)n : 0;
+		}
+	}
+}
+
+static bool any_tag(const struct profile *p, uint32_t labels, const struct profile_tag *tags,
+		    size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (profile_labels_have(p, labels, tags[i].key, tags[i].value))
+			return true;
+	return false;
+}
+
+/* Does a sample's label set pass the tag filters? */
+static bool tags_keep(const struct profile *p, const struct profile_filter *f, uint32_t labels)
+{
+	if (f->ntag_focus && !any_tag(p, labels, f->tag_focus, f->ntag_focus))
+		return false;
+	return !any_tag(p, labels, f->tag_ignore, f->ntag_ignore);
 }
 
 bool *profile_match_functions(const struct profile *p, const char *regex, const char *what,
@@ -317,7 +377,8 @@ struct profile *profile_filter(const struct profile *src, const struct profile_f
 	for (size_t i = 0; i < src->nsamples; i++) {
 		const struct profile_sample *s = &src->samples[i];
 		if (s->stack >= src->nstacks || !keep[s->stack] ||
-		    (f->thread >= 0 && s->thread != (uint32_t)f->thread))
+		    (f->thread >= 0 && s->thread != (uint32_t)f->thread) ||
+		    !tags_keep(src, f, s->labels))
 			continue;
 		GROW(v->samples, v->cap_samples, v->nsamples + 1);
 		v->samples[v->nsamples++] = *s;

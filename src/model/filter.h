@@ -14,6 +14,12 @@
 
 #include "profile.h"
 
+/* A label a sample must (or must not) carry: key=value, or key with any
+ * value (value NULL). */
+struct profile_tag {
+	char *key, *value;
+};
+
 /* What a view keeps. Regexes are POSIX extended, matched anywhere in a
  * function's name (like pprof's, which are unanchored too). */
 struct profile_filter {
@@ -21,6 +27,10 @@ struct profile_filter {
 	char *ignore; /* drop samples with a frame matching; NULL: none */
 	char *hide;   /* remove matching frames from every stack; NULL: none */
 	long thread;  /* index into threads to keep; -1: every thread */
+	/* Labels: keep samples carrying any of tag_focus (none given: all),
+	 * then drop those carrying any of tag_ignore. */
+	struct profile_tag *tag_focus, *tag_ignore;
+	size_t ntag_focus, ntag_ignore;
 };
 
 /* No filter: every sample, every frame, every thread. */
@@ -28,6 +38,10 @@ void profile_filter_init(struct profile_filter *f);
 /* Adds a regex to a slot (&f->focus, ...): given twice, a slot matches
  * either ("(a)|(b)"), so repeated options add up. */
 void profile_filter_add(char **slot, const char *regex);
+/* Adds a --tag-focus (ignore false) or --tag-ignore spec, "KEY=VALUE" or
+ * "KEY" (any value). false and a one-line message when it has no key. */
+bool profile_filter_add_tag(struct profile_filter *f, bool ignore, const char *spec, char *err,
+			    size_t errlen);
 /* true when the filter would change anything. */
 bool profile_filter_active(const struct profile_filter *f);
 void profile_filter_release(struct profile_filter *f);

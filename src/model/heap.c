@@ -42,8 +42,7 @@ struct heap_state {
 	size_t live_cap, live_n;
 	struct freed *freed;
 	size_t freed_cap, freed_n;
-	uint64_t *site_keys; /* (stack << 32 | thread) + 1 per slot, 0 empty */
-	uint32_t *site_slots;
+	uint32_t *site_slots; /* site index + 1 per slot, 0 empty */
 	size_t site_cap;
 	uint32_t *thread_seq; /* allocations seen per profile thread */
 	size_t nthread_seq;
@@ -183,32 +182,36 @@ static struct heap_state *state(struct profile *p)
 	return p->heap->st;
 }
 
-static uint32_t site_get(struct profile *p, uint32_t stack, uint32_t thread)
+static size_t site_hash(uint32_t stack, uint32_t thread, uint32_t labels)
+{
+	return (size_t)mix(((uint64_t)stack << 32 | thread) ^ mix((uint64_t)labels + 1));
+}
+
+/* The site of (stack, thread, label set); the table holds site indexes
+ * and compares against the sites themselves. */
+static uint32_t site_get(struct profile *p, uint32_t stack, uint32_t thread, uint32_t labels)
 {
 	struct profile_heap *h = p->heap;
 	struct heap_state *st = h->st;
-	uint64_t key = ((uint64_t)stack << 32 | thread) + 1;
 	if ((h->nsites + 1) * 2 > st->site_cap) {
 		size_t cap = st->site_cap ? st->site_cap * 2 : 256;
-		free(st->site_keys);
 		free(st->site_slots);
-		st->site_keys = xcalloc(cap, sizeof(*st->site_keys));
 		st->site_slots = xcalloc(cap, sizeof(*st->site_slots));
 		st->site_cap = cap;
 		for (size_t k = 0; k < h->nsites; k++) {
-			uint64_t kk = ((uint64_t)h->sites[k].stack << 32 | h->sites[k].thread) + 1;
-			size_t i = mix(kk) & (cap - 1);
-			while (st->site_keys[i])
+			const struct heap_site *s = &h->sites[k];
+			size_t i = site_hash(s->stack, s->thread, s->labels) & (cap - 1);
+			while (st->site_slots[i])
 				i = (i + 1) & (cap - 1);
-			st->site_keys[i] = kk;
-			st->site_slots[i] = (uint32_t)k;
+			st->site_slots[i] = (uint32_t)k + 1;
 		}
 	}
 	size_t mask = st->site_cap - 1;
-	size_t i = mix(key) & mask;
-	while (st->site_keys[i]) {
-		if (st->site_keys[i] == key)
-			return st->site_slots[i];
+	size_t i = site_hash(stack, thread, labels) & mask;
+	while (st->site_slots[i]) {
+		const struct heap_site *s = &h->sites[st->site_slots[i] - 1];
+		if (s->stack == stack && s->thread == thread && s->labels == labels)
+			return st->site_slots[i] - 1;
 		i = (i + 1) & mask;
 	}
 	GROW(h->sites, h->cap_sites, h->nsites + 1);
@@ -216,9 +219,9 @@ static uint32_t site_get(struct profile *p, uint32_t stack, uint32_t thread)
 	memset(s, 0, sizeof(*s));
 	s->stack = stack;
 	s->thread = thread;
+	s->labels = labels;
 	s->stamp = st->gen;
-	st->site_keys[i] = key;
-	st->site_slots[i] = (uint32_t)h->nsites;
+	st->site_slots[i] = (uint32_t)h->nsites + 1;
 	return (uint32_t)h->nsites++;
 }
 
@@ -305,7 +308,7 @@ static void release(struct profile *p, struct live *e, uint64_t time, uint32_t t
 }
 
 static void on_alloc(struct profile *p, uint64_t time, struct profile_thread *t, uint64_t addr,
-		     uint64_t size, uint64_t stack)
+		     uint64_t size, uint64_t stack, uint32_t labels)
 {
 	struct profile_heap *h = p->heap;
 	struct heap_state *st = h->st;
@@ -318,9 +321,10 @@ static void on_alloc(struct profile *p, uint64_t time, struct profile_thread *t,
 		h->reordered++;
 		release(p, old, time, thread, false);
 	}
-	uint32_t site = site_get(p, stack ? (uint32_t)(stack - 1) : NO_SITE, thread);
+	uint32_t site = site_get(p, stack ? (uint32_t)(stack - 1) : NO_SITE, thread, labels);
 	struct heap_site *s = &h->sites[site];
 	double w = weight(h, size);
+	profile_spans_alloc(p, thread, time, w, w * (double)size);
 	site_touch(st, s);
 	s->alloc_count += w;
 	s->alloc_bytes += w * (double)size;
@@ -406,13 +410,16 @@ static uint64_t config_u64(const struct profile *p, const char *key, uint64_t de
 bool profile_heap_record(struct profile *p, const struct capture_record *rec)
 {
 	struct cursor c = cursor_make(rec->body, rec->len);
-	uint64_t f[5] = { 0 };
+	uint64_t f[6] = { 0 };
 	size_t nf = rec->kind == CAPTURE_REC_HEAP_ALLOC ? 5
 		    : rec->kind == CAPTURE_REC_HEAP_FREE ? 3
 		    : rec->kind == CAPTURE_REC_HEAP_TOTALS ? 4 : 3;
 	for (size_t i = 0; i < nf; i++)
 		f[i] = cursor_varint(&c);
-	if (c.bad)
+	/* An allocation's optional trailing field: its label set. */
+	if (rec->kind == CAPTURE_REC_HEAP_ALLOC && cursor_left(&c))
+		f[5] = cursor_varint(&c);
+	if (c.bad || (f[5] && f[5] >= p->nlabel_sets))
 		return false;
 	bool first = !p->heap;
 	struct heap_state *st = state(p);
@@ -429,7 +436,7 @@ bool profile_heap_record(struct profile *p, const struct capture_record *rec)
 	case CAPTURE_REC_HEAP_ALLOC:
 		if (f[4] > p->nstacks || f[1] > UINT32_MAX)
 			return false;
-		on_alloc(p, f[0], profile_thread_get(p, f[1], f[0]), f[2], f[3], f[4]);
+		on_alloc(p, f[0], profile_thread_get(p, f[1], f[0]), f[2], f[3], f[4], (uint32_t)f[5]);
 		return true;
 	case CAPTURE_REC_HEAP_FREE:
 		if (f[1] > UINT32_MAX)
@@ -461,7 +468,6 @@ static void state_free(struct profile_heap *h)
 		return;
 	free(st->live);
 	free(st->freed);
-	free(st->site_keys);
 	free(st->site_slots);
 	free(st->thread_seq);
 	free(st->totals);
@@ -605,6 +611,7 @@ bool profile_heap_view(struct profile *p, enum heap_metric metric)
 		struct profile_sample smp = { 0 };
 		smp.thread = s->thread;
 		smp.stack = s->stack;
+		smp.labels = s->labels;
 		smp.count = 1;
 		smp.cpu_ns = value;
 		GROW(p->samples, p->cap_samples, p->nsamples + 1);
@@ -618,5 +625,6 @@ bool profile_heap_view(struct profile *p, enum heap_metric metric)
 	p->unit = metrics[metric].unit;
 	p->heap_metric = metric;
 	p->heap_view = true;
+	p->span_view = false;
 	return true;
 }

@@ -148,6 +148,7 @@ static bool add_record(struct profile *p, const struct capture_record *rec)
 		if (t) {
 			t->end_ns = time ? time : 1;
 			t->cpu_ns = cpu;
+			profile_spans_thread_end(p, (uint32_t)(t - p->threads), time);
 		}
 		return true;
 	}
@@ -195,8 +196,12 @@ static bool add_record(struct profile *p, const struct capture_record *rec)
 			p->wall = true;
 			p->state_ns[state] += s.cpu_ns;
 		}
-		if (c.bad || stack == 0 || stack > p->nstacks || s.count > UINT32_MAX)
+		/* Optional trailing field: the thread's label set. */
+		uint64_t labels = cursor_left(&c) ? cursor_varint(&c) : 0;
+		if (c.bad || stack == 0 || stack > p->nstacks || s.count > UINT32_MAX ||
+		    (labels && labels >= p->nlabel_sets))
 			return false;
+		s.labels = (uint32_t)labels;
 		struct profile_thread *t = profile_thread_get(p, tid, s.time_ns);
 		t->samples += s.count;
 		t->sampled_cpu_ns += s.cpu_ns;
@@ -281,6 +286,17 @@ static bool add_record(struct profile *p, const struct capture_record *rec)
 	case CAPTURE_REC_HEAP_TOTALS:
 	case CAPTURE_REC_METRIC:
 		return profile_heap_record(p, rec);
+	case CAPTURE_REC_SPAN_SITE:
+	case CAPTURE_REC_SPAN_BEGIN:
+	case CAPTURE_REC_SPAN_END:
+	case CAPTURE_REC_SPAN_ATTR:
+	case CAPTURE_REC_LABEL_SET:
+	case CAPTURE_REC_SPAN_NOTE:
+	case CAPTURE_REC_COUNTER:
+	case CAPTURE_REC_OPS:
+	case CAPTURE_REC_GC_BEGIN:
+	case CAPTURE_REC_GC_END:
+		return profile_spans_record(p, rec);
 	default:
 		return true; /* known range but not decoded by this version */
 	}
@@ -305,6 +321,8 @@ struct profile *profile_read(FILE *f, const char *name, char *err, size_t errlen
 		}
 	}
 	profile_heap_finish(p);
+	/* After the heap: it hands its allocations to the spans. */
+	profile_spans_finish(p);
 	p->status = capture_reader_status(r);
 	snprintf(p->stop_reason, sizeof(p->stop_reason), "%s", capture_reader_stop_reason(r));
 	p->chunks = capture_reader_chunks(r);
@@ -410,6 +428,8 @@ void profile_free(struct profile *p)
 	free(p->jit_symbols);
 	free(p->jit_maps);
 	profile_heap_free(p->heap);
+	profile_spans_free(p->spans);
+	free(p->label_sets);
 	free(p->strings);
 	intern_free(p->intern);
 	free(p);

@@ -86,8 +86,11 @@ struct profile_series {
 };
 
 /* One node of the span call tree: spans merged by their path of site
- * names from the top, across threads. Node 0 is the root (no site); a
- * node's parent has a smaller index. */
+ * names from the top, across threads. Node 0 is the root (site and
+ * parent SPAN_NONE): its total is the sum of the top-level spans', its
+ * self time 0, and its own allocations and operations are those made
+ * outside every span. A node's parent has a smaller index; site is the
+ * first site with the node's name. */
 struct span_node {
 	uint32_t site, parent;
 	uint32_t child, sibling; /* first child, next sibling; 0: none */
@@ -100,6 +103,8 @@ struct span_node {
 struct profile_spans {
 	struct profile_span_site *sites;
 	size_t nsites, cap_sites;
+	/* In start order (a parent before its children); per thread they
+	 * nest: start inclusive, end exclusive. */
 	struct profile_span *spans;
 	size_t nspans, cap_spans;
 	struct profile_span_attr *attrs;
@@ -115,6 +120,7 @@ struct profile_spans {
 	/* Built by profile_spans_finish(). */
 	struct span_node *nodes;
 	size_t nnodes, cap_nodes;
+	uint32_t *span_nodes; /* per span: its node */
 	uint64_t gc_count, gc_ns, gc_reclaimed;
 
 	/* private: reading state */
@@ -124,6 +130,8 @@ struct profile_spans {
 /* Called by the profile reader for records 32..47 (and LABEL_SET). false:
  * the record is malformed. */
 bool profile_spans_record(struct profile *p, const struct capture_record *rec);
+/* A thread ended (THREAD_END): its open spans and GC end there, unclosed. */
+void profile_spans_thread_end(struct profile *p, uint32_t thread, uint64_t time);
 /* Charges an allocation to the span open on its thread (the heap model
  * calls it for each allocation it reads). */
 void profile_spans_alloc(struct profile *p, uint32_t thread, uint64_t time_ns, double count,
@@ -138,13 +146,16 @@ void profile_spans_free(struct profile_spans *s);
 size_t span_node_ops(const struct profile *p, uint32_t node, bool with_descendants,
 		     const char **kinds, uint64_t *counts, size_t cap);
 
-/* Replaces the profile's samples by one per span call-tree node carrying
- * its self time, with synthetic stacks whose functions are span names
- * (root first), so top, tree, folded, svg and html show time by span.
- * false when the capture holds no spans. */
+/* Replaces the profile's samples by one per (span call-tree node,
+ * thread) carrying its self time (cpu_ns, in ns) and its calls (count),
+ * with synthetic stacks whose functions are span sites (module "", the
+ * site's file and line), so top, tree, folded, svg, html and pprof show
+ * time by span. Call it after profile_resolve(): it appends functions,
+ * locations and stacks. false when the capture holds no spans. */
 bool profile_span_view(struct profile *p);
 
-/* Labels: does label set `set` hold key=value (value NULL: any value)? */
+/* Labels: does label set `set` hold key=value (value NULL: any value)?
+ * Where a key was pushed twice the innermost value counts. */
 bool profile_labels_have(const struct profile *p, uint32_t set, const char *key,
 			 const char *value);
 

@@ -3,10 +3,10 @@
 
 #include <elf.h>
 #include <link.h>
+#include <stdio.h>
 #include <string.h>
 
-#include <string.h>
-
+#include "../../src/capture/writer.h"
 #include "../../src/model/profile.h"
 #include "../../src/util/util.h"
 
@@ -88,6 +88,61 @@ void tb_add_sample(struct profile *p, uint32_t thread, uint32_t stack, uint64_t 
 	s->cpu_ns = count * 10000000; /* 100 Hz */
 	p->total_count += count;
 	p->total_cpu_ns += s->cpu_ns;
+}
+
+struct tb_capture {
+	FILE *f;
+	struct capture_writer *w;
+};
+
+struct tb_capture *tb_capture_new(void)
+{
+	struct tb_capture *c = xcalloc(1, sizeof(*c));
+	c->f = tmpfile();
+	if (!c->f)
+		return c; /* every call below does nothing; the load fails */
+	struct capture_buf h = { 0 };
+	capture_header_u64(&h, CAPTURE_HDR_PID, 1);
+	capture_header_u64(&h, CAPTURE_HDR_HZ, 100);
+	c->w = capture_writer_new(fileno(c->f), 0, 0);
+	if (c->w && capture_writer_begin(c->w, &h) != 0) {
+		capture_writer_free(c->w);
+		c->w = NULL;
+	}
+	capture_buf_free(&h);
+	return c;
+}
+
+void tb_capture_string(struct tb_capture *c, uint64_t id, const char *s)
+{
+	if (c->w)
+		capture_write_string(c->w, id, s, strlen(s));
+}
+
+void tb_capture_stack(struct tb_capture *c, uint64_t id, const uint64_t *pcs, size_t n)
+{
+	if (c->w)
+		capture_write_stack(c->w, id, CAPTURE_STACK_COMPLETE, pcs, n);
+}
+
+void tb_capture_rec(struct tb_capture *c, unsigned kind, const uint64_t *fields, size_t n)
+{
+	if (c->w)
+		capture_write_varints(c->w, kind, fields, n);
+}
+
+struct profile *tb_capture_load(struct tb_capture *c, char *err, size_t errlen)
+{
+	struct profile *p = NULL;
+	snprintf(err, errlen, "could not write the test capture");
+	if (c->w && capture_writer_free(c->w) == 0) {
+		rewind(c->f);
+		p = profile_read(c->f, "test.opf", err, errlen);
+	}
+	if (c->f)
+		fclose(c->f);
+	free(c);
+	return p;
 }
 
 struct self_bid {

@@ -39,6 +39,24 @@ void tb_add_thread(struct profile *p, uint64_t tid, const char *name);
 void tb_add_sample(struct profile *p, uint32_t thread, uint32_t stack, uint64_t count,
 		   uint64_t time_ns);
 
+/* A capture written record by record with the real writer (into an
+ * unlinked temporary file, uncompressed), then read back with
+ * profile_read(): for tests of the record decoders. The header says
+ * pid 1 and 100 Hz. */
+struct tb_capture;
+struct tb_capture *tb_capture_new(void);
+/* A STRING record; ids count from 1, in order. */
+void tb_capture_string(struct tb_capture *c, uint64_t id, const char *s);
+/* A STACK record of n pcs, leaf first. */
+void tb_capture_stack(struct tb_capture *c, uint64_t id, const uint64_t *pcs, size_t n);
+/* Any record whose body is only varints. */
+void tb_capture_rec(struct tb_capture *c, unsigned kind, const uint64_t *fields, size_t n);
+#define TB_REC(c, kind, ...)                                                        \
+	tb_capture_rec((c), (kind), (const uint64_t[]){ __VA_ARGS__ },              \
+		       sizeof((const uint64_t[]){ __VA_ARGS__ }) / sizeof(uint64_t))
+/* Reads the capture back (NULL and a message when it cannot) and frees c. */
+struct profile *tb_capture_load(struct tb_capture *c, char *err, size_t errlen);
+
 /* The GNU build-id of the test binary itself, from its loaded notes, as
  * the agent records it: its length, 0 when it has none. */
 size_t tb_self_build_id(uint8_t out[64]);
