@@ -220,7 +220,8 @@ $(B)/fuzz/fuzz-eh-frame: $(EH_FUZZ_SRC) src/unwind/unwind_internal.h src/capture
 .PHONY: bench
 HC_CFLAGS := -std=gnu11 -O2 -g $(WARN) -D_GNU_SOURCE -fno-optimize-sibling-calls -pthread
 bench: all $(B)/tests/progs/split $(B)/bench/handler-cost-fp $(B)/bench/handler-cost-nofp \
-	$(B)/bench/heap-churn $(B)/bench/heap-churn-nofp
+	$(B)/bench/heap-churn $(B)/bench/heap-churn-nofp $(B)/bench/span-cost \
+	$(B)/bench/calls $(B)/bench/calls-pg $(B)/bench/calls-oneprof
 $(B)/bench/handler-cost-fp: bench/handler_cost.c $(B)/liboneprof-cli.a
 	@mkdir -p $(dir $@)
 	$(CC) $(HC_CFLAGS) -fno-omit-frame-pointer -mno-omit-leaf-frame-pointer -o $@ $< \
@@ -228,6 +229,21 @@ $(B)/bench/handler-cost-fp: bench/handler_cost.c $(B)/liboneprof-cli.a
 $(B)/bench/handler-cost-nofp: bench/handler_cost.c $(B)/liboneprof-cli.a
 	@mkdir -p $(dir $@)
 	$(CC) $(HC_CFLAGS) -fomit-frame-pointer -o $@ $< $(B)/liboneprof-cli.a
+# bench/span-cost.sh's programs: the pair-cost loop, and the call-heavy
+# program plain, for uftrace (-pg) and with a span per call.
+SPAN_BENCH_CFLAGS := -std=gnu11 -O2 -g $(WARN) -Iinclude
+$(B)/bench/span-cost: bench/span_cost.c include/oneprof.h
+	@mkdir -p $(dir $@)
+	$(CC) $(SPAN_BENCH_CFLAGS) -o $@ $<
+$(B)/bench/calls: bench/calls.c
+	@mkdir -p $(dir $@)
+	$(CC) $(SPAN_BENCH_CFLAGS) -o $@ $<
+$(B)/bench/calls-pg: bench/calls.c
+	@mkdir -p $(dir $@)
+	$(CC) $(SPAN_BENCH_CFLAGS) -pg -o $@ $<
+$(B)/bench/calls-oneprof: bench/calls.c include/oneprof.h
+	@mkdir -p $(dir $@)
+	$(CC) $(SPAN_BENCH_CFLAGS) -DTRACE_ONEPROF -o $@ $<
 # bench/heap-overhead.sh's workload, with and without frame pointers.
 $(B)/bench/heap-churn: bench/heap_churn.c
 	@mkdir -p $(dir $@)

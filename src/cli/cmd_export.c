@@ -13,6 +13,7 @@
 
 const char cmd_export_help[] =
 	"usage: oneprof export FILE -f FORMAT [-o OUT] [--focus|--ignore|--hide REGEX]\n"
+	"                      [--heap=METRIC | --spans]\n"
 	"\n"
 	"Converts a capture to another tool's format (list below).\n"
 	"\n"
@@ -24,11 +25,18 @@ const char cmd_export_help[] =
 	"  --hide REGEX         remove frames matching REGEX from the stacks\n"
 	"                       (POSIX extended regexes on function names, as in\n"
 	"                       'oneprof report'; an option given twice matches either)\n"
+	"  --tag-focus KEY=VALUE  export only samples carrying the label (KEY alone:\n"
+	"                       with any value); given twice, samples carrying either\n"
+	"  --tag-ignore KEY=VALUE  leave out samples carrying the label\n"
 	"  --heap=METRIC        export a heap metric per call site instead of CPU time:\n"
 	"                       alloc-bytes, alloc-count, peak-bytes, peak-count,\n"
 	"                       leak-bytes, leak-count, temp-count, temp-bytes (pprof\n"
 	"                       output always holds alloc_objects, alloc_space,\n"
-	"                       inuse_objects and inuse_space; METRIC is its default)\n";
+	"                       inuse_objects and inuse_space; METRIC is its default)\n"
+	"  --spans              export time by span instead of samples: the span call\n"
+	"                       tree's self time under stacks of span names (svg,\n"
+	"                       html, folded, pprof, ...); for the span call graph\n"
+	"                       itself use -f spans, for a timeline -f chrome\n";
 
 void cmd_export_list_formats(FILE *out)
 {
@@ -55,19 +63,24 @@ static void default_output(char *out, size_t len, const char *in, const char *ex
 
 int cmd_export(int argc, char **argv)
 {
-	enum { OPT_FOCUS = 256, OPT_IGNORE, OPT_HIDE, OPT_HEAP };
+	enum { OPT_FOCUS = 256, OPT_IGNORE, OPT_HIDE, OPT_HEAP, OPT_SPANS, OPT_TAG_FOCUS,
+	       OPT_TAG_IGNORE };
 	static const struct option opts[] = {
 		{ "format", required_argument, NULL, 'f' },
 		{ "output", required_argument, NULL, 'o' },
 		{ "focus", required_argument, NULL, OPT_FOCUS },
 		{ "ignore", required_argument, NULL, OPT_IGNORE },
 		{ "hide", required_argument, NULL, OPT_HIDE },
+		{ "tag-focus", required_argument, NULL, OPT_TAG_FOCUS },
+		{ "tag-ignore", required_argument, NULL, OPT_TAG_IGNORE },
 		{ "heap", required_argument, NULL, OPT_HEAP },
+		{ "spans", no_argument, NULL, OPT_SPANS },
 		{ "help", no_argument, NULL, 'h' },
 		CLI_SYMBOL_LONGOPTS,
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *format = NULL, *output = NULL, *heap = NULL;
+	bool spans = false;
 	enum heap_metric metric = HEAP_LEAK_BYTES;
 	struct profile_filter filter;
 	profile_filter_init(&filter);
@@ -80,6 +93,17 @@ int cmd_export(int argc, char **argv)
 		case OPT_FOCUS: profile_filter_add(&filter.focus, optarg); break;
 		case OPT_IGNORE: profile_filter_add(&filter.ignore, optarg); break;
 		case OPT_HIDE: profile_filter_add(&filter.hide, optarg); break;
+		case OPT_TAG_FOCUS:
+		case OPT_TAG_IGNORE: {
+			char why[256];
+			if (!profile_filter_add_tag(&filter, c == OPT_TAG_IGNORE, optarg, why,
+						    sizeof(why))) {
+				cli_error("export: %s", why);
+				goto out;
+			}
+			break;
+		}
+		case OPT_SPANS: spans = true; break;
 		case OPT_HEAP:
 			heap = optarg;
 			if (!cli_heap_metric("export", optarg, &metric))
@@ -117,6 +141,10 @@ int cmd_export(int argc, char **argv)
 		cli_error("export: unknown format '%s'; known formats: %s", format, known);
 		goto out;
 	}
+	if (spans && heap) {
+		cli_error("export: --spans and --heap both given; choose one view");
+		goto out;
+	}
 	const char *input = argv[optind];
 	char path[PATH_MAX];
 	if (!output) {
@@ -134,6 +162,20 @@ int cmd_export(int argc, char **argv)
 	struct profile *p = cli_load_profile(input);
 	if (!p)
 		goto out;
+	if (ex == &export_spans && !p->spans) {
+		cli_error("export: capture '%s' holds no spans, counters or GC events; "
+			  "instrument the program with the span API of oneprof.h (see "
+			  "doc/instrumentation.md) and record it again", input);
+		profile_free(p);
+		goto out;
+	}
+	if (spans && !profile_span_view(p)) {
+		cli_error("export: capture '%s' holds no spans; instrument the program with the "
+			  "span API of oneprof.h (see doc/instrumentation.md) and record it again",
+			  input);
+		profile_free(p);
+		goto out;
+	}
 	if (heap && !profile_heap_view(p, metric)) {
 		cli_error("export: capture '%s' holds no heap events; record with 'oneprof record "
 			  "--heap' (or --heap-sample)", input);

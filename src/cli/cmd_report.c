@@ -11,7 +11,8 @@
 #include "cli.h"
 
 const char cmd_report_help[] =
-	"usage: oneprof report [--top | --tree | --peek REGEX | --traces] [options] FILE\n"
+	"usage: oneprof report [--top | --tree | --peek REGEX | --traces | --heap | --spans]\n"
+	"                     [options] FILE\n"
 	"\n"
 	"Prints what the capture holds (command, duration, samples, effective rate,\n"
 	"threads, lost samples, how stack walks ended), then one report:\n"
@@ -28,6 +29,9 @@ const char cmd_report_help[] =
 	"  --focus REGEX      keep only samples with a frame matching REGEX\n"
 	"  --ignore REGEX     drop samples with a frame matching REGEX\n"
 	"  --hide REGEX       remove frames matching REGEX from the stacks\n"
+	"  --tag-focus KEY=VALUE  keep only samples carrying the label (KEY alone:\n"
+	"                     with any value); given twice, samples carrying either\n"
+	"  --tag-ignore KEY=VALUE  drop samples carrying the label (KEY: any value)\n"
 	"Percentages stay of all samples, like pprof's; the header says what the\n"
 	"filters kept.\n"
 	"\n"
@@ -51,6 +55,12 @@ const char cmd_report_help[] =
 	"  --temporary-within N  a temporary allocation is freed by its thread with at\n"
 	"                     most N other allocations in between (default 0)\n"
 	"\n"
+	"Spans (captures of programs instrumented with oneprof.h):\n"
+	"  --spans            the span report: spans, drops and notes, span sites by\n"
+	"                     total time, GC, operation counts, counters' final\n"
+	"                     values and the span call tree (-n rows and nodes,\n"
+	"                     default 20)\n"
+	"\n"
 	"Names are fitted to the terminal width ($COLUMNS, else the terminal's),\n"
 	"elided in the middle; colour only on a terminal and never with NO_COLOR.\n";
 
@@ -67,7 +77,33 @@ enum {
 	OPT_LINES,
 	OPT_HEAP,
 	OPT_TEMPORARY,
+	OPT_TAG_FOCUS,
+	OPT_TAG_IGNORE,
+	OPT_SPANS,
 };
+
+/* --spans: the span report alone. other: another report, a filter or
+ * --threads was asked for too. */
+static int report_spans_command(struct profile *p, const char *path,
+				const struct report_options *o, bool other)
+{
+	if (other) {
+		cli_error("report: --spans shows the span report; it takes no other report, "
+			  "filter, --heap, --lines or --threads (use 'oneprof export --spans' for "
+			  "flame graphs by span time)");
+		return 2;
+	}
+	const struct profile_spans *s = p->spans;
+	if (!s || !(s->nspans || s->ngcs || s->nseries || s->nops)) {
+		cli_error("report: capture '%s' holds no spans; instrument the program with the "
+			  "span API of oneprof.h (oneprof_span_begin/oneprof_span_end or "
+			  "ONEPROF_SPAN, see doc/instrumentation.md) and record it again", path);
+		return 1;
+	}
+	report_summary(p, stdout);
+	report_spans(p, stdout, o);
+	return 0;
+}
 
 static const char *kind_option(enum report_kind k)
 {
@@ -90,10 +126,13 @@ int cmd_report(int argc, char **argv)
 		{ "focus", required_argument, NULL, OPT_FOCUS },
 		{ "ignore", required_argument, NULL, OPT_IGNORE },
 		{ "hide", required_argument, NULL, OPT_HIDE },
+		{ "tag-focus", required_argument, NULL, OPT_TAG_FOCUS },
+		{ "tag-ignore", required_argument, NULL, OPT_TAG_IGNORE },
 		{ "threads", no_argument, NULL, OPT_THREADS },
 		{ "lines", no_argument, NULL, OPT_LINES },
 		{ "heap", optional_argument, NULL, OPT_HEAP },
 		{ "temporary-within", required_argument, NULL, OPT_TEMPORARY },
+		{ "spans", no_argument, NULL, OPT_SPANS },
 		{ "nodecount", required_argument, NULL, 'n' },
 		{ "sort", required_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },
@@ -104,6 +143,7 @@ int cmd_report(int argc, char **argv)
 	struct profile_filter filter;
 	profile_filter_init(&filter);
 	bool kind_given = false, count_given = false, heap = false, heap_metric_given = false;
+	bool spans = false;
 	enum heap_metric metric = HEAP_ALLOC_BYTES;
 	int rc = 2;
 	unsigned long n;
@@ -132,6 +172,16 @@ int cmd_report(int argc, char **argv)
 		case OPT_FOCUS: profile_filter_add(&filter.focus, optarg); break;
 		case OPT_IGNORE: profile_filter_add(&filter.ignore, optarg); break;
 		case OPT_HIDE: profile_filter_add(&filter.hide, optarg); break;
+		case OPT_TAG_FOCUS:
+		case OPT_TAG_IGNORE: {
+			char why[256];
+			if (!profile_filter_add_tag(&filter, c == OPT_TAG_IGNORE, optarg, why,
+						    sizeof(why))) {
+				cli_error("report: %s", why);
+				goto out;
+			}
+			break;
+		}
 		case OPT_THREADS: o.per_thread = true; break;
 		case OPT_LINES: o.lines = true; break;
 		case OPT_HEAP:
@@ -140,6 +190,7 @@ int cmd_report(int argc, char **argv)
 				goto out;
 			heap_metric_given = optarg != NULL;
 			break;
+		case OPT_SPANS: spans = true; break;
 		case OPT_TEMPORARY:
 			if (!cli_parse_uint(optarg, 0, 1000000000, &n)) {
 				cli_error("report: --temporary-within '%s' is not a count of "
@@ -199,6 +250,12 @@ int cmd_report(int argc, char **argv)
 		goto out;
 	}
 	char err[512];
+	if (spans) {
+		rc = report_spans_command(p, argv[optind], &o, heap || kind_given || o.per_thread ||
+							       o.lines || profile_filter_active(&filter));
+		profile_free(p);
+		goto out;
+	}
 	if (heap && !p->heap) {
 		cli_error("report: capture '%s' holds no heap events; record with 'oneprof record "
 			  "--heap' (or --heap-sample)", argv[optind]);

@@ -12,7 +12,13 @@
  *    one sampled profile per thread.
  * Process and thread names are "M" metadata events. Timestamps are
  * microseconds since the capture started, with nanosecond decimals.
- * Stack frame ids start at 1: readers treat "sf":0 as no stack. */
+ * Stack frame ids start at 1: readers treat "sf":0 as no stack.
+ *
+ * When the capture holds spans: each span is a complete event ("ph":"X",
+ * category its kind, args its attributes and operation counts) on its
+ * thread's track, clamped into its parent so that slices nest exactly,
+ * as the format requires per thread; counter points are "C" events of
+ * the process; GC pauses are slices on a track of their own named "GC". */
 #include "export.h"
 
 #include <inttypes.h>
@@ -32,6 +38,146 @@ static void put_ts(FILE *out, uint64_t ns)
 static const char *frame_name(const struct profile *p, uint32_t frame)
 {
 	return frame < p->nfunctions ? p->functions[frame].name : EXPORT_UNKNOWN_FRAME;
+}
+
+/* A number JSON can hold: NaN and infinities are not. */
+static bool finite_value(double v)
+{
+	return v == v && v < 1.7e308 && v > -1.7e308;
+}
+
+static void put_args_spans(const struct profile_spans *s, const struct profile_span *sp,
+			   FILE *out)
+{
+	/* Our own keys win: an attribute named like one is left out rather
+	 * than written twice. */
+	static const char *const own[] = { "ops", "alloc_bytes", "alloc_count", "unclosed" };
+	bool first = true;
+	for (uint32_t a = sp->attr; a < sp->attr + sp->nattrs && a < s->nattrs; a++) {
+		const struct profile_span_attr *at = &s->attrs[a];
+		bool taken = false;
+		for (size_t k = 0; k < sizeof(own) / sizeof(own[0]); k++)
+			taken |= at->key && !strcmp(at->key, own[k]);
+		if (taken || !at->key)
+			continue;
+		fputs(first ? "" : ",", out);
+		first = false;
+		esc_json(out, at->key);
+		fputc(':', out);
+		if (at->str)
+			esc_json(out, at->str);
+		else
+			fprintf(out, "%" PRId64, at->num);
+	}
+	if (sp->nops) {
+		fputs(first ? "\"ops\":{" : ",\"ops\":{", out);
+		first = false;
+		for (uint32_t o = sp->ops; o < sp->ops + sp->nops && o < s->nops; o++) {
+			fputs(o > sp->ops ? "," : "", out);
+			esc_json(out, s->ops[o].kind);
+			fprintf(out, ":%" PRIu64, s->ops[o].n);
+		}
+		fputc('}', out);
+	}
+	if (sp->alloc_count > 0) {
+		fprintf(out, "%s\"alloc_bytes\":%.0f,\"alloc_count\":%.0f", first ? "" : ",",
+			sp->alloc_bytes, sp->alloc_count);
+		first = false;
+	}
+	if (sp->unclosed)
+		fputs(first ? "\"unclosed\":true" : ",\"unclosed\":true", out);
+}
+
+static const struct profile_gc *gc_sort; /* qsort has no argument */
+
+static int gc_by_start(const void *a, const void *b)
+{
+	const struct profile_gc *x = &gc_sort[*(const size_t *)a], *y = &gc_sort[*(const size_t *)b];
+	if (x->start_ns != y->start_ns)
+		return x->start_ns < y->start_ns ? -1 : 1;
+	return *(const size_t *)a < *(const size_t *)b ? -1 : 1;
+}
+
+/* Linux pids stay below 2^22 (PID_MAX_LIMIT): pid + 2^22 is no real
+ * thread's id, and it stays the same for one process across exports. */
+static uint64_t gc_tid(uint64_t pid)
+{
+	return pid + (1ull << 22);
+}
+
+/* Spans as complete events on their thread's track, clamped into their
+ * parents so that they nest exactly; counters as counter events; GC
+ * pauses on a track of their own, never overlapping. */
+static void put_spans(const struct profile *p, FILE *out, uint64_t pid, uint64_t counter_tid)
+{
+	const struct profile_spans *s = p->spans;
+	uint64_t *start = xmalloc((s->nspans ? s->nspans : 1) * sizeof(uint64_t));
+	uint64_t *end = xmalloc((s->nspans ? s->nspans : 1) * sizeof(uint64_t));
+	export_span_bounds(s, start, end);
+	for (size_t i = 0; i < s->nspans; i++) {
+		const struct profile_span *sp = &s->spans[i];
+		if (sp->thread >= p->nthreads || sp->site >= s->nsites)
+			continue;
+		const struct profile_span_site *site = &s->sites[sp->site];
+		fputs(",\n{\"name\":", out);
+		esc_json(out, site->name);
+		fprintf(out, ",\"cat\":\"%s\",\"ph\":\"X\",\"ts\":", export_span_kind(site->kind));
+		put_ts(out, start[i]);
+		fputs(",\"dur\":", out);
+		put_ts(out, end[i] - start[i]);
+		fprintf(out, ",\"pid\":%" PRIu64 ",\"tid\":%" PRIu64 ",\"args\":{", pid,
+			p->threads[sp->thread].tid);
+		put_args_spans(s, sp, out);
+		fputs("}}", out);
+	}
+	free(start);
+	free(end);
+
+	for (size_t i = 0; i < s->nseries; i++) {
+		const struct profile_series *sr = &s->series[i];
+		for (size_t k = 0; k < sr->n; k++) {
+			if (!finite_value(sr->points[k].value))
+				continue;
+			fputs(",\n{\"name\":", out);
+			esc_json(out, sr->name);
+			fputs(",\"ph\":\"C\",\"ts\":", out);
+			put_ts(out, sr->points[k].time_ns);
+			fprintf(out, ",\"pid\":%" PRIu64 ",\"tid\":%" PRIu64
+				     ",\"args\":{\"value\":%.17g}}",
+				pid, counter_tid, sr->points[k].value);
+		}
+	}
+
+	if (!s->ngcs)
+		return;
+	fprintf(out, ",\n{\"name\":\"thread_name\",\"ph\":\"M\",\"pid\":%" PRIu64
+		     ",\"tid\":%" PRIu64 ",\"args\":{\"name\":\"GC\"}}",
+		pid, gc_tid(pid));
+	size_t *order = xmalloc(s->ngcs * sizeof(size_t));
+	for (size_t i = 0; i < s->ngcs; i++)
+		order[i] = i;
+	gc_sort = s->gcs;
+	qsort(order, s->ngcs, sizeof(size_t), gc_by_start);
+	uint64_t last_end = 0;
+	for (size_t k = 0; k < s->ngcs; k++) {
+		const struct profile_gc *g = &s->gcs[order[k]];
+		/* Pauses reported by two threads at once would overlap on the
+		 * one track: the later starts where the earlier ended. */
+		uint64_t b = g->start_ns > last_end ? g->start_ns : last_end;
+		uint64_t e = g->end_ns > b ? g->end_ns : b;
+		last_end = e;
+		fputs(",\n{\"name\":\"GC\",\"cat\":\"gc\",\"ph\":\"X\",\"ts\":", out);
+		put_ts(out, b);
+		fputs(",\"dur\":", out);
+		put_ts(out, e - b);
+		fprintf(out, ",\"pid\":%" PRIu64 ",\"tid\":%" PRIu64
+			     ",\"args\":{\"reclaimed_bytes\":%" PRIu64,
+			pid, gc_tid(pid), g->reclaimed);
+		if (g->thread < p->nthreads)
+			fprintf(out, ",\"thread\":%" PRIu64, p->threads[g->thread].tid);
+		fputs(g->unclosed ? ",\"unclosed\":true}}" : "}}", out);
+	}
+	free(order);
 }
 
 static int chrome_write(const struct profile *p, FILE *out, char *err, size_t errlen)
@@ -60,8 +206,24 @@ static int chrome_write(const struct profile *p, FILE *out, char *err, size_t er
 		pid, pid);
 	esc_json(out, export_program(p));
 	fputs("}}", out);
+	/* Threads with spans get a name too, sampled or not. */
+	bool *named = xcalloc(p->nthreads ? p->nthreads : 1, sizeof(bool));
+	for (size_t i = 0; p->spans && i < p->spans->nspans; i++)
+		if (p->spans->spans[i].thread < p->nthreads)
+			named[p->spans->spans[i].thread] = true;
+	/* Counters belong to the process; readers still want a thread on
+	 * each event: the main thread (tid == pid), else the first. */
+	uint64_t counter_tid = pid;
+	if (p->spans && p->spans->nseries && p->nthreads) {
+		size_t ct = 0;
+		for (size_t t = 0; t < p->nthreads; t++)
+			if (p->threads[t].tid == pid)
+				ct = t;
+		counter_tid = p->threads[ct].tid;
+		named[ct] = true;
+	}
 	for (size_t t = 0; t < p->nthreads; t++) {
-		if (!p->threads[t].samples)
+		if (!p->threads[t].samples && !named[t])
 			continue;
 		fprintf(out, ",\n{\"name\":\"thread_name\",\"ph\":\"M\",\"pid\":%" PRIu64
 			     ",\"tid\":%" PRIu64 ",\"args\":{\"name\":",
@@ -69,6 +231,7 @@ static int chrome_write(const struct profile *p, FILE *out, char *err, size_t er
 		esc_json(out, p->threads[t].name);
 		fputs("}}", out);
 	}
+	free(named);
 
 	struct export_by_thread g;
 	export_by_thread(p, &g);
@@ -92,6 +255,9 @@ static int chrome_write(const struct profile *p, FILE *out, char *err, size_t er
 			fputs("]}}", out);
 		}
 	}
+
+	if (p->spans)
+		put_spans(p, out, pid, counter_tid);
 
 	fputs("\n],\n\"stackFrames\":{", out);
 	for (size_t n = 1; n < tree.n; n++) {
@@ -143,7 +309,7 @@ static int chrome_write(const struct profile *p, FILE *out, char *err, size_t er
 const struct exporter export_chrome = {
 	.name = "chrome",
 	.extension = ".trace.json",
-	.description = "Chrome Trace Event JSON: samples on thread tracks (Perfetto, chrome://tracing)",
+	.description = "Chrome Trace Event JSON: samples, spans, counters and GC on thread tracks (Perfetto)",
 	.binary = false,
 	.write = chrome_write,
 };

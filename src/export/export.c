@@ -19,6 +19,7 @@ const struct exporter *const exporters[] = {
 	&export_json,
 	&export_perfview,
 	&export_html,
+	&export_spans,
 	NULL,
 };
 
@@ -47,11 +48,13 @@ const struct exporter *export_find(const char *name)
 uint64_t *export_stack_counts(const struct profile *p)
 {
 	uint64_t *counts = xcalloc(p->nstacks ? p->nstacks : 1, sizeof(uint64_t));
-	/* A heap view's values are bytes or counts per site, not samples. */
+	/* A heap view's values are bytes or counts per site, a span view's
+	 * self time in ns (its counts are calls): not samples. */
+	bool values = p->heap_view || p->span_view;
 	for (size_t i = 0; i < p->nsamples; i++)
 		if (p->samples[i].stack < p->nstacks)
-			counts[p->samples[i].stack] += p->heap_view ? p->samples[i].cpu_ns
-								    : p->samples[i].count;
+			counts[p->samples[i].stack] += values ? p->samples[i].cpu_ns
+							      : p->samples[i].count;
 	return counts;
 }
 

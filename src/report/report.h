@@ -56,6 +56,14 @@ void report_threads(const struct profile *p, FILE *out, size_t max);
  * each), sizes and memory over time. p->heap must be set. */
 void report_heap(const struct profile *p, FILE *out, const struct report_options *o);
 
+/* The span report (oneprof report --spans): what the capture holds and
+ * lost, span sites by total time (o->nodecount rows), GC, operation
+ * counts, counters' final values and the call tree (o->nodecount nodes).
+ * p->spans must be set. */
+void report_spans(const struct profile *p, FILE *out, const struct report_options *o);
+/* "custom", "function", "module", "expression": enum oneprof_kind. */
+const char *report_span_kind(uint32_t kind);
+
 /* The single reports; report_run() picks one. report_peek() returns the
  * number of functions shown, or -1 and a message for a bad regex. */
 void report_top(const struct profile *p, FILE *out, const struct report_options *o);
