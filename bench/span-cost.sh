@@ -82,20 +82,21 @@ per_call() { # NAME COMMAND...: median (traced - plain) / calls over pairs
 		fi
 		echo "$plain $traced" >>"$TMP/ratios"
 	done
-	sort -n -k1 "$TMP/ratios" >/dev/null
-	awk -v calls="$calls" -v name="$name" '
-		{ d[NR] = ($2 - $1) / calls; p[NR] = $1; t[NR] = $2 }
+	awk -v calls="$calls" '{ printf "%.3f\n", ($2 - $1) / calls }' "$TMP/ratios" | sort -g |
+		awk -v calls="$calls" -v name="$name" '
+		{ d[NR] = $1 }
 		END {
-			n = asort(d)
-			m = n % 2 ? d[(n + 1) / 2] : (d[n / 2] + d[n / 2 + 1]) / 2
-			printf "  %-22s %7.1f ns per call (%d calls; range %.1f..%.1f)\n", name, m, calls, d[1], d[n]
-		}' "$TMP/ratios"
+			m = NR % 2 ? d[(NR + 1) / 2] : (d[NR / 2] + d[NR / 2 + 1]) / 2
+			printf "  %-22s %7.1f ns per call (%d calls; range %.1f..%.1f)\n", name, m, calls, d[1], d[NR]
+		}'
 }
 if command -v uftrace >/dev/null; then
 	per_call "uftrace record (-pg)" uftrace record -d "$TMP/uftrace.data" $B/bench/calls-pg "$FIB"
 else
 	echo "  uftrace: not installed (apt-get install uftrace), skipped"
 fi
-per_call "oneprof record (span)" env ONEPROF_SPAN_RING_SIZE=256M \
-	$B/oneprof record -o "$TMP/calls.opf" -- $B/bench/calls-oneprof "$FIB"
+# The agent preloaded directly, as 'oneprof record' does, without the
+# CLI's own start and its summary of the capture at the end.
+per_call "oneprof agent (span)" env ONEPROF_SPAN_RING_SIZE=256M ONEPROF_OUTPUT="$TMP/calls.opf" \
+	LD_PRELOAD="$PWD/$B/liboneprof.so" $B/bench/calls-oneprof "$FIB"
 capture_stats "$TMP/calls.opf"

@@ -193,8 +193,11 @@ EXPORT int dlclose(void *handle)
 {
 	AGENT_REAL(dlclose);
 	/* Samples and allocations in the library name their module while it
-	 * is still there to be recorded. */
-	writer_sync(1000);
+	 * is still there to be recorded. The wait ends when the writer is
+	 * done; the bound only matters when it is stuck, and a writer
+	 * draining a thousand threads' rings on a loaded machine can take
+	 * more than a second. */
+	writer_sync(5000);
 	int rc = real(handle);
 	if (atomic_load(&agent.state) == AGENT_RUNNING) {
 		int saved = errno;
