@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "../model/filter.h"
 #include "../model/heap.h"
 
 struct profile;
@@ -76,5 +77,9 @@ bool cli_parse_uint(const char *s, unsigned long min, unsigned long max, unsigne
 /* --heap=METRIC of `cmd`: false, with the message given, for an unknown
  * metric. */
 bool cli_heap_metric(const char *cmd, const char *arg, enum heap_metric *out);
+
+/* --tag-focus or (ignore) --tag-ignore KEY[=VALUE] of `cmd` into f: false,
+ * with the message given, for a malformed one. */
+bool cli_tag_option(const char *cmd, struct profile_filter *f, bool ignore, const char *arg);
 
 #endif

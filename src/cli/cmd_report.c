@@ -173,15 +173,10 @@ int cmd_report(int argc, char **argv)
 		case OPT_IGNORE: profile_filter_add(&filter.ignore, optarg); break;
 		case OPT_HIDE: profile_filter_add(&filter.hide, optarg); break;
 		case OPT_TAG_FOCUS:
-		case OPT_TAG_IGNORE: {
-			char why[256];
-			if (!profile_filter_add_tag(&filter, c == OPT_TAG_IGNORE, optarg, why,
-						    sizeof(why))) {
-				cli_error("report: %s", why);
+		case OPT_TAG_IGNORE:
+			if (!cli_tag_option("report", &filter, c == OPT_TAG_IGNORE, optarg))
 				goto out;
-			}
 			break;
-		}
 		case OPT_THREADS: o.per_thread = true; break;
 		case OPT_LINES: o.lines = true; break;
 		case OPT_HEAP:

@@ -67,6 +67,15 @@ bool cli_heap_metric(const char *cmd, const char *arg, enum heap_metric *out)
 	return false;
 }
 
+bool cli_tag_option(const char *cmd, struct profile_filter *f, bool ignore, const char *arg)
+{
+	char why[256];
+	if (profile_filter_add_tag(f, ignore, arg, why, sizeof(why)))
+		return true;
+	cli_error("%s: %s", cmd, why);
+	return false;
+}
+
 static const char *sample_index;
 
 void cli_set_sample_index(const char *name)
