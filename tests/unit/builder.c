@@ -9,6 +9,7 @@
 #include "../../src/capture/writer.h"
 #include "../../src/model/profile.h"
 #include "../../src/util/util.h"
+#include <stdlib.h>
 
 struct profile *tb_empty_profile(void)
 {
