@@ -121,7 +121,7 @@ static void put_spans(const struct profile *p, FILE *out, uint64_t pid, uint64_t
 		const struct profile_span_site *site = &s->sites[sp->site];
 		fputs(",\n{\"name\":", out);
 		esc_json(out, site->name);
-		fprintf(out, ",\"cat\":\"%s\",\"ph\":\"X\",\"ts\":", export_span_kind(site->kind));
+		fprintf(out, ",\"cat\":\"%s\",\"ph\":\"X\",\"ts\":", span_kind_name(site->kind));
 		put_ts(out, start[i]);
 		fputs(",\"dur\":", out);
 		put_ts(out, end[i] - start[i]);

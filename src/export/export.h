@@ -36,9 +36,6 @@ extern const struct exporter export_perfview;
 extern const struct exporter export_html;
 extern const struct exporter export_spans;
 
-/* "custom", "function", "module", "expression": a span site's kind
- * (enum oneprof_kind), as the span outputs name it (spans.c). */
-const char *export_span_kind(uint32_t kind);
 /* Each span's start and end (arrays of s->nspans) clamped into its
  * parent's, so that timelines nest exactly even when a clock stepped. */
 void export_span_bounds(const struct profile_spans *s, uint64_t *start, uint64_t *end);

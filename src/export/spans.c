@@ -15,17 +15,6 @@
 
 #define SPANS_SCHEMA_VERSION 1
 
-const char *export_span_kind(uint32_t kind)
-{
-	switch (kind) {
-	case ONEPROF_KIND_FUNCTION: return "function";
-	case ONEPROF_KIND_MODULE: return "module";
-	case ONEPROF_KIND_EXPRESSION: return "expression";
-	case ONEPROF_KIND_CUSTOM:
-	default: return "custom";
-	}
-}
-
 void export_span_bounds(const struct profile_spans *s, uint64_t *start, uint64_t *end)
 {
 	for (size_t i = 0; i < s->nspans; i++) {
@@ -133,17 +122,6 @@ static void put_node_ops(const struct profile *p, uint32_t node, FILE *out)
 	fputc('}', out);
 }
 
-static const struct profile_spans *tree_spans;
-
-static int child_by_total(const void *a, const void *b)
-{
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-	const struct span_node *nx = &tree_spans->nodes[x], *ny = &tree_spans->nodes[y];
-	if (nx->total_ns != ny->total_ns)
-		return nx->total_ns < ny->total_ns ? 1 : -1;
-	return x < y ? -1 : x > y;
-}
-
 /* The children of node n, heaviest first, as a JSON array. */
 static void put_children(const struct profile *p, uint32_t n, FILE *out)
 {
@@ -160,8 +138,7 @@ static void put_children(const struct profile *p, uint32_t n, FILE *out)
 	nk = 0;
 	for (uint32_t k = s->nodes[n].child; k; k = s->nodes[k].sibling)
 		kids[nk++] = k;
-	tree_spans = s;
-	qsort(kids, nk, sizeof(uint32_t), child_by_total);
+	span_nodes_sort(s, kids, nk);
 	for (size_t i = 0; i < nk; i++) {
 		const struct span_node *nd = &s->nodes[kids[i]];
 		const struct profile_span_site *site = &s->sites[nd->site];
@@ -169,7 +146,7 @@ static void put_children(const struct profile *p, uint32_t n, FILE *out)
 		esc_json(out, site->name);
 		fprintf(out, ",\"kind\":\"%s\",\"site\":%" PRIu32 ",\"calls\":%" PRIu64
 			     ",\"total_ns\":%" PRIu64 ",\"self_ns\":%" PRIu64 ",\"alloc_bytes\":",
-			export_span_kind(site->kind), nd->site, nd->calls, nd->total_ns, nd->self_ns);
+			span_kind_name(site->kind), nd->site, nd->calls, nd->total_ns, nd->self_ns);
 		put_double(out, nd->alloc_bytes);
 		fputs(",\"alloc_count\":", out);
 		put_double(out, nd->alloc_count);
@@ -225,7 +202,7 @@ static void put_sites(const struct profile *p, FILE *out)
 		const struct profile_span_site *site = &s->sites[i];
 		fprintf(out, "%s\n{\"id\":%zu,\"name\":", i ? "," : "", i);
 		esc_json(out, site->name);
-		fprintf(out, ",\"kind\":\"%s\",\"file\":", export_span_kind(site->kind));
+		fprintf(out, ",\"kind\":\"%s\",\"file\":", span_kind_name(site->kind));
 		esc_json(out, site->file ? site->file : "");
 		fprintf(out, ",\"line\":%" PRIu32 "}", site->line);
 	}

@@ -20,6 +20,7 @@
 #include "../util/util.h"
 #include "profile.h"
 #include "spans.h"
+#include "oneprof.h"
 
 /* --- a map of (u64, u64) to an index, for ops, tree nodes and views --- */
 
@@ -683,6 +684,31 @@ static bool node_under(const struct profile_spans *s, uint32_t n, uint32_t top)
 		if (n == top)
 			return true;
 	return false;
+}
+
+const char *span_kind_name(uint32_t kind)
+{
+	switch (kind) {
+	case ONEPROF_KIND_FUNCTION: return "function";
+	case ONEPROF_KIND_MODULE: return "module";
+	case ONEPROF_KIND_EXPRESSION: return "expression";
+	case ONEPROF_KIND_CUSTOM:
+	default: return "custom";
+	}
+}
+
+static int node_by_total(const void *a, const void *b, void *arg)
+{
+	const struct span_node *nodes = arg;
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	if (nodes[x].total_ns != nodes[y].total_ns)
+		return nodes[x].total_ns < nodes[y].total_ns ? 1 : -1;
+	return x < y ? -1 : x > y;
+}
+
+void span_nodes_sort(const struct profile_spans *s, uint32_t *ids, size_t n)
+{
+	qsort_r(ids, n, sizeof(uint32_t), node_by_total, s->nodes);
 }
 
 size_t span_node_ops(const struct profile *p, uint32_t node, bool with_descendants,

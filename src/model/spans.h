@@ -143,6 +143,14 @@ void profile_spans_free(struct profile_spans *s);
 
 /* Operations of every kind under a node (self, or with descendants),
  * for reports: fills kinds/counts (at most cap) and returns how many. */
+/* "custom", "function", "module" or "expression": a site's kind as
+ * reports and exports name it. */
+const char *span_kind_name(uint32_t kind);
+
+/* Sorts node ids heaviest first by total time (ties: smaller id first),
+ * the order every report and export lists nodes in. */
+void span_nodes_sort(const struct profile_spans *s, uint32_t *ids, size_t n);
+
 size_t span_node_ops(const struct profile *p, uint32_t node, bool with_descendants,
 		     const char **kinds, uint64_t *counts, size_t cap);
 

@@ -61,8 +61,6 @@ void report_heap(const struct profile *p, FILE *out, const struct report_options
  * counts, counters' final values and the call tree (o->nodecount nodes).
  * p->spans must be set. */
 void report_spans(const struct profile *p, FILE *out, const struct report_options *o);
-/* "custom", "function", "module", "expression": enum oneprof_kind. */
-const char *report_span_kind(uint32_t kind);
 
 /* The single reports; report_run() picks one. report_peek() returns the
  * number of functions shown, or -1 and a message for a bad regex. */

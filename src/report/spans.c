@@ -8,23 +8,11 @@
 
 #include "../util/util.h"
 #include "internal.h"
-#include "oneprof.h"
 
 /* total total% self self% calls mean alloc ops, then two spaces. */
 #define TOP_COLS 76
 /* total self calls alloc ops, then two spaces and the indentation. */
 #define TREE_COLS 48
-
-const char *report_span_kind(uint32_t kind)
-{
-	switch (kind) {
-	case ONEPROF_KIND_FUNCTION: return "function";
-	case ONEPROF_KIND_MODULE: return "module";
-	case ONEPROF_KIND_EXPRESSION: return "expression";
-	case ONEPROF_KIND_CUSTOM:
-	default: return "custom";
-	}
-}
 
 /* Per site: calls, self and alloc from every node of the site; total
  * from the outermost nodes only, so recursion does not count twice. */
@@ -162,7 +150,7 @@ static void top_sites(const struct profile *p, FILE *out, const struct report_op
 		report_format_value("bytes", alloc, sizeof(alloc), r->alloc_bytes);
 		report_format_value("count", ops, sizeof(ops), (double)r->ops);
 		snprintf(name, sizeof(name), "%s [%s]", site->name ? site->name : "",
-			 report_span_kind(site->kind));
+			 span_kind_name(site->kind));
 		bool hot = report_pct(r->total_ns, base) >= 10.0;
 		fprintf(out, "%10s %5.1f%% %10s %5.1f%% %9" PRIu64 " %10s %10s %8s  %s%s%s\n", tot,
 			report_pct(r->total_ns, base), self, report_pct(r->self_ns, base), r->calls,
@@ -227,17 +215,6 @@ static void gc_and_ops(const struct profile *p, FILE *out, const struct report_o
 
 /* --- the call tree --- */
 
-static const struct profile_spans *sort_spans; /* qsort has no argument */
-
-static int node_by_total(const void *a, const void *b)
-{
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-	const struct span_node *nx = &sort_spans->nodes[x], *ny = &sort_spans->nodes[y];
-	if (nx->total_ns != ny->total_ns)
-		return nx->total_ns < ny->total_ns ? 1 : -1;
-	return x < y ? -1 : x > y;
-}
-
 struct tree_ctx {
 	const struct profile *p;
 	FILE *out;
@@ -275,8 +252,7 @@ static void tree_node(const struct tree_ctx *c, uint32_t n, unsigned depth)
 	for (uint32_t k = s->nodes[n].child; k; k = s->nodes[k].sibling)
 		if (c->keep[k])
 			kids[nk++] = k;
-	sort_spans = s;
-	qsort(kids, nk, sizeof(uint32_t), node_by_total);
+	span_nodes_sort(s, kids, nk);
 	for (size_t i = 0; i < nk; i++)
 		tree_node(c, kids[i], depth + 1);
 	free(kids);
@@ -295,8 +271,7 @@ static void call_tree(const struct profile *p, FILE *out, const struct report_op
 	uint32_t *order = xmalloc(n * sizeof(uint32_t));
 	for (size_t i = 0; i < n; i++)
 		order[i] = (uint32_t)i + 1;
-	sort_spans = s;
-	qsort(order, n, sizeof(uint32_t), node_by_total);
+	span_nodes_sort(s, order, n);
 	size_t shown = o->nodecount && o->nodecount < n ? o->nodecount : n;
 	bool *keep = xcalloc(s->nnodes, sizeof(bool));
 	for (size_t i = 0; i < shown; i++)
