@@ -304,6 +304,8 @@ void writer_sync(unsigned timeout_ms) AGENT_HIDDEN;
  * of a string in it (written the first time it is asked for). */
 struct capture_writer *writer_capture(void) AGENT_HIDDEN;
 uint64_t writer_string_id(const char *str) AGENT_HIDDEN;
+/* A LOST record: count events of a source lost for a reason. */
+void writer_lost(uint64_t source, uint64_t reason, uint64_t count) AGENT_HIDDEN;
 /* Records a pause or resume (threads_lock held). */
 void writer_note_pause(bool paused) AGENT_HIDDEN;
 

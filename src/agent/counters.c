@@ -36,6 +36,18 @@ static pthread_mutex_t counters_lock = PTHREAD_MUTEX_INITIALIZER;
 static _Atomic uint64_t counters_refused;
 static uint64_t refused_reported;
 
+/* The slot holding the name (hash h), or the free slot where it would
+ * go: at most half the slots are used, so there always is one. */
+static struct counter *probe(uint64_t h, const char *name, size_t len)
+{
+	for (size_t i = (size_t)h & (COUNTERS_MAX - 1);; i = (i + 1) & (COUNTERS_MAX - 1)) {
+		struct counter *c = &counters[i];
+		uint64_t sh = atomic_load_explicit(&c->hash, memory_order_acquire);
+		if (!sh || (sh == h && strncmp(c->name, name, len) == 0 && !c->name[len]))
+			return c;
+	}
+}
+
 static struct counter *find(const char *name)
 {
 	if (heap_busy || atomic_load_explicit(&agent.state, memory_order_relaxed) != AGENT_RUNNING)
@@ -44,36 +56,24 @@ static struct counter *find(const char *name)
 		name = "(null)";
 	size_t len = strnlen(name, COUNTER_NAME_MAX);
 	uint64_t h = XXH3_64bits(name, len) | 1;
-	size_t i = (size_t)h & (COUNTERS_MAX - 1);
-	for (;;) {
-		uint64_t sh = atomic_load_explicit(&counters[i].hash, memory_order_acquire);
-		if (!sh)
-			break;
-		if (sh == h && strncmp(counters[i].name, name, len) == 0 && !counters[i].name[len])
-			return &counters[i];
-		i = (i + 1) & (COUNTERS_MAX - 1);
-	}
-	/* New: add it under the lock (another thread may be adding it). */
-	struct counter *c = NULL;
+	struct counter *c = probe(h, name, len);
+	if (atomic_load_explicit(&c->hash, memory_order_relaxed))
+		return c;
+	/* New: add it under the lock, looking again (another thread may
+	 * have added it meanwhile). */
 	heap_busy++;
 	pthread_mutex_lock(&counters_lock);
-	for (i = (size_t)h & (COUNTERS_MAX - 1);; i = (i + 1) & (COUNTERS_MAX - 1)) {
-		uint64_t sh = atomic_load_explicit(&counters[i].hash, memory_order_relaxed);
-		if (sh == h && strncmp(counters[i].name, name, len) == 0 && !counters[i].name[len]) {
-			c = &counters[i];
-			break;
-		}
-		if (!sh) {
-			char *copy = ncounters < COUNTERS_MAX / 2 ? malloc(len + 1) : NULL;
-			if (copy) {
-				memcpy(copy, name, len);
-				copy[len] = '\0';
-				counters[i].name = copy;
-				ncounters++;
-				atomic_store_explicit(&counters[i].hash, h, memory_order_release);
-				c = &counters[i];
-			}
-			break;
+	c = probe(h, name, len);
+	if (!atomic_load_explicit(&c->hash, memory_order_relaxed)) {
+		char *copy = ncounters < COUNTERS_MAX / 2 ? malloc(len + 1) : NULL;
+		if (copy) {
+			memcpy(copy, name, len);
+			copy[len] = '\0';
+			c->name = copy;
+			ncounters++;
+			atomic_store_explicit(&c->hash, h, memory_order_release);
+		} else {
+			c = NULL;
 		}
 	}
 	pthread_mutex_unlock(&counters_lock);
@@ -125,9 +125,7 @@ void counters_write(uint64_t time)
 	}
 	uint64_t refused = atomic_load(&counters_refused);
 	if (refused > refused_reported) {
-		uint64_t f[3] = { CAPTURE_LOST_COUNTER, CAPTURE_LOST_TABLE_FULL,
-				  refused - refused_reported };
-		capture_write_varints(cw, CAPTURE_REC_LOST, f, 3);
+		writer_lost(CAPTURE_LOST_COUNTER, CAPTURE_LOST_TABLE_FULL, refused - refused_reported);
 		refused_reported = refused;
 	}
 }

@@ -160,9 +160,7 @@ void labels_define(uint32_t id)
 	}
 	uint64_t refused = atomic_load(&sets_refused);
 	if (refused > refused_reported) {
-		uint64_t f[3] = { CAPTURE_LOST_LABEL_SET, CAPTURE_LOST_TABLE_FULL,
-				  refused - refused_reported };
-		capture_write_varints(cw, CAPTURE_REC_LOST, f, 3);
+		writer_lost(CAPTURE_LOST_LABEL_SET, CAPTURE_LOST_TABLE_FULL, refused - refused_reported);
 		refused_reported = refused;
 	}
 }

@@ -686,17 +686,15 @@ static uint64_t site_id(unsigned type, uintptr_t ptr, const char **name_out, uns
 	return e->id;
 }
 
-static void out(struct spans_wthread *wt, uint32_t kind, const uint64_t *f, uint32_t n)
+/* Holds a record back until the span it is in proves long enough;
+ * false when there is no memory for it. */
+static bool hold(struct spans_wthread *wt, uint32_t kind, const uint64_t *f, uint32_t n)
 {
-	if (!wt->npend) {
-		capture_write_varints(writer_capture(), kind, f, n);
-		return;
-	}
 	if (wt->npend == wt->cap_pend) {
 		size_t cap = wt->cap_pend ? wt->cap_pend * 2 : 64;
 		struct wrec *grown = realloc(wt->pend, cap * sizeof(*grown));
 		if (!grown)
-			return;
+			return false;
 		wt->pend = grown;
 		wt->cap_pend = cap;
 	}
@@ -704,6 +702,16 @@ static void out(struct spans_wthread *wt, uint32_t kind, const uint64_t *f, uint
 	r->kind = kind;
 	r->n = n;
 	memcpy(r->f, f, n * sizeof(*f));
+	return true;
+}
+
+/* Writes a record, or holds it back behind records held already. */
+static void out(struct spans_wthread *wt, uint32_t kind, const uint64_t *f, uint32_t n)
+{
+	if (!wt->npend)
+		capture_write_varints(writer_capture(), kind, f, n);
+	else
+		hold(wt, kind, f, n);
 }
 
 /* Held back records go out: a span proved long enough, so its ancestors
@@ -736,17 +744,8 @@ static void w_begin(struct agent_thread *t, struct spans_wthread *wt, unsigned t
 		/* Held back until it proves long enough. */
 		o->pend_at = wt->npend;
 		o->written = false;
-		if (wt->npend == wt->cap_pend) {
-			size_t cap = wt->cap_pend ? wt->cap_pend * 2 : 64;
-			struct wrec *grown = realloc(wt->pend, cap * sizeof(*grown));
-			if (!grown) {
-				wt->nopen--;
-				return;
-			}
-			wt->pend = grown;
-			wt->cap_pend = cap;
-		}
-		wt->pend[wt->npend++] = (struct wrec){ CAPTURE_REC_SPAN_BEGIN, 3, { f[0], f[1], f[2] } };
+		if (!hold(wt, CAPTURE_REC_SPAN_BEGIN, f, 3))
+			wt->nopen--;
 		return;
 	}
 	o->written = true;
@@ -770,11 +769,7 @@ static void w_end(struct agent_thread *t, struct spans_wthread *wt, uint64_t ns)
 			if (wt->npend && wt->nopen && !wt->open[wt->nopen - 1].written)
 				return;
 			/* Only kept events of written spans remain. */
-			size_t n = wt->npend;
-			wt->npend = 0;
-			for (size_t i = 0; i < n; i++)
-				capture_write_varints(writer_capture(), wt->pend[i].kind, wt->pend[i].f,
-						      wt->pend[i].n);
+			flush_pending(wt);
 			return;
 		}
 		flush_pending(wt);
@@ -895,8 +890,7 @@ static void ring_counts(struct spans_ring *r)
 {
 	uint64_t v = atomic_load_explicit(&r->dropped, memory_order_relaxed);
 	if (v != r->dropped_sent) {
-		uint64_t f[3] = { CAPTURE_LOST_SPAN_EVENT, CAPTURE_LOST_RING_FULL, v - r->dropped_sent };
-		capture_write_varints(writer_capture(), CAPTURE_REC_LOST, f, 3);
+		writer_lost(CAPTURE_LOST_SPAN_EVENT, CAPTURE_LOST_RING_FULL, v - r->dropped_sent);
 		r->dropped_sent = v;
 	}
 	v = atomic_load_explicit(&r->too_deep, memory_order_relaxed);

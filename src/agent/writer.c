@@ -354,7 +354,7 @@ static void drain_ticker(void)
 	}
 }
 
-static void write_lost_from(uint64_t source, uint64_t reason, uint64_t count)
+void writer_lost(uint64_t source, uint64_t reason, uint64_t count)
 {
 	uint64_t f[3] = { source, reason, count };
 	capture_write_varints(w.cw, CAPTURE_REC_LOST, f, 3);
@@ -362,7 +362,7 @@ static void write_lost_from(uint64_t source, uint64_t reason, uint64_t count)
 
 static void write_lost(uint64_t reason, uint64_t count)
 {
-	write_lost_from(CAPTURE_LOST_CPU_SAMPLE, reason, count);
+	writer_lost(CAPTURE_LOST_CPU_SAMPLE, reason, count);
 }
 
 /* --- heap events --- */
@@ -454,11 +454,11 @@ static void drain_heap(uint64_t until)
 	uint64_t full, table, stopped;
 	heap_lost_counts(&full, &table, &stopped);
 	if (full)
-		write_lost_from(CAPTURE_LOST_HEAP_EVENT, CAPTURE_LOST_RING_FULL, full);
+		writer_lost(CAPTURE_LOST_HEAP_EVENT, CAPTURE_LOST_RING_FULL, full);
 	if (table)
-		write_lost_from(CAPTURE_LOST_HEAP_EVENT, CAPTURE_LOST_SAMPLE_TABLE, table);
+		writer_lost(CAPTURE_LOST_HEAP_EVENT, CAPTURE_LOST_SAMPLE_TABLE, table);
 	if (stopped)
-		write_lost_from(CAPTURE_LOST_HEAP_EVENT, CAPTURE_LOST_AFTER_END, stopped);
+		writer_lost(CAPTURE_LOST_HEAP_EVENT, CAPTURE_LOST_AFTER_END, stopped);
 	if (w.stacks.resets != atomic_load(&agent.stack_gen))
 		atomic_store(&agent.stack_gen, w.stacks.resets);
 }
