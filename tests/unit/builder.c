@@ -4,12 +4,12 @@
 #include <elf.h>
 #include <link.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../../src/capture/writer.h"
 #include "../../src/model/profile.h"
 #include "../../src/util/util.h"
-#include <stdlib.h>
 
 struct profile *tb_empty_profile(void)
 {
