@@ -25,7 +25,8 @@ AGENT_SRC := $(wildcard src/agent/*.c) src/capture/writer.c
 # The CLI-side library: reader, model, symbolizer, reports, exporters.
 # The agent's perf map parser is in it too, for its unit tests and fuzzer.
 LIB_SRC := $(wildcard src/capture/*.c src/model/*.c src/symbolize/*.c \
-                      src/report/*.c src/export/*.c src/util/*.c) src/agent/jitmap.c
+                      src/report/*.c src/export/*.c src/util/*.c) src/agent/jitmap.c \
+           src/agent/procfs.c
 CLI_SRC := $(wildcard src/cli/*.c)
 # -ldw: DWARF (elfutils); -liberty: demangling (static, binutils' own);
 # libdebuginfod is dlopen'ed when DEBUGINFOD_URLS is set, not linked.
