@@ -128,6 +128,7 @@ static void fork_child(void)
 	atomic_store(&agent.state, AGENT_OFF);
 	spans_fork_child(self);
 	sampler_self = NULL;
+	threads_own_forget();
 	pthread_mutex_init(&agent.threads_lock, NULL);
 	if (!was_running)
 		return;

@@ -288,7 +288,12 @@ void threads_free(struct agent_thread *t) AGENT_HIDDEN;
 void threads_adopt_self(struct agent_thread *t) AGENT_HIDDEN;
 void threads_init(void) AGENT_HIDDEN;
 void threads_stop_all(void) AGENT_HIDDEN;
+/* Starts one of the agent's own threads: unprofiled, every signal
+ * blocked, its CPU time counted in threads_own_cpu_ns() (the agent's
+ * own threads, live and ended). */
 int threads_create_unprofiled(pthread_t *th, void *(*fn)(void *), void *arg) AGENT_HIDDEN;
+uint64_t threads_own_cpu_ns(void) AGENT_HIDDEN;
+void threads_own_forget(void) AGENT_HIDDEN; /* in a fork child */
 
 /* writer.c */
 int writer_start(void) AGENT_HIDDEN;

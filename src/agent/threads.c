@@ -200,8 +200,41 @@ static pthread_create_fn real_pthread_create(void)
 	return create;
 }
 
-/* The agent's own threads (writer, ticker) record no spans: an observer
- * callback that makes one runs on the writer. */
+/* The agent's own threads (writer, ticker, monitor...) record no spans:
+ * an observer callback that makes one runs on the writer. Their CPU
+ * clocks are kept so the agent can report its own CPU time. */
+#define OWN_THREADS_MAX 8
+static struct {
+	_Atomic bool used;
+	clockid_t clock;
+} own[OWN_THREADS_MAX];
+static _Atomic uint64_t own_exited_ns; /* CPU time of own threads that ended */
+
+static uint64_t clock_ns(clockid_t clock)
+{
+	struct timespec ts;
+	if (clock_gettime(clock, &ts) != 0)
+		return 0;
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t threads_own_cpu_ns(void)
+{
+	uint64_t ns = atomic_load(&own_exited_ns);
+	for (int i = 0; i < OWN_THREADS_MAX; i++)
+		if (atomic_load(&own[i].used))
+			ns += clock_ns(own[i].clock);
+	return ns;
+}
+
+/* In a fork child: none of the parent's own threads exists here. */
+void threads_own_forget(void)
+{
+	for (int i = 0; i < OWN_THREADS_MAX; i++)
+		atomic_store(&own[i].used, false);
+	atomic_store(&own_exited_ns, 0);
+}
+
 static void *unprofiled_start(void *p)
 {
 	struct start_args a = *(struct start_args *)p;
@@ -209,7 +242,22 @@ static void *unprofiled_start(void *p)
 	free(p);
 	heap_busy--;
 	spans_ignore_thread();
-	return a.fn(a.arg);
+	int slot = -1;
+	clockid_t clock;
+	if (pthread_getcpuclockid(pthread_self(), &clock) == 0)
+		for (int i = 0; i < OWN_THREADS_MAX && slot < 0; i++) {
+			bool expected = false;
+			if (atomic_compare_exchange_strong(&own[i].used, &expected, true)) {
+				own[i].clock = clock;
+				slot = i;
+			}
+		}
+	void *ret = a.fn(a.arg);
+	if (slot >= 0) {
+		atomic_fetch_add(&own_exited_ns, clock_ns(CLOCK_THREAD_CPUTIME_ID));
+		atomic_store(&own[slot].used, false);
+	}
+	return ret;
 }
 
 int threads_create_unprofiled(pthread_t *th, void *(*fn)(void *), void *arg)
@@ -224,7 +272,13 @@ int threads_create_unprofiled(pthread_t *th, void *(*fn)(void *), void *arg)
 		return EAGAIN;
 	a->fn = fn;
 	a->arg = arg;
+	/* They take no samples and must never run a signal handler of the
+	 * program: every signal is blocked in them. */
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
 	int rc = create(th, NULL, unprofiled_start, a);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (rc != 0) {
 		heap_busy++;
 		free(a);

@@ -283,11 +283,7 @@ int wall_start(void)
 	ticker_ring = mem;
 	ticker_ring->words = agent.cfg.ring_bytes / sizeof(uint64_t);
 	atomic_store(&ticker_stop, false);
-	sigset_t all, old;
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
 	int rc = threads_create_unprofiled(&ticker, ticker_main, NULL);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (rc != 0)
 		return -rc;
 	ticker_started = true;

@@ -700,13 +700,7 @@ int writer_start(void)
 		writer_note_pause(true); /* ONEPROF_PAUSED=1 */
 	scan_modules();
 
-	/* The writer takes no samples and must never run a signal handler of
-	 * the program: block everything in it. */
-	sigset_t all, old;
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
 	rc = threads_create_unprofiled(&agent.writer, writer_main, NULL);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (rc != 0)
 		return -rc;
 	agent.writer_started = true;
