@@ -257,12 +257,12 @@ bool agent_finish(void)
 	threads_stop_all();
 	sampler_stop_process();
 	wall_stop();
-	uint64_t samples = writer_finish();
+	uint64_t events = writer_finish();
 	close(agent.fd);
 	agent.fd = -1;
-	/* A forked child that never ran long enough for a sample (the usual
-	 * fork-then-exec) leaves no file behind. */
-	if (agent.forked && samples == 0)
+	/* A forked child that recorded nothing (the usual fork-then-exec,
+	 * too short for a sample) leaves no file behind. */
+	if (agent.forked && events == 0)
 		unlink(agent.path);
 	atomic_store(&agent.state, AGENT_OFF);
 	heap_busy--;

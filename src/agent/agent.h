@@ -279,6 +279,8 @@ void spans_drain_end(bool at_exit) AGENT_HIDDEN;
 /* Whether an exited thread's span events are all handled (flight mode
  * keeps them for the window). */
 bool spans_thread_done(struct agent_thread *t) AGENT_HIDDEN;
+/* Spans the writer has taken in so far. */
+uint64_t spans_taken(void) AGENT_HIDDEN;
 
 /* threads.c */
 struct agent_thread *threads_register_self(void) AGENT_HIDDEN;
@@ -297,7 +299,8 @@ void threads_own_forget(void) AGENT_HIDDEN; /* in a fork child */
 
 /* writer.c */
 int writer_start(void) AGENT_HIDDEN;
-/* Completes the capture; returns the samples and heap events it holds. */
+/* Completes the capture; returns the samples, heap events and spans it
+ * holds. */
 uint64_t writer_finish(void) AGENT_HIDDEN;
 /* In a fork child: drops the parent's writer state without freeing it. */
 void writer_forget(void) AGENT_HIDDEN;

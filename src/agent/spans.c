@@ -725,9 +725,17 @@ static void flush_pending(struct spans_wthread *wt)
 		wt->open[i].written = true;
 }
 
+static uint64_t taken; /* spans begun, as the writer saw them */
+
+uint64_t spans_taken(void)
+{
+	return taken;
+}
+
 static void w_begin(struct agent_thread *t, struct spans_wthread *wt, unsigned type,
 		    uint64_t ns, uintptr_t ptr)
 {
+	taken++;
 	if (wt->nopen == wt->cap_open) {
 		unsigned cap = wt->cap_open ? wt->cap_open * 2 : 32;
 		struct wopen *grown = realloc(wt->open, cap * sizeof(*grown));
@@ -1160,5 +1168,6 @@ void spans_fork_child(struct agent_thread *self)
 	memset(notes_sent, 0, sizeof(notes_sent));
 	scratch = NULL;
 	scratch_slots = 0;
+	taken = 0;
 	dump_seen = atomic_load(&dump_req);
 }

@@ -739,5 +739,5 @@ uint64_t writer_finish(void)
 	if (rc != 0)
 		fprintf(stderr, "oneprof: writing capture '%s' failed: %s; the capture is cut short\n",
 			agent.path, strerror(-rc));
-	return w.samples + w.heap_events;
+	return w.samples + w.heap_events + spans_taken();
 }
