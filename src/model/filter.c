@@ -17,6 +17,7 @@
 struct view {
 	struct profile p;
 	bool owns_stacks, owns_locations;
+	struct profile_heap heap; /* the heap sites kept, when there are any */
 	uint32_t *rewritten; /* stacks whose pcs and locations the view allocated */
 	size_t nrewritten, cap_rewritten;
 };
@@ -394,6 +395,28 @@ struct profile *profile_filter(const struct profile *src, const struct profile_f
 		}
 	}
 
+	/* Heap sites: the same filter, so every heap metric (pprof carries
+	 * four at once, from the sites) sees the same allocations. */
+	if (src->heap) {
+		vw->heap = *src->heap;
+		vw->heap.sites = NULL;
+		vw->heap.nsites = vw->heap.cap_sites = 0;
+		vw->heap.first_double_free_site = UINT32_MAX;
+		for (size_t i = 0; i < src->heap->nsites; i++) {
+			const struct heap_site *h = &src->heap->sites[i];
+			if (h->stack >= src->nstacks || !keep[h->stack] ||
+			    (f->thread >= 0 && h->thread != (uint32_t)f->thread) ||
+			    !tags_keep(src, f, h->labels))
+				continue;
+			if (i == src->heap->first_double_free_site)
+				vw->heap.first_double_free_site = (uint32_t)vw->heap.nsites;
+			GROW(vw->heap.sites, vw->heap.cap_sites, vw->heap.nsites + 1);
+			vw->heap.sites[vw->heap.nsites++] = *h;
+			used[h->stack] = true;
+		}
+		v->heap = &vw->heap;
+	}
+
 	/* Hidden frames: rewrite only the stacks still in use that have one. */
 	if (hidden) {
 		uint32_t *buf = NULL;
@@ -432,6 +455,7 @@ void profile_view_free(struct profile *view)
 		free(view->stacks[vw->rewritten[i]].locations);
 	}
 	free(vw->rewritten);
+	free(vw->heap.sites);
 	if (vw->owns_stacks)
 		free(view->stacks);
 	if (vw->owns_locations)

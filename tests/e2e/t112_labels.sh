@@ -79,6 +79,22 @@ check "pprof: samples carry tenant and request labels" sh -c '
 	"$1" export labels.opf -f pprof -o labels.pb.gz 2>/dev/null && python3 labels.py labels.pb.gz' \
 	sh "$ONEPROF"
 
+# The heap pprof carries four sample types from the heap sites at once:
+# the label filter applies to all of them (decoded by pprof-format).
+check "pprof heap export with --tag-focus: alloc_space exact per label" sh -c '
+	for r in small large; do
+		"$1" export labels.opf --heap=alloc-bytes --tag-focus request=$r -f pprof -o $r.pb.gz 2>/dev/null &&
+			node "$2/tests/node/decode-pprof.js" $r.pb.gz >$r.json || exit 1
+	done
+	python3 -c "
+import json
+small, large = (json.load(open(r + \".json\")) for r in (\"small\", \"large\"))
+types = small[\"sampleTypes\"]
+i = types.index(\"alloc_space/bytes\")
+print(\"small\", small[\"totals\"][i], \"large\", large[\"totals\"][i])
+assert int(small[\"totals\"][i]) == 1048576 and int(large[\"totals\"][i]) == 3145728"' \
+	sh "$ONEPROF" "$ROOT"
+
 check "counters: final values in the span JSON export" sh -c '
 	"$1" export labels.opf -f spans -o - 2>/dev/null | python3 -c "
 import json, sys
