@@ -2,12 +2,14 @@
 #include "export.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <xxhash.h>
 
+#include "../report/report.h"
 #include "../util/util.h"
 
 const struct exporter *const exporters[] = {
@@ -56,6 +58,16 @@ uint64_t *export_stack_counts(const struct profile *p)
 			counts[p->samples[i].stack] += values ? p->samples[i].cpu_ns
 							      : p->samples[i].count;
 	return counts;
+}
+
+void export_amount(const struct profile *p, uint64_t v, char *buf, size_t len)
+{
+	if (p->span_view)
+		report_format_ns(buf, len, (double)v);
+	else if (p->heap_view && p->unit && !strcmp(p->unit, "bytes"))
+		report_format_bytes(buf, len, (double)v);
+	else
+		snprintf(buf, len, "%" PRIu64 " %s", v, p->heap_view ? "objects" : "samples");
 }
 
 void export_command(const struct profile *p, char *buf, size_t len)

@@ -49,6 +49,9 @@ void export_svg_flame(const struct profile *p, FILE *out, bool embedded);
 
 /* Sample counts summed per stack index; the caller frees the array. */
 uint64_t *export_stack_counts(const struct profile *p);
+/* One of those values for people: "1234 samples", "3.00 MiB", "500
+ * objects", "12.5ms" (a span view's time). */
+void export_amount(const struct profile *p, uint64_t v, char *buf, size_t len);
 
 /* The command line as one string, arguments separated by spaces. */
 void export_command(const struct profile *p, char *buf, size_t len);

@@ -382,7 +382,9 @@ static void write_header(FILE *out, const struct profile *p, uint64_t total, int
 		     "Flame Graph: ",
 		IMAGE_W / 2, FONT_SIZE * 2, FONT_SIZE + 5);
 	put_fitted(out, &cmd, TITLE_CHARS);
-	fprintf(out, " (%" PRIu64 " samples)</text>\n", total);
+	char amount[64];
+	export_amount(p, total, amount, sizeof(amount));
+	fprintf(out, " (%s)</text>\n", amount);
 	free(cmd.s);
 	fprintf(out, "<text id=\"unzoom\" x=\"%d\" y=\"%d\">Reset zoom</text>\n", XPAD,
 		FONT_SIZE * 2);
@@ -394,19 +396,22 @@ static void write_header(FILE *out, const struct profile *p, uint64_t total, int
 		IMAGE_W - XPAD, height - YPAD2 / 2);
 }
 
-static void write_frame(FILE *out, const struct node *nd, const struct clean *name,
-			const char *raw, double x, double w, uint64_t total, int height)
+static void write_frame(FILE *out, const struct profile *p, const struct node *nd,
+			const struct clean *name, const char *raw, double x, double w,
+			uint64_t total, int height)
 {
 	int y = height - YPAD2 - (int)(nd->depth + 1) * FRAME_H + 1;
 	unsigned rgb[3];
 	name_colour(raw, rgb);
 	fputs("<g class=\"f\"><title>", out);
 	put_xml(out, name->s, strlen(name->s));
+	char amount[64];
+	export_amount(p, nd->count, amount, sizeof(amount));
 	fprintf(out,
-		" (%" PRIu64 " samples, %.2f%%)</title>"
+		" (%s, %.2f%%)</title>"
 		"<rect x=\"%.2f\" y=\"%d\" width=\"%.2f\" height=\"%d\" fill=\"rgb(%u,%u,%u)\" "
 		"rx=\"2\" ry=\"2\"/><text x=\"%.2f\" y=\"%d\">",
-		nd->count, 100.0 * (double)nd->count / (double)total, x, y, w, FRAME_H - 1, rgb[0],
+		amount, 100.0 * (double)nd->count / (double)total, x, y, w, FRAME_H - 1, rgb[0],
 		rgb[1], rgb[2], x + LABEL_PAD, y + FRAME_H / 2 + 3);
 	/* The label: as many characters as fit, none below three. */
 	double room = (w - 2 * LABEL_PAD) / CHAR_W;
@@ -463,7 +468,7 @@ void export_svg_flame(const struct profile *p, FILE *out, bool embedded)
 			struct clean *name = i ? &clean[nd->name] : &root;
 			if (!name->s) /* each name cleaned once */
 				*name = clean_name(raw, strlen(raw));
-			write_frame(out, nd, name, raw, XPAD + (double)nd->start * per_sample,
+			write_frame(out, p, nd, name, raw, XPAD + (double)nd->start * per_sample,
 				    (double)nd->count * per_sample, total, height);
 			uint64_t start = nd->start;
 			for (size_t k = first[i]; k < first[i + 1]; k++) {

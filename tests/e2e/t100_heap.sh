@@ -152,4 +152,16 @@ pprof_heap() {
 }
 check "heap pprof: four sample types, in-use space = leaked bytes (pprof-format decodes it)" pprof_heap
 
+# The flame graph of a heap view speaks of what it shows: bytes or
+# objects, not samples.
+svg_units() {
+	"$ONEPROF" export l.opf --heap=leak-bytes -f svg -o b.svg 2>err || { cat err; return 1; }
+	"$ONEPROF" export l.opf --heap=alloc-count -f svg -o c.svg 2>err || { cat err; return 1; }
+	grep -o '<text id="title"[^<]*' b.svg
+	grep -q '<text id="title"[^<]*([0-9.]* [KMG]*i*B)<' b.svg || return 1
+	grep -q '<text id="title"[^<]*([0-9]* objects)<' c.svg || return 1
+	! grep -q ' samples[,)]' b.svg c.svg
+}
+check "heap flame graph: titles in bytes and objects" svg_units
+
 finish
