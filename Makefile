@@ -150,7 +150,10 @@ $(B)/tests/progs/libheapdl.so: tests/progs/lib/libheapdl.c $(FLAGS_STAMP) | $(DE
 PROGS += $(B)/tests/progs/cxxhot $(B)/tests/progs/symhot-nopie \
 	$(B)/tests/progs/symhot-rdynamic $(B)/tests/progs/libhot.so $(B)/tests/progs/libheapdl.so
 # bench/symbolize.sh's helper: synthetic captures, symbolization timed.
-bench: $(B)/bench/sym-capture
+bench: $(B)/bench/sym-capture $(B)/bench/big-capture
+$(B)/bench/big-capture: bench/big_capture.c $(B)/liboneprof-cli.a
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) $(CFLAGS) -o $@ $< $(B)/liboneprof-cli.a $(LIB_LIBS)
 $(B)/bench/sym-capture: bench/sym_capture.c $(B)/liboneprof-cli.a
 	@mkdir -p $(dir $@)
 	$(CC) $(BASE_CFLAGS) $(CFLAGS) -o $@ $< $(B)/liboneprof-cli.a $(LIB_LIBS)

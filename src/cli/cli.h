@@ -37,8 +37,10 @@ void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * unreadable modules) on stderr. NULL after printing the error. The
  * first uses the symbolization options given on the command line. */
 struct sym_options;
-struct profile *cli_load_profile(const char *path);
-struct profile *cli_load_profile_with(const char *path, const struct sym_options *opts);
+/* flags: PROFILE_SAMPLE_TIMES (profile.h) for timelines; 0 coalesces. */
+struct profile *cli_load_profile(const char *path, unsigned flags);
+struct profile *cli_load_profile_with(const char *path, const struct sym_options *opts,
+				      unsigned flags);
 /* The pprof sample type (--sample-index) the loaders read from pprof
  * inputs; NULL: the profile's default. Captures ignore it. */
 void cli_set_sample_index(const char *name);

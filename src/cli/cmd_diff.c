@@ -73,10 +73,10 @@ int cmd_diff(int argc, char **argv)
 	}
 	o.width = report_term_width();
 	o.color = report_use_color();
-	struct profile *base = cli_load_profile(argv[optind]);
+	struct profile *base = cli_load_profile(argv[optind], 0);
 	if (!base)
 		return 1;
-	struct profile *cur = cli_load_profile(argv[optind + 1]);
+	struct profile *cur = cli_load_profile(argv[optind + 1], 0);
 	if (!cur) {
 		profile_free(base);
 		return 1;

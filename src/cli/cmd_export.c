@@ -154,7 +154,7 @@ int cmd_export(int argc, char **argv)
 
 	rc = 1;
 	char err[512] = "";
-	struct profile *p = cli_load_profile(input);
+	struct profile *p = cli_load_profile(input, ex->timeline ? PROFILE_SAMPLE_TIMES : 0);
 	if (!p)
 		goto out;
 	if (ex == &export_spans && !p->spans) {

@@ -239,7 +239,7 @@ int cmd_report(int argc, char **argv)
 	o.width = report_term_width();
 	o.color = report_use_color();
 
-	struct profile *p = cli_load_profile(argv[optind]);
+	struct profile *p = cli_load_profile(argv[optind], 0);
 	if (!p) {
 		rc = 1;
 		goto out;

@@ -83,10 +83,11 @@ void cli_set_sample_index(const char *name)
 	sample_index = name;
 }
 
-struct profile *cli_load_profile_with(const char *path, const struct sym_options *opts)
+struct profile *cli_load_profile_with(const char *path, const struct sym_options *opts,
+				      unsigned flags)
 {
 	char err[512], buf[512];
-	struct profile *p = profile_load_index(path, sample_index, err, sizeof(err));
+	struct profile *p = profile_load_with(path, sample_index, flags, err, sizeof(err));
 	if (!p) {
 		cli_error("%s", err);
 		return NULL;
@@ -113,9 +114,9 @@ struct profile *cli_load_profile_with(const char *path, const struct sym_options
 	return p;
 }
 
-struct profile *cli_load_profile(const char *path)
+struct profile *cli_load_profile(const char *path, unsigned flags)
 {
-	return cli_load_profile_with(path, cli_symbol_options());
+	return cli_load_profile_with(path, cli_symbol_options(), flags);
 }
 
 static void usage(FILE *out)

@@ -311,5 +311,6 @@ const struct exporter export_chrome = {
 	.extension = ".trace.json",
 	.description = "Chrome Trace Event JSON: samples, spans, counters and GC on thread tracks (Perfetto)",
 	.binary = false,
+	.timeline = true,
 	.write = chrome_write,
 };

@@ -15,6 +15,7 @@ struct exporter {
 	const char *extension;   /* default output suffix, e.g. ".pb.gz" */
 	const char *description; /* one line for help */
 	bool binary;             /* refuses a terminal as output */
+	bool timeline;           /* needs every sample with its time */
 	/* Writes the whole profile to out. Returns 0, or -1 with a one-line
 	 * message in err. Errors of out itself are export_run()'s to find. */
 	int (*write)(const struct profile *p, FILE *out, char *err, size_t errlen);

@@ -80,8 +80,8 @@ static void write_summary(const struct profile *p, FILE *out)
 	char cmd[4096];
 	export_command(p, cmd, sizeof(cmd));
 	uint64_t duration = p->duration_ns;
-	if (!duration && p->nsamples)
-		duration = p->samples[p->nsamples - 1].time_ns;
+	if (!duration)
+		duration = p->samples_end_ns;
 	uint64_t lost = 0;
 	for (size_t i = 0; i < p->nlost; i++)
 		lost += p->lost[i].count;

@@ -146,5 +146,6 @@ const struct exporter export_perfview = {
 	.extension = ".perfView.xml",
 	.description = "PerfView stack XML (open in PerfView on Windows)",
 	.binary = false,
+	.timeline = true,
 	.write = perfview_write,
 };

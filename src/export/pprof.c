@@ -523,9 +523,7 @@ static void encode_profile(struct encoder *e)
 
 	uint64_t duration = p->duration_ns;
 	if (!duration) /* killed before its END record: the last sample bounds it */
-		for (size_t i = 0; i < p->nsamples; i++)
-			if (p->samples[i].time_ns > duration)
-				duration = p->samples[i].time_ns;
+		duration = p->samples_end_ns;
 	/* Exactly once: a second time_nanos reads as concatenated profiles. */
 	pb_field_always(&e->out, PROFILE_TIME_NANOS, p->hdr.start_realtime_ns);
 	pb_field(&e->out, PROFILE_DURATION_NANOS, duration);

@@ -264,5 +264,6 @@ const struct exporter export_speedscope = {
 	.extension = ".speedscope.json",
 	.description = "speedscope JSON, sampled and span profiles per thread (speedscope.app)",
 	.binary = false,
+	.timeline = true,
 	.write = speedscope_write,
 };

@@ -13,6 +13,77 @@
 #include "../symbolize/symbolize.h"
 #include "../util/util.h"
 
+/* Appends a sample, or when the profile is coalesced adds it to the one
+ * of the same thread, stack, label set and state. While reading, the
+ * samples array of a coalesced profile is itself an open-addressing table
+ * (an empty slot has no count), grown at three quarters full: one cache
+ * miss per sample, where an index table beside the array would cost two.
+ * coalesce_finish() packs it. */
+static size_t sample_slot(const struct profile *p, const struct profile_sample *s)
+{
+	uint32_t key[4] = { s->thread, s->stack, s->labels, s->state };
+	size_t mask = p->cap_samples - 1;
+	for (size_t j = (size_t)XXH3_64bits(key, sizeof(key)) & mask;; j = (j + 1) & mask) {
+		const struct profile_sample *o = &p->samples[j];
+		if (!o->count || (o->thread == s->thread && o->stack == s->stack &&
+				  o->labels == s->labels && o->state == s->state))
+			return j;
+	}
+}
+
+static void add_sample(struct profile *p, const struct profile_sample *s)
+{
+	if (!p->coalesced) {
+		GROW(p->samples, p->cap_samples, p->nsamples + 1);
+		p->samples[p->nsamples++] = *s;
+		return;
+	}
+	if (!s->count)
+		return; /* stands for nothing */
+	if (p->nsamples * 4 >= p->cap_samples * 3) {
+		struct profile_sample *old = p->samples;
+		size_t old_cap = p->cap_samples;
+		p->cap_samples = old_cap ? old_cap * 2 : 1024;
+		p->samples = xcalloc(p->cap_samples, sizeof(*p->samples));
+		for (size_t i = 0; i < old_cap; i++)
+			if (old[i].count)
+				p->samples[sample_slot(p, &old[i])] = old[i];
+		free(old);
+	}
+	struct profile_sample *o = &p->samples[sample_slot(p, s)];
+	if (!o->count) {
+		*o = *s;
+		p->nsamples++;
+	} else {
+		o->count += s->count;
+		o->cpu_ns += s->cpu_ns;
+		if (s->time_ns < o->time_ns)
+			o->time_ns = s->time_ns;
+	}
+}
+
+static int by_time(const void *a, const void *b)
+{
+	const struct profile_sample *x = a, *y = b;
+	if (x->time_ns != y->time_ns)
+		return x->time_ns < y->time_ns ? -1 : 1;
+	if (x->thread != y->thread)
+		return x->thread < y->thread ? -1 : 1;
+	return x->stack < y->stack ? -1 : x->stack > y->stack;
+}
+
+/* The table packed into an array, in order of first appearance. */
+static void coalesce_finish(struct profile *p)
+{
+	if (!p->coalesced)
+		return;
+	size_t n = 0;
+	for (size_t i = 0; i < p->cap_samples; i++)
+		if (p->samples[i].count)
+			p->samples[n++] = p->samples[i];
+	qsort(p->samples, n, sizeof(*p->samples), by_time);
+}
+
 /* A stack deeper than this is a corrupt record, not a real stack. */
 #define MAX_STACK_FRAMES 4096
 
@@ -210,8 +281,9 @@ static bool add_record(struct profile *p, const struct capture_record *rec)
 		p->total_count += s.count;
 		p->total_cpu_ns += s.cpu_ns;
 		p->stack_ends[p->stacks[s.stack].end_reason] += s.count;
-		GROW(p->samples, p->cap_samples, p->nsamples + 1);
-		p->samples[p->nsamples++] = s;
+		if (s.time_ns > p->samples_end_ns)
+			p->samples_end_ns = s.time_ns;
+		add_sample(p, &s);
 		return true;
 	}
 	case CAPTURE_REC_LOST: {
@@ -304,10 +376,17 @@ static bool add_record(struct profile *p, const struct capture_record *rec)
 
 struct profile *profile_read(FILE *f, const char *name, char *err, size_t errlen)
 {
+	return profile_read_with(f, name, PROFILE_SAMPLE_TIMES, err, errlen);
+}
+
+struct profile *profile_read_with(FILE *f, const char *name, unsigned flags, char *err,
+				  size_t errlen)
+{
 	struct capture_reader *r = capture_reader_open(f, name, err, errlen);
 	if (!r)
 		return NULL;
 	struct profile *p = xcalloc(1, sizeof(*p));
+	p->coalesced = !(flags & PROFILE_SAMPLE_TIMES);
 	p->intern = intern_new();
 	p->name = profile_intern(p, name, strlen(name));
 	capture_header_copy(&p->hdr, capture_reader_header(r));
@@ -320,6 +399,7 @@ struct profile *profile_read(FILE *f, const char *name, char *err, size_t errlen
 			capture_reader_fail(r, why);
 		}
 	}
+	coalesce_finish(p);
 	profile_heap_finish(p);
 	/* After the heap: it hands its allocations to the spans. */
 	profile_spans_finish(p);
@@ -368,6 +448,12 @@ static struct profile *load_pprof(FILE *f, const char *path, const char *sample_
 struct profile *profile_load_index(const char *path, const char *sample_index, char *err,
 				   size_t errlen)
 {
+	return profile_load_with(path, sample_index, PROFILE_SAMPLE_TIMES, err, errlen);
+}
+
+struct profile *profile_load_with(const char *path, const char *sample_index, unsigned flags,
+				  char *err, size_t errlen)
+{
 	FILE *f = fopen(path, "rb");
 	if (!f) {
 		int e = errno;
@@ -380,7 +466,7 @@ struct profile *profile_load_index(const char *path, const char *sample_index, c
 	rewind(f);
 	struct profile *p = profile_is_pprof(head, n)
 				    ? load_pprof(f, path, sample_index, err, errlen)
-				    : profile_read(f, path, err, errlen);
+				    : profile_read_with(f, path, flags, err, errlen);
 	fclose(f);
 	return p;
 }

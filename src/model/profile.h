@@ -147,6 +147,12 @@ struct profile {
 	bool pprof;
 	const char *pprof_type, *pprof_unit;
 	uint64_t state_ns[CAPTURE_STATE_COUNT]; /* wall time by thread state */
+	/* Samples of one thread, stack, label set and state are summed into
+	 * one, with the time of the first, unless the profile was read with
+	 * PROFILE_SAMPLE_TIMES: memory then grows with distinct stacks, not
+	 * with the length of the recording. */
+	bool coalesced;
+	uint64_t samples_end_ns; /* time of the latest sample */
 	uint64_t total_count;  /* sum of sample counts */
 	uint64_t total_cpu_ns; /* sum of sample CPU time */
 	uint64_t stack_ends[CAPTURE_STACK_END_COUNT]; /* samples by walk end */
@@ -187,6 +193,11 @@ struct profile *profile_load(const char *path, char *err, size_t errlen);
  * last, like pprof). Captures ignore it. */
 struct profile *profile_load_index(const char *path, const char *sample_index, char *err,
 				   size_t errlen);
+/* Every sample on its own, with its time: what timelines need (Chrome
+ * trace, speedscope, PerfView). Without it samples are coalesced. */
+#define PROFILE_SAMPLE_TIMES 0x1u
+struct profile *profile_load_with(const char *path, const char *sample_index, unsigned flags,
+				  char *err, size_t errlen);
 
 /* true when the first bytes of a file look like a pprof profile: gzip
  * magic, or a protobuf starting with a sample_type. */
@@ -194,8 +205,10 @@ bool profile_is_pprof(const uint8_t *data, size_t len);
 /* A pprof profile in memory into the model (src/model/pprof_read.c). */
 struct profile *profile_read_pprof(const uint8_t *data, size_t len, const char *name,
 				   const char *sample_index, char *err, size_t errlen);
-/* Same, from an open stream (tests use fmemopen). */
+/* Same, from an open stream (tests use fmemopen), every sample kept. */
 struct profile *profile_read(FILE *f, const char *name, char *err, size_t errlen);
+struct profile *profile_read_with(FILE *f, const char *name, unsigned flags, char *err,
+				  size_t errlen);
 void profile_free(struct profile *p);
 
 /* The warning to print when the capture did not end cleanly, or NULL. */

@@ -108,8 +108,8 @@ void report_summary(const struct profile *p, FILE *out)
 
 	char dur[32], cpu[32], proc_cpu[32];
 	uint64_t duration = p->duration_ns;
-	if (!duration && p->nsamples)
-		duration = p->samples[p->nsamples - 1].time_ns;
+	if (!duration)
+		duration = p->samples_end_ns;
 	if (p->pprof)
 		fprintf(out, "Profile:  pprof, sample type %s/%s%s\n", p->pprof_type, p->pprof_unit,
 			strcmp(p->pprof_unit, "nanoseconds") && strcmp(p->pprof_unit, "count")

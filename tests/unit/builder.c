@@ -89,6 +89,8 @@ void tb_add_sample(struct profile *p, uint32_t thread, uint32_t stack, uint64_t 
 	s->cpu_ns = count * 10000000; /* 100 Hz */
 	p->total_count += count;
 	p->total_cpu_ns += s->cpu_ns;
+	if (time_ns > p->samples_end_ns)
+		p->samples_end_ns = time_ns;
 }
 
 struct tb_capture {
@@ -134,11 +136,17 @@ void tb_capture_rec(struct tb_capture *c, unsigned kind, const uint64_t *fields,
 
 struct profile *tb_capture_load(struct tb_capture *c, char *err, size_t errlen)
 {
+	return tb_capture_load_with(c, PROFILE_SAMPLE_TIMES, err, errlen);
+}
+
+struct profile *tb_capture_load_with(struct tb_capture *c, unsigned flags, char *err,
+				     size_t errlen)
+{
 	struct profile *p = NULL;
 	snprintf(err, errlen, "could not write the test capture");
 	if (c->w && capture_writer_free(c->w) == 0) {
 		rewind(c->f);
-		p = profile_read(c->f, "test.opf", err, errlen);
+		p = profile_read_with(c->f, "test.opf", flags, err, errlen);
 	}
 	if (c->f)
 		fclose(c->f);

@@ -54,8 +54,11 @@ void tb_capture_rec(struct tb_capture *c, unsigned kind, const uint64_t *fields,
 #define TB_REC(c, kind, ...)                                                        \
 	tb_capture_rec((c), (kind), (const uint64_t[]){ __VA_ARGS__ },              \
 		       sizeof((const uint64_t[]){ __VA_ARGS__ }) / sizeof(uint64_t))
-/* Reads the capture back (NULL and a message when it cannot) and frees c. */
+/* Reads the capture back (NULL and a message when it cannot) and frees c:
+ * every sample kept, or with flags as profile_read_with() takes them. */
 struct profile *tb_capture_load(struct tb_capture *c, char *err, size_t errlen);
+struct profile *tb_capture_load_with(struct tb_capture *c, unsigned flags, char *err,
+				     size_t errlen);
 
 /* The GNU build-id of the test binary itself, from its loaded notes, as
  * the agent records it: its length, 0 when it has none. */

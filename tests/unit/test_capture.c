@@ -15,6 +15,7 @@
 #include "../../src/capture/format.h"
 #include "../../src/capture/writer.h"
 #include "../../src/model/profile.h"
+#include "builder.h"
 #include "unit.h"
 
 /* --- temp files --- */
@@ -922,4 +923,53 @@ TEST(capture_string_with_nul_byte)
 				  "above?)", WEXITSTATUS(st));
 	}
 	free(data);
+}
+
+/* Read for reports, samples of one thread, stack, label set and state
+ * are one sample: totals unchanged, the first time kept, the latest time
+ * known; read for timelines, every sample stays. */
+static struct tb_capture *repeated_samples(void)
+{
+	struct tb_capture *c = tb_capture_new();
+	tb_capture_string(c, 1, "main");
+	TB_REC(c, CAPTURE_REC_THREAD, 7, 1, 0);
+	TB_REC(c, CAPTURE_REC_THREAD, 8, 1, 0);
+	const uint64_t a[] = { 0x1000, 0x2000 }, b[] = { 0x3000 };
+	tb_capture_stack(c, 1, a, 2);
+	tb_capture_stack(c, 2, b, 1);
+	for (uint64_t i = 0; i < 1000; i++) /* time, tid, stack, count, cpu ns */
+		TB_REC(c, CAPTURE_REC_CPU_SAMPLE, 5000 + i * 10, 7 + i % 2, 1 + (i % 3 == 0), 1,
+		       10000000);
+	return c;
+}
+
+TEST(capture_samples_coalesced)
+{
+	char err[256];
+	struct profile *all = tb_capture_load(repeated_samples(), err, sizeof(err));
+	struct profile *one = tb_capture_load_with(repeated_samples(), 0, err, sizeof(err));
+	CHECK(all && one);
+	if (!all || !one)
+		return;
+	CHECK(!all->coalesced && one->coalesced);
+	CHECK_EQ_INT(all->nsamples, 1000);
+	CHECK_EQ_INT(one->nsamples, 4); /* 2 threads x 2 stacks */
+	CHECK_EQ_INT(one->total_count, 1000);
+	CHECK_EQ_INT(one->total_cpu_ns, all->total_cpu_ns);
+	CHECK_EQ_INT(one->samples_end_ns, 5000 + 999 * 10);
+	CHECK_EQ_INT(all->samples_end_ns, one->samples_end_ns);
+	uint64_t count = 0;
+	for (size_t i = 0; i < one->nsamples; i++) {
+		count += one->samples[i].count;
+		if (i) /* in order of first appearance */
+			CHECK(one->samples[i].time_ns > one->samples[i - 1].time_ns);
+	}
+	CHECK_EQ_INT(count, 1000);
+	/* The first sample of each: i = 0 (tid 7, stack 2), 1 (8, 1), 2 (7, 1), 3 (8, 2). */
+	CHECK_EQ_INT(one->samples[0].time_ns, 5000);
+	CHECK_EQ_INT(one->samples[3].time_ns, 5030);
+	CHECK_EQ_INT(one->samples[0].stack, 1);
+	CHECK_EQ_INT(one->samples[0].count, 167); /* i = 0, 6, ..., 996 */
+	profile_free(all);
+	profile_free(one);
 }
