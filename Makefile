@@ -103,6 +103,20 @@ $(B)/obj/tests/unit/unwind_chain.o: private BASE_CFLAGS += $(UNWIND_CHAIN_FLAGS)
 $(B)/asan/tests/unit/unwind_chain.o: private SAN += $(UNWIND_CHAIN_FLAGS)
 # --- end unwind tests ---
 
+# --- tools library ---
+# liboneprof-tools.so: the CLI's commands as one call, oneprof_tool_run(),
+# for bindings that report in-process (bindings/python). The CLI-side
+# library and the commands, compiled -fPIC; main() left out.
+TOOL_OBJ := $(LIB_SRC:%.c=$(B)/tpic/%.o) $(CLI_SRC:%.c=$(B)/tpic/%.o)
+$(B)/tpic/%.o: %.c $(FLAGS_STAMP) | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) $(CFLAGS) -fPIC -fvisibility=hidden -DONEPROF_TOOL_LIBRARY -c $< -o $@
+$(B)/liboneprof-tools.so: $(TOOL_OBJ) src/cli/liboneprof-tools.map
+	$(CC) -shared -Wl,--version-script=src/cli/liboneprof-tools.map -Wl,-z,defs \
+		-o $@ $(TOOL_OBJ) $(LIB_LIBS)
+all: $(B)/liboneprof-tools.so
+# --- end tools library ---
+
 # --- tests ---
 
 # Sample programs: frame pointers on, no inlining and no sibling calls, so
@@ -147,6 +161,13 @@ $(B)/tests/progs/libhot.so: tests/progs/lib/libhot.c $(FLAGS_STAMP) | $(DEPS_STA
 $(B)/tests/progs/libheapdl.so: tests/progs/lib/libheapdl.c $(FLAGS_STAMP) | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) -O2 -g -fPIC -shared -o $@ $<
+# The Python binding's test library: two functions in a known split,
+# called through ctypes.
+$(B)/tests/progs/libpysplit.so: tests/progs/lib/pysplit.c $(FLAGS_STAMP) | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -g -fno-omit-frame-pointer -mno-omit-leaf-frame-pointer \
+		-fno-optimize-sibling-calls -fPIC -shared -o $@ $<
+PROGS += $(B)/tests/progs/libpysplit.so
 PROGS += $(B)/tests/progs/cxxhot $(B)/tests/progs/symhot-nopie \
 	$(B)/tests/progs/symhot-rdynamic $(B)/tests/progs/libhot.so $(B)/tests/progs/libheapdl.so
 # bench/symbolize.sh's helper: synthetic captures, symbolization timed.
@@ -201,6 +222,7 @@ install: all
 		$(DESTDIR)$(PREFIX)/share/doc/oneprof
 	install -m 755 $(B)/oneprof $(DESTDIR)$(PREFIX)/bin/oneprof
 	install -m 755 $(B)/liboneprof.so $(DESTDIR)$(PREFIX)/lib/liboneprof.so
+	install -m 755 $(B)/liboneprof-tools.so $(DESTDIR)$(PREFIX)/lib/liboneprof-tools.so
 	install -m 644 include/oneprof.h $(DESTDIR)$(PREFIX)/include/oneprof.h
 	install -m 644 README.md doc/*.md $(DESTDIR)$(PREFIX)/share/doc/oneprof/
 

@@ -54,6 +54,41 @@ ONEPROF_API const char *oneprof_output_path(void);
 ONEPROF_API int oneprof_start(void);
 ONEPROF_API int oneprof_stop(void);
 
+/* --- In-process recordings -----------------------------------------------
+ *
+ * A program (or a language binding) that loads liboneprof.so itself, with
+ * dlopen rather than LD_PRELOAD, records windows of its own run: begin
+ * writes a new capture, end completes and closes it (readable at once),
+ * and a later begin starts another. Loaded that way the library starts
+ * no recording by itself.
+ *
+ * settings: the ONEPROF_* settings of 'oneprof record' (doc/record.md) as
+ * "NAME=VALUE" items separated by spaces, commas or newlines, the prefix
+ * optional: "HZ=250 WALL=1". NULL or "" for the defaults.
+ *
+ * Limits when dlopen'ed: the calling thread is sampled, and every thread
+ * that makes a span or pushes a label (it registers then); threads
+ * started otherwise are not, and HEAP=1 is refused (-ENOTSUP), since
+ * malloc and pthread_create are the agent's only when it is preloaded.
+ * Run under 'oneprof record' for every thread and the heap.
+ *
+ * Return 0 or a negative errno value, with a message from
+ * oneprof_last_error(): -EALREADY: a recording is running; -EBUSY: the
+ * agent was preloaded and records the whole process (pause and resume it
+ * with oneprof_stop/oneprof_start); -EINVAL: a bad setting; -ENOTSUP:
+ * HEAP=1 without preloading; -EACCES, -ENOENT...: the output cannot be
+ * created; end: -ESRCH: nothing is running; -EPERM: the running
+ * recording is the preloaded agent's whole-process one. Not thread-safe:
+ * call begin and end from one thread at a time. */
+ONEPROF_API int oneprof_session_begin(const char *output, const char *settings);
+ONEPROF_API int oneprof_session_end(void);
+/* 0: nothing records; 1: a recording begun by oneprof_session_begin(); 2:
+ * the preloaded agent's recording of the whole process. */
+ONEPROF_API int oneprof_session_active(void);
+/* The message of the last failed session call, "" after a success. The
+ * string belongs to the agent. */
+ONEPROF_API const char *oneprof_last_error(void);
+
 /* --- Spans ---------------------------------------------------------------
  *
  * A span is a named interval on one thread; spans nest. Begin and end cost

@@ -40,6 +40,10 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
 for t in tests/e2e/t*.sh; do
 	run "$(basename "$t" .sh)" timeout -k 10 300 sh "$t"
 done
+# The Python binding (bindings/python), with Debian's python3 where it is.
+PY=python3
+[ -x /usr/bin/python3 ] && PY=/usr/bin/python3
+run python timeout -k 10 300 "$PY" bindings/python/tests/run.py
 echo
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]

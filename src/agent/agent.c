@@ -1,9 +1,15 @@
 /* Agent lifecycle: start when the library is loaded (constructor), finish
  * the capture at process exit (destructor), stand down in forked children.
  * A bad setting or an unwritable output disables profiling with one
- * message; the profiled program always runs unchanged. */
+ * message; the profiled program always runs unchanged.
+ *
+ * Loaded later with dlopen (a language binding's ctypes, say), the
+ * library starts nothing by itself: the program records with
+ * oneprof_session_begin()/oneprof_session_end(), as often as it likes. */
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -209,13 +215,46 @@ static void crash_install(void)
 	}
 }
 
+/* Whether the program's pthread_create is ours: preloaded or linked at
+ * start, so every thread registers (and malloc is ours for the heap).
+ * Not when dlopen'ed into a running program: libc's comes first. */
+static bool interposing(void)
+{
+	Dl_info found, self;
+	void *fn = dlsym(RTLD_DEFAULT, "pthread_create");
+	return fn && dladdr(fn, &found) && dladdr((void *)interposing, &self) &&
+	       found.dli_fbase == self.dli_fbase;
+}
+
+/* Process-wide hooks, once per process whichever recording comes first. */
+static void install_hooks(void)
+{
+	if (agent.hooks_installed)
+		return;
+	agent.hooks_installed = true;
+	pthread_atfork(on_fork_prepare, on_fork_parent, on_fork_child);
+	control_install_toggle();
+	crash_install();
+}
+
+static bool ring_fits(const struct agent_config *cfg)
+{
+	return cfg->ring_bytes / sizeof(uint64_t) >= 4 * (SAMPLE_WORDS + (uint64_t)cfg->max_depth);
+}
+
 __attribute__((constructor)) static void agent_start(void)
 {
 	int saved_errno = errno;
 	heap_busy++;
+	agent.interposing = interposing();
+	threads_init();
+	/* dlopen'ed with no ONEPROF_* setting (a binding's ctypes): sessions
+	 * only. With settings given it records at once, as when preloaded. */
+	if (!agent.interposing && !agent_config_env_given())
+		goto out;
 	if (agent_config_load(&agent.cfg) != 0)
 		goto out;
-	if (agent.cfg.ring_bytes / sizeof(uint64_t) < 4 * (SAMPLE_WORDS + (uint64_t)agent.cfg.max_depth)) {
+	if (!ring_fits(&agent.cfg)) {
 		fprintf(stderr,
 			"oneprof: ONEPROF_RING_SIZE=%llu cannot hold four stacks of "
 			"ONEPROF_MAX_DEPTH=%u frames; profiling disabled (raise the ring size "
@@ -228,15 +267,12 @@ __attribute__((constructor)) static void agent_start(void)
 	atomic_store(&agent.paused, agent.cfg.start_paused);
 	if (!agent.cfg.inherit)
 		control_drop_preload();
-	threads_init();
 	/* Unwind tables before the first sample; a failure only costs the
 	 * frames CFI would have found (the walker steps by frame pointer). */
 	unwind_rebuild();
 	if (agent_begin() != 0)
 		goto out;
-	pthread_atfork(on_fork_prepare, on_fork_parent, on_fork_child);
-	control_install_toggle();
-	crash_install();
+	install_hooks();
 	threads_register_self();
 	atomic_store(&heap_on, agent.cfg.heap);
 out:
@@ -264,6 +300,7 @@ bool agent_finish(void)
 	 * too short for a sample) leaves no file behind. */
 	if (agent.forked && events == 0)
 		unlink(agent.path);
+	agent.finished_once = true;
 	atomic_store(&agent.state, AGENT_OFF);
 	heap_busy--;
 	errno = saved_errno;
@@ -273,6 +310,137 @@ bool agent_finish(void)
 __attribute__((destructor)) static void agent_stop(void)
 {
 	agent_finish();
+}
+
+/* --- in-process sessions --- */
+
+static char last_error[1024];
+
+static int session_fail(int rc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int session_fail(int rc, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(last_error, sizeof(last_error), fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+/* Everything the last recording left, so the next starts as the first
+ * did: the writer's tables, span sites, label and counter definitions,
+ * heap tables, and each live thread's rings. */
+static void session_reset(void)
+{
+	writer_release();
+	wall_release();
+	spans_session_reset();
+	threads_session_reset();
+	labels_forget();
+	counters_forget();
+	heap_forget();
+	threads_own_forget();
+	agent.writer_started = false;
+	agent.stop_writer = false;
+	agent.forked = false;
+	atomic_store(&agent.lost_no_ring, 0);
+	atomic_fetch_add(&agent.epoch, 1);
+	agent.finished_once = false;
+}
+
+ONEPROF_API int oneprof_session_begin(const char *output, const char *settings)
+{
+	int saved_errno = errno;
+	int rc = 0;
+	heap_busy++;
+	last_error[0] = '\0';
+	if (atomic_load(&agent.state) != AGENT_OFF && getpid() == agent.pid) {
+		rc = agent.session
+			     ? session_fail(-EALREADY, "oneprof: a recording is already running "
+						"into '%s'; end it with oneprof_session_end() first",
+					    agent.path)
+			     : session_fail(-EBUSY, "oneprof: this process is already recorded as a "
+						"whole into '%s' (the agent was preloaded, e.g. by "
+						"'oneprof record'); use oneprof_start()/oneprof_stop() "
+						"to pause and resume it", agent.path);
+		goto out;
+	}
+	struct agent_config cfg;
+	char err[sizeof(last_error)];
+	if ((rc = agent_config_session(&cfg, output, settings, err, sizeof(err))) != 0) {
+		session_fail(rc, "%s", err);
+		goto out;
+	}
+	if (!ring_fits(&cfg)) {
+		rc = session_fail(-EINVAL, "oneprof: RING_SIZE=%llu cannot hold four stacks of "
+				  "MAX_DEPTH=%u frames; raise the ring size or lower the depth",
+				  (unsigned long long)cfg.ring_bytes, cfg.max_depth);
+		goto out;
+	}
+	if (cfg.heap && !agent.interposing) {
+		rc = session_fail(-ENOTSUP, "oneprof: heap profiling needs the agent preloaded (it "
+				  "must own malloc from the program's start); run the program "
+				  "under 'oneprof record --heap' instead");
+		goto out;
+	}
+	/* Created here, not in agent_begin, so the error can be returned. */
+	int probe = open(cfg.output, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (probe < 0) {
+		rc = session_fail(-errno, "oneprof: cannot create capture '%s': %s; choose a "
+				  "writable path", cfg.output, strerror(errno));
+		goto out;
+	}
+	close(probe);
+	if (agent.finished_once || getpid() != agent.pid)
+		session_reset();
+	agent.cfg = cfg;
+	agent.pid = getpid();
+	agent.period_ns = 1000000000u / cfg.hz;
+	atomic_store(&agent.paused, cfg.start_paused);
+	unwind_rebuild();
+	agent.session = true;
+	if (agent_begin() != 0) {
+		agent.session = false;
+		rc = session_fail(-EIO, "oneprof: cannot start recording into '%s' (the reason was "
+				  "printed on standard error)", cfg.output);
+		goto out;
+	}
+	install_hooks();
+	threads_rearm();
+	if (!sampler_self)
+		threads_register_self();
+	atomic_store(&heap_on, agent.cfg.heap);
+out:
+	heap_busy--;
+	errno = saved_errno;
+	return rc;
+}
+
+ONEPROF_API int oneprof_session_end(void)
+{
+	last_error[0] = '\0';
+	if (atomic_load(&agent.state) != AGENT_RUNNING || getpid() != agent.pid)
+		return session_fail(-ESRCH, "oneprof: no recording is running in this process; "
+				    "begin one with oneprof_session_begin()");
+	if (!agent.session)
+		return session_fail(-EPERM, "oneprof: the recording into '%s' covers the whole "
+				    "process (the agent was preloaded); it ends when the program "
+				    "exits", agent.path);
+	if (!agent_finish())
+		return session_fail(-ESRCH, "oneprof: the recording ended already");
+	agent.session = false;
+	return 0;
+}
+
+ONEPROF_API int oneprof_session_active(void)
+{
+	return atomic_load(&agent.state) == AGENT_RUNNING && getpid() == agent.pid
+		       ? (agent.session ? 1 : 2)
+		       : 0;
+}
+
+ONEPROF_API const char *oneprof_last_error(void)
+{
+	return last_error;
 }
 
 ONEPROF_API const char *oneprof_version(void)

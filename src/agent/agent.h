@@ -196,6 +196,15 @@ struct agent {
 	/* Bumped when the writer forgets its interned stacks: threads then
 	 * forget which stacks they sent. */
 	_Atomic unsigned stack_gen;
+
+	/* In-process sessions (oneprof_session_begin): this recording was
+	 * begun by a call, not by the constructor; the library is preloaded
+	 * or linked (its malloc and pthread_create are the program's); the
+	 * process-wide hooks (atfork, fatal signals, thread key) are set. */
+	bool session;
+	bool interposing;
+	bool hooks_installed;
+	bool finished_once; /* a recording ended: the next begin resets first */
 };
 
 extern struct agent agent AGENT_HIDDEN;
@@ -222,6 +231,14 @@ uint64_t thread_cpu_ns(void) AGENT_HIDDEN;
 
 /* config.c */
 int agent_config_load(struct agent_config *cfg) AGENT_HIDDEN;
+/* Whether the environment holds any ONEPROF_* setting of the agent (the
+ * Python binding's own variables aside). */
+bool agent_config_env_given(void) AGENT_HIDDEN;
+/* A session's configuration: the table's defaults, settings given as
+ * "NAME=VALUE ..." (ONEPROF_* names, prefix optional), output as given.
+ * -EINVAL etc. with a message in err. */
+int agent_config_session(struct agent_config *cfg, const char *output, const char *settings,
+			 char *err, size_t errlen) AGENT_HIDDEN;
 
 /* sampler.c */
 int sampler_install(void) AGENT_HIDDEN;
@@ -246,6 +263,7 @@ void control_drop_preload(void) AGENT_HIDDEN;
 int wall_start(void) AGENT_HIDDEN;
 void wall_stop(void) AGENT_HIDDEN;
 void wall_forget(void) AGENT_HIDDEN;
+void wall_release(void) AGENT_HIDDEN; /* before a second recording */
 struct ring *wall_ring(void) AGENT_HIDDEN;
 
 /* heap.c */
@@ -268,6 +286,9 @@ void spans_start(void) AGENT_HIDDEN;
 /* Sets oneprof_spans_on: true while the agent runs with ONEPROF_SPANS=1. */
 void spans_running(bool on) AGENT_HIDDEN;
 void spans_fork_child(struct agent_thread *self) AGENT_HIDDEN;
+/* Before a second recording: sites, notes and each live thread's writer
+ * state start over (the rings stay mapped: their threads hold them). */
+void spans_session_reset(void) AGENT_HIDDEN;
 void spans_thread_exit(void) AGENT_HIDDEN;
 void spans_ignore_thread(void) AGENT_HIDDEN;
 void spans_thread_free(struct agent_thread *t) AGENT_HIDDEN;
@@ -296,6 +317,11 @@ void threads_stop_all(void) AGENT_HIDDEN;
 int threads_create_unprofiled(pthread_t *th, void *(*fn)(void *), void *arg) AGENT_HIDDEN;
 uint64_t threads_own_cpu_ns(void) AGENT_HIDDEN;
 void threads_own_forget(void) AGENT_HIDDEN; /* in a fork child */
+/* Before a second recording: threads that exited are freed, live ones
+ * are made new (empty rings, no THREAD record yet) and re-armed by
+ * threads_rearm() once the new recording runs. */
+void threads_session_reset(void) AGENT_HIDDEN;
+void threads_rearm(void) AGENT_HIDDEN;
 
 /* writer.c */
 int writer_start(void) AGENT_HIDDEN;
@@ -304,6 +330,9 @@ int writer_start(void) AGENT_HIDDEN;
 uint64_t writer_finish(void) AGENT_HIDDEN;
 /* In a fork child: drops the parent's writer state without freeing it. */
 void writer_forget(void) AGENT_HIDDEN;
+/* Before a second recording in the same process: frees what the last
+ * one's writer kept and starts from nothing. */
+void writer_release(void) AGENT_HIDDEN;
 /* Has the writer drain every ring and flush now, and waits for it at most
  * timeout_ms: before a dlclose (the library's frames get their mapping
  * while it is still loaded) and on a fatal signal. Async-signal-safe. */

@@ -1,6 +1,7 @@
 /* Agent configuration from ONEPROF_* environment variables, validated
  * once at start. A bad value disables profiling with one message; the
- * program itself always runs. */
+ * program itself always runs. The same table reads the settings string of
+ * oneprof_session_begin(): one parser, looked up through a function. */
 #include <ctype.h>
 #include <errno.h>
 #include <signal.h>
@@ -59,11 +60,23 @@ static const struct setting settings[] = {
 	  "deepest nesting of spans recorded", FIELD(span_max_depth) },
 };
 
+/* Where the settings come from: the environment, or a session's string. */
+typedef const char *(*config_lookup)(const char *name);
+static const char *env_lookup(const char *name)
+{
+	return getenv(name);
+}
+static config_lookup lookup = env_lookup;
+
+/* The last bad setting, for the environment's message or
+ * oneprof_last_error(). */
+static char bad_name[64], bad_value[256], bad_why[512];
+
 static int bad(const char *name, const char *value, const char *why)
 {
-	fprintf(stderr,
-		"oneprof: %s='%s' %s; profiling disabled for this run (fix or unset %s)\n",
-		name, value, why, name);
+	snprintf(bad_name, sizeof(bad_name), "%s", name);
+	snprintf(bad_value, sizeof(bad_value), "%s", value);
+	snprintf(bad_why, sizeof(bad_why), "%s", why);
 	return -EINVAL;
 }
 
@@ -92,7 +105,7 @@ static int parse_size(const char *s, uint64_t *out)
 static int load_number(const struct setting *st, struct agent_config *cfg)
 {
 	uint64_t v = st->def;
-	const char *s = getenv(st->name);
+	const char *s = lookup(st->name);
 	if (s) {
 		char why[160];
 		if (parse_size(s, &v) != 0 || v < st->min || v > st->max) {
@@ -145,11 +158,11 @@ static int parse_signal(const char *s)
 
 static int load_signal_and_timer(struct agent_config *cfg)
 {
-	const char *s = getenv("ONEPROF_SIGNAL");
+	const char *s = lookup("ONEPROF_SIGNAL");
 	cfg->signo = SIGPROF;
 	if (s && (cfg->signo = parse_signal(s)) < 0)
 		return bad("ONEPROF_SIGNAL", s, "is not a usable signal (" SIGNAL_CHOICES ")");
-	s = getenv("ONEPROF_TOGGLE_SIGNAL");
+	s = lookup("ONEPROF_TOGGLE_SIGNAL");
 	cfg->toggle_signo = 0;
 	if (s && *s) {
 		if ((cfg->toggle_signo = parse_signal(s)) < 0)
@@ -159,7 +172,7 @@ static int load_signal_and_timer(struct agent_config *cfg)
 			return bad("ONEPROF_TOGGLE_SIGNAL", s,
 				   "is the profiling signal too (choose another, e.g. USR2)");
 	}
-	s = getenv("ONEPROF_DUMP_SIGNAL");
+	s = lookup("ONEPROF_DUMP_SIGNAL");
 	cfg->dump_signo = 0;
 	if (s && *s && strcmp(s, "0")) {
 		if ((cfg->dump_signo = parse_signal(s)) < 0)
@@ -169,7 +182,7 @@ static int load_signal_and_timer(struct agent_config *cfg)
 			return bad("ONEPROF_DUMP_SIGNAL", s,
 				   "is the profiling or toggle signal too (choose another, e.g. USR1)");
 	}
-	s = getenv("ONEPROF_SPAN_MODE");
+	s = lookup("ONEPROF_SPAN_MODE");
 	cfg->span_mode = 0;
 	if (s && strcmp(s, "drop")) {
 		if (strcmp(s, "flight"))
@@ -177,7 +190,7 @@ static int load_signal_and_timer(struct agent_config *cfg)
 		cfg->span_mode = 1;
 	}
 	static const char *const timers[] = { "perf", "timer", "itimer" };
-	s = getenv("ONEPROF_TIMER");
+	s = lookup("ONEPROF_TIMER");
 	cfg->timer = SAMPLER_PERF;
 	if (s) {
 		size_t i = 0;
@@ -195,6 +208,8 @@ static int load_signal_and_timer(struct agent_config *cfg)
 	return 0;
 }
 
+static bool binding_variable(const char *entry);
+
 static bool known(const char *entry)
 {
 	static const char *const others[] = { "ONEPROF_OUTPUT", "ONEPROF_ROOT_PID",
@@ -202,6 +217,8 @@ static bool known(const char *entry)
 					      "ONEPROF_TOGGLE_SIGNAL", "ONEPROF_AGENT",
 					      "ONEPROF_SPAN_MODE", "ONEPROF_DUMP_SIGNAL" };
 	size_t len = strcspn(entry, "=");
+	if (binding_variable(entry))
+		return true;
 	for (size_t i = 0; i < sizeof(settings) / sizeof(settings[0]); i++)
 		if (strlen(settings[i].name) == len && !strncmp(entry, settings[i].name, len))
 			return true;
@@ -211,7 +228,30 @@ static bool known(const char *entry)
 	return false;
 }
 
-int agent_config_load(struct agent_config *cfg)
+/* The Python binding's variables, in the environment of every process it
+ * starts: known (no warning), but no setting of the agent's. */
+static bool binding_variable(const char *entry)
+{
+	static const char *const names[] = { "ONEPROF_LIB", "ONEPROF_TOOLS_LIB",
+					     "ONEPROF_LIB_DIR", "ONEPROF_QUIET" };
+	size_t len = strcspn(entry, "=");
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strlen(names[i]) == len && !strncmp(entry, names[i], len))
+			return true;
+	return false;
+}
+
+bool agent_config_env_given(void)
+{
+	for (char **e = environ; e && *e; e++)
+		if (!strncmp(*e, "ONEPROF_", 8) && !binding_variable(*e))
+			return true;
+	return false;
+}
+
+/* Every table setting and the signal, timer and span-mode choices, from
+ * lookup; -EINVAL with bad_* set on a bad one. */
+static int load_settings(struct agent_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
 	for (size_t i = 0; i < sizeof(settings) / sizeof(settings[0]); i++)
@@ -225,6 +265,24 @@ int agent_config_load(struct agent_config *cfg)
 	cfg->span_ring_bytes = 1ull << (63 - __builtin_clzll(cfg->span_ring_bytes));
 	if (cfg->heap_sample)
 		cfg->heap = true; /* ONEPROF_HEAP_SAMPLE alone asks for the heap too */
+	return 0;
+}
+
+static int env_bad(const char *name, const char *value, const char *why)
+{
+	if (name != bad_name)
+		bad(name, value, why);
+	fprintf(stderr,
+		"oneprof: %s='%s' %s; profiling disabled for this run (fix or unset %s)\n",
+		bad_name, bad_value, bad_why, bad_name);
+	return -EINVAL;
+}
+
+int agent_config_load(struct agent_config *cfg)
+{
+	lookup = env_lookup;
+	if (load_settings(cfg) != 0)
+		return env_bad(bad_name, NULL, NULL);
 
 	for (char **e = environ; e && *e; e++)
 		if (!strncmp(*e, "ONEPROF_", 8) && !known(*e))
@@ -235,7 +293,7 @@ int agent_config_load(struct agent_config *cfg)
 	const char *root = getenv("ONEPROF_ROOT_PID");
 	pid_t pid = getpid();
 	if (out && !*out)
-		return bad("ONEPROF_OUTPUT", out, "is empty (it names the capture file)");
+		return env_bad("ONEPROF_OUTPUT", out, "is empty (it names the capture file)");
 	cfg->output_default = !out;
 	if (!out)
 		snprintf(cfg->output, sizeof(cfg->output), "oneprof.%d.opf", (int)pid);
@@ -244,6 +302,92 @@ int agent_config_load(struct agent_config *cfg)
 	/* A descendant that exec'd with the agent still preloaded. */
 	cfg->descendant = root && atol(root) != (long)pid;
 	if (strlen(cfg->output) >= sizeof(cfg->output) - 1)
-		return bad("ONEPROF_OUTPUT", out, "is too long");
+		return env_bad("ONEPROF_OUTPUT", out, "is too long");
+	return 0;
+}
+
+/* --- a session's settings ---
+ * "HZ=250 WALL=1" or "ONEPROF_HZ=250,ONEPROF_WALL=1": NAME=VALUE items
+ * separated by spaces, commas, semicolons or newlines, named as the
+ * ONEPROF_* variables with or without the prefix. Copied into session_buf
+ * as NUL-terminated "ONEPROF_NAME=VALUE" items. */
+#define SESSION_SETTINGS_MAX 4096
+static char session_buf[SESSION_SETTINGS_MAX + 1024];
+static size_t session_len;
+
+static const char *session_lookup(const char *name)
+{
+	size_t n = strlen(name);
+	const char *found = NULL; /* the last one given wins, as in a shell */
+	for (size_t i = 0; i < session_len; i += strlen(session_buf + i) + 1)
+		if (!strncmp(session_buf + i, name, n) && session_buf[i + n] == '=')
+			found = session_buf + i + n + 1;
+	return found;
+}
+
+int agent_config_session(struct agent_config *cfg, const char *output, const char *given,
+			 char *err, size_t errlen)
+{
+	session_len = 0;
+	if (!given)
+		given = "";
+	if (strlen(given) > SESSION_SETTINGS_MAX) {
+		snprintf(err, errlen, "oneprof: the settings string is %zu bytes, over the limit of "
+			 "%d; give fewer settings", strlen(given), SESSION_SETTINGS_MAX);
+		return -EINVAL;
+	}
+	for (const char *p = given; *p;) {
+		p += strspn(p, " \t\n,;");
+		size_t len = strcspn(p, " \t\n,;");
+		if (!len)
+			break;
+		const char *eq = memchr(p, '=', len);
+		bool prefixed = len > 8 && !strncmp(p, "ONEPROF_", 8);
+		char item[512];
+		snprintf(item, sizeof(item), "%s%.*s", prefixed ? "" : "ONEPROF_", (int)len, p);
+		if (!eq || eq == p) {
+			snprintf(err, errlen, "oneprof: setting '%.*s' is not NAME=VALUE; write e.g. "
+				 "'HZ=250 WALL=1'", (int)len, p);
+			return -EINVAL;
+		}
+		if (!known(item) || !strncmp(item, "ONEPROF_OUTPUT=", 15) ||
+		    !strncmp(item, "ONEPROF_ROOT_PID=", 17) || !strncmp(item, "ONEPROF_AGENT=", 14) || !strncmp(item, "ONEPROF_LIB", 11) ||
+		    !strncmp(item, "ONEPROF_QUIET=", 14)) {
+			snprintf(err, errlen, "oneprof: setting '%.*s' is not one a session takes; "
+				 "'oneprof help record' lists the ONEPROF_* settings, and the "
+				 "output is the first argument", (int)(eq - p), p);
+			return -EINVAL;
+		}
+		size_t ilen = strlen(item);
+		if (session_len + ilen + 1 > sizeof(session_buf)) {
+			snprintf(err, errlen, "oneprof: the settings string is too long; give fewer");
+			return -EINVAL;
+		}
+		memcpy(session_buf + session_len, item, ilen + 1);
+		session_len += ilen + 1;
+		p += len;
+	}
+	lookup = session_lookup;
+	int rc = load_settings(cfg);
+	lookup = env_lookup;
+	if (rc != 0) {
+		const char *short_name = !strncmp(bad_name, "ONEPROF_", 8) ? bad_name + 8 : bad_name;
+		snprintf(err, errlen, "oneprof: setting %s='%s' %s; fix it in the settings given",
+			 short_name, bad_value, bad_why);
+		return rc;
+	}
+	if (!output || !*output) {
+		snprintf(err, errlen, "oneprof: no output file given; name the capture to write, "
+			 "e.g. 'profile.opf'");
+		return -EINVAL;
+	}
+	if (strlen(output) >= sizeof(cfg->output) - 1) {
+		snprintf(err, errlen, "oneprof: output path is %zu bytes, too long; choose a "
+			 "shorter one", strlen(output));
+		return -ENAMETOOLONG;
+	}
+	snprintf(cfg->output, sizeof(cfg->output), "%s", output);
+	cfg->output_default = false;
+	cfg->descendant = false;
 	return 0;
 }

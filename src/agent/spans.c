@@ -1139,6 +1139,29 @@ void spans_running(bool on)
 	oneprof_spans_on = on && agent.cfg.spans;
 }
 
+void spans_session_reset(void)
+{
+	for (struct agent_thread *t = agent.threads; t; t = t->next) {
+		struct spans_wthread *wt = t->span_w;
+		if (wt) {
+			free(wt->open);
+			free(wt->pend);
+			free(wt);
+		}
+		t->span_w = NULL;
+	}
+	free(sites);
+	sites = NULL;
+	sites_cap = sites_count = 0;
+	sites_next = 0;
+	memset(notes, 0, sizeof(notes));
+	memset(notes_sent, 0, sizeof(notes_sent));
+	free(scratch);
+	scratch = NULL;
+	scratch_slots = 0;
+	dump_seen = atomic_load(&dump_req);
+}
+
 /* In a fork child: the forking thread's open spans belong to the parent's
  * capture; their ends are ignored. The writer's state is the parent's and
  * is dropped (not freed: the fork may have caught it mid-update). */

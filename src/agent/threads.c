@@ -162,6 +162,53 @@ void threads_adopt_self(struct agent_thread *t)
 	sampler_thread_start(t);
 }
 
+void threads_session_reset(void)
+{
+	bool child = getpid() != agent.pid; /* a fork child: only this thread exists */
+	pthread_mutex_lock(&agent.threads_lock);
+	struct agent_thread **link = &agent.threads;
+	while (*link) {
+		struct agent_thread *t = *link;
+		if (atomic_load(&t->exited) || (child && t != sampler_self)) {
+			*link = t->next;
+			threads_free(t);
+			continue;
+		}
+		sampler_thread_stop(t);
+		ring_reset(t->ring);
+		ring_reset(t->heap_ring);
+		t->heap_allocs = t->heap_bytes = t->heap_frees = t->heap_totals_sent = 0;
+		if (child)
+			t->tid = (pid_t)syscall(SYS_gettid);
+		t->start_ns = 0;
+		t->announced = false;
+		t->wall_seen = t->wall_signalled = false;
+		t->wall_last_stack = 0;
+		atomic_store(&t->wall_pending, 0);
+		atomic_store(&t->name_dirty, false);
+		atomic_store(&t->labels, 0);
+		link = &t->next;
+	}
+	pthread_mutex_unlock(&agent.threads_lock);
+}
+
+/* Each live thread's CPU time counts from now: its clock, read from
+ * here, is the base of its first sample. */
+void threads_rearm(void)
+{
+	pthread_mutex_lock(&agent.threads_lock);
+	for (struct agent_thread *t = agent.threads; t; t = t->next) {
+		clockid_t clock;
+		struct timespec ts = { 0, 0 };
+		if (pthread_getcpuclockid(t->self, &clock) == 0)
+			clock_gettime(clock, &ts);
+		t->last_cpu_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+		heap_thread_init(t);
+		sampler_thread_start(t);
+	}
+	pthread_mutex_unlock(&agent.threads_lock);
+}
+
 void threads_stop_all(void)
 {
 	pthread_mutex_lock(&agent.threads_lock);

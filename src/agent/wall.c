@@ -300,6 +300,14 @@ void wall_stop(void)
 	ticker_started = false;
 }
 
+/* Before a second recording: the ticker ended with the last one. */
+void wall_release(void)
+{
+	if (ticker_ring)
+		munmap(ticker_ring, sizeof(struct ring) + agent.cfg.ring_bytes);
+	ticker_ring = NULL;
+}
+
 /* In a fork child the ticker thread is gone: start over. */
 void wall_forget(void)
 {

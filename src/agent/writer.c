@@ -712,6 +712,15 @@ void writer_forget(void)
 	memset(&w, 0, sizeof(w));
 }
 
+void writer_release(void)
+{
+	free(w.strings.slots);
+	free(w.stacks.slots);
+	free(w.modules);
+	free(w.heap_rings);
+	memset(&w, 0, sizeof(w));
+}
+
 uint64_t writer_finish(void)
 {
 	if (agent.writer_started) {

@@ -17,6 +17,11 @@
 
 struct profile;
 
+/* Where commands print: stdout and stderr in the oneprof program, the
+ * caller's descriptors in liboneprof-tools.so's oneprof_tool_run(). Every
+ * command and helper writes through these, never to stdout directly. */
+extern FILE *cli_out, *cli_err;
+
 int cmd_record(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_export(int argc, char **argv);
@@ -70,6 +75,8 @@ enum {
 	{ "no-debuginfod", no_argument, NULL, CLI_OPT_NO_DEBUGINFOD },        \
 	{ "sample-index", required_argument, NULL, CLI_OPT_SAMPLE_INDEX }
 int cli_symbol_option(int c, const char *arg);
+/* Back to no symbol options, before a command runs again in-process. */
+void cli_symbol_reset(void);
 const struct sym_options *cli_symbol_options(void);
 extern const char cli_symbol_help[];
 

@@ -52,15 +52,15 @@ int cmd_diff(int argc, char **argv)
 			o.sort_cum = !strcmp(optarg, "cum");
 			break;
 		case 'h':
-			fputs(cmd_diff_help, stdout);
-			fputs(cli_symbol_help, stdout);
+			fputs(cmd_diff_help, cli_out);
+			fputs(cli_symbol_help, cli_out);
 			return 0;
 		default: {
 			int taken = cli_symbol_option(c, optarg); /* --sysroot, --sample-index, ... */
 			if (taken > 0)
 				break;
 			if (taken == 0)
-				fputs(cmd_diff_help, stderr);
+				fputs(cmd_diff_help, cli_err);
 			return 2;
 		}
 		}
@@ -87,7 +87,7 @@ int cmd_diff(int argc, char **argv)
 			  "record a longer run", base->total_cpu_ns ? cur->name : base->name);
 		rc = 1;
 	} else {
-		report_diff(base, cur, stdout, &o);
+		report_diff(base, cur, cli_out, &o);
 	}
 	profile_free(cur);
 	profile_free(base);

@@ -105,9 +105,9 @@ int cmd_export(int argc, char **argv)
 				goto out;
 			break;
 		case 'h':
-			fputs(cmd_export_help, stdout);
-			fputs(cli_symbol_help, stdout);
-			cmd_export_list_formats(stdout);
+			fputs(cmd_export_help, cli_out);
+			fputs(cli_symbol_help, cli_out);
+			cmd_export_list_formats(cli_out);
 			rc = 0;
 			goto out;
 		default: {
@@ -115,7 +115,7 @@ int cmd_export(int argc, char **argv)
 			if (taken > 0)
 				break;
 			if (taken == 0)
-				fputs(cmd_export_help, stderr);
+				fputs(cmd_export_help, cli_err);
 			goto out;
 		}
 		}
@@ -147,7 +147,7 @@ int cmd_export(int argc, char **argv)
 		output = path;
 	}
 	bool to_stdout = strcmp(output, "-") == 0;
-	if (to_stdout && ex->binary && isatty(STDOUT_FILENO)) {
+	if (to_stdout && ex->binary && isatty(fileno(cli_out))) {
 		cli_error("export: %s output is binary; give a file with -o", ex->name);
 		goto out;
 	}
@@ -186,7 +186,7 @@ int cmd_export(int argc, char **argv)
 		profile_free(p);
 		goto out;
 	}
-	FILE *out = to_stdout ? stdout : fopen(output, ex->binary ? "wb" : "w");
+	FILE *out = to_stdout ? cli_out : fopen(output, ex->binary ? "wb" : "w");
 	if (!out) {
 		cli_error("export: cannot write '%s': %s; choose a writable path with -o", output,
 			  strerror(errno));
@@ -209,7 +209,7 @@ int cmd_export(int argc, char **argv)
 		goto out;
 	}
 	if (!to_stdout)
-		fprintf(stderr, "oneprof: wrote %s to '%s'\n", ex->name, output);
+		fprintf(cli_err, "oneprof: wrote %s to '%s'\n", ex->name, output);
 out:
 	profile_filter_release(&filter);
 	return rc;

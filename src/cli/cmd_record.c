@@ -225,7 +225,7 @@ static void print_other_captures(const char *output, time_t since)
 	}
 	closedir(d);
 	if (n)
-		fprintf(stderr, "oneprof: %zu more capture%s of other process images: %s%s\n", n,
+		fprintf(cli_err, "oneprof: %zu more capture%s of other process images: %s%s\n", n,
 			n > 1 ? "s" : "", names, n > 4 ? ", ..." : "");
 }
 
@@ -252,9 +252,9 @@ static void print_summary(const char *output)
 		if (p->lost[i].source == CAPTURE_LOST_CPU_SAMPLE)
 			lost += p->lost[i].count;
 	if (p->heap)
-		fprintf(stderr, "oneprof: heap: %.0f allocations and %.0f frees recorded; see "
+		fprintf(cli_err, "oneprof: heap: %.0f allocations and %.0f frees recorded; see "
 			"'oneprof report --heap %s'\n", p->heap->allocs, p->heap->frees, output);
-	fprintf(stderr,
+	fprintf(cli_err,
 		"oneprof: wrote '%s': %" PRIu64 " samples, %zu threads, %.3f s %s, %" PRIu64
 		" lost; see 'oneprof report %s'\n",
 		output, p->total_count, p->nthreads, (double)p->total_cpu_ns / 1e9,
@@ -377,10 +377,10 @@ int cmd_record(int argc, char **argv)
 			}
 			break;
 		case 'h':
-			fputs(cmd_record_help, stdout);
+			fputs(cmd_record_help, cli_out);
 			return 0;
 		default:
-			fprintf(stderr, "%s", cmd_record_help);
+			fprintf(cli_err, "%s", cmd_record_help);
 			return 2;
 		}
 	}

@@ -100,8 +100,8 @@ static int report_spans_command(struct profile *p, const char *path,
 			  "ONEPROF_SPAN, see doc/instrumentation.md) and record it again", path);
 		return 1;
 	}
-	report_summary(p, stdout);
-	report_spans(p, stdout, o);
+	report_summary(p, cli_out);
+	report_spans(p, cli_out, o);
 	return 0;
 }
 
@@ -210,8 +210,8 @@ int cmd_report(int argc, char **argv)
 			o.sort_cum = !strcmp(optarg, "cum");
 			break;
 		case 'h':
-			fputs(cmd_report_help, stdout);
-			fputs(cli_symbol_help, stdout);
+			fputs(cmd_report_help, cli_out);
+			fputs(cli_symbol_help, cli_out);
 			rc = 0;
 			goto out;
 		default: {
@@ -219,7 +219,7 @@ int cmd_report(int argc, char **argv)
 			if (taken > 0)
 				break;
 			if (taken == 0)
-				fputs(cmd_report_help, stderr);
+				fputs(cmd_report_help, cli_err);
 			goto out;
 		}
 		}
@@ -265,8 +265,8 @@ int cmd_report(int argc, char **argv)
 			profile_free(p);
 			goto out;
 		}
-		report_summary(p, stdout);
-		report_heap(p, stdout, &o);
+		report_summary(p, cli_out);
+		report_heap(p, cli_out, &o);
 		profile_free(p);
 		rc = 0;
 		goto out;
@@ -282,14 +282,14 @@ int cmd_report(int argc, char **argv)
 			goto out;
 		}
 	}
-	report_summary(p, stdout);
+	report_summary(p, cli_out);
 	if (view != p) {
 		char desc[1024];
 		profile_filter_describe(&filter, desc, sizeof(desc));
-		report_filtered(view, p, desc, stdout);
+		report_filtered(view, p, desc, cli_out);
 	}
 	rc = 0;
-	if (report_run(view, p, stdout, &o, err, sizeof(err)) != 0) {
+	if (report_run(view, p, cli_out, &o, err, sizeof(err)) != 0) {
 		cli_error("report: %s", err);
 		rc = 1;
 	}

@@ -1,14 +1,20 @@
 /* oneprof: entry point and the subcommand dispatch table. */
 #include <errno.h>
+#include <getopt.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../model/profile.h"
 #include "../symbolize/symbolize.h"
 #include "cli.h"
 #include "oneprof.h"
+
+/* Where the commands write: the process's stdout and stderr for the
+ * oneprof program, the caller's descriptors in oneprof_tool_run(). */
+FILE *cli_out, *cli_err;
 
 struct command {
 	const char *name;
@@ -28,21 +34,21 @@ static const struct command commands[] = {
 void cli_error(const char *fmt, ...)
 {
 	va_list ap;
-	fputs("oneprof: ", stderr);
+	fputs("oneprof: ", cli_err);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vfprintf(cli_err, fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	fputc('\n', cli_err);
 }
 
 void cli_warn(const char *fmt, ...)
 {
 	va_list ap;
-	fputs("oneprof: warning: ", stderr);
+	fputs("oneprof: warning: ", cli_err);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vfprintf(cli_err, fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	fputc('\n', cli_err);
 }
 
 bool cli_parse_uint(const char *s, unsigned long min, unsigned long max, unsigned long *out)
@@ -148,7 +154,7 @@ static const struct command *find(const char *name)
 static int help(const char *name)
 {
 	if (!name) {
-		usage(stdout);
+		usage(cli_out);
 		return 0;
 	}
 	const struct command *c = find(name);
@@ -156,25 +162,28 @@ static int help(const char *name)
 		cli_error("no command '%s'; 'oneprof --help' lists them", name);
 		return 2;
 	}
-	fputs(c->help, stdout);
+	fputs(c->help, cli_out);
 	if (c->run == cmd_report || c->run == cmd_export || c->run == cmd_diff)
-		fputs(cli_symbol_help, stdout);
+		fputs(cli_symbol_help, cli_out);
 	if (c->run == cmd_export)
-		cmd_export_list_formats(stdout);
+		cmd_export_list_formats(cli_out);
 	return 0;
 }
 
-int main(int argc, char **argv)
+/* Runs one command line (argv[0] is the program's name) to cli_out and
+ * cli_err. Returns the exit status. */
+static int cli_main(int argc, char **argv)
 {
 	if (argc < 2) {
-		usage(stderr);
+		usage(cli_err);
 		return 2;
 	}
 	const char *name = argv[1];
 	if (!strcmp(name, "--help") || !strcmp(name, "-h"))
 		return help(NULL);
 	if (!strcmp(name, "--version") || !strcmp(name, "-V")) {
-		printf("oneprof %s (capture format %d)\n", ONEPROF_VERSION_STRING, CAPTURE_VERSION);
+		fprintf(cli_out, "oneprof %s (capture format %d)\n", ONEPROF_VERSION_STRING,
+			CAPTURE_VERSION);
 		return 0;
 	}
 	if (!strcmp(name, "help"))
@@ -185,9 +194,75 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	int rc = c->run(argc - 1, argv + 1);
-	if (fflush(stdout) != 0 || ferror(stdout)) {
+	if (fflush(cli_out) != 0 || ferror(cli_out)) {
 		cli_error("writing to standard output failed: %s", strerror(errno));
 		return rc ? rc : 1;
 	}
 	return rc;
 }
+
+#ifndef ONEPROF_TOOL_LIBRARY
+int main(int argc, char **argv)
+{
+	cli_out = stdout;
+	cli_err = stderr;
+	return cli_main(argc, argv);
+}
+#else
+/* liboneprof-tools.so: the same commands for a program that loads the
+ * library (the Python binding's reports). Each call starts from a clean
+ * slate: getopt, the symbol options and the sample index are reset, and
+ * the output goes to the descriptors given (duplicated, so the caller's
+ * stay open). */
+__attribute__((visibility("default"))) int oneprof_tool_run(int argc, const char **argv,
+							     int out_fd, int err_fd)
+{
+	if (argc < 1 || !argv)
+		return 2;
+	int ofd = dup(out_fd), efd = dup(err_fd);
+	FILE *out = ofd >= 0 ? fdopen(ofd, "w") : NULL;
+	FILE *err = efd >= 0 ? fdopen(efd, "w") : NULL;
+	if (!out || !err) {
+		if (out)
+			fclose(out);
+		else if (ofd >= 0)
+			close(ofd);
+		if (err)
+			fclose(err);
+		else if (efd >= 0)
+			close(efd);
+		return 70;
+	}
+	/* argv is the caller's and const: getopt permutes it, the symbol
+	 * options split --path-map in place. A copy lives for the call. */
+	char **copy = calloc((size_t)argc + 1, sizeof(*copy));
+	int rc = 70;
+	if (copy) {
+		int i = 0;
+		for (; i < argc && (copy[i] = strdup(argv[i] ? argv[i] : "")); i++)
+			;
+		if (i == argc) {
+			cli_out = out;
+			cli_err = err;
+			/* getopt's messages go to stderr itself. */
+			FILE *saved_stderr = stderr;
+			stderr = err;
+			optind = 0; /* glibc: reinitialise getopt completely */
+			opterr = 1;
+			cli_symbol_reset();
+			cli_set_sample_index(NULL);
+			rc = cli_main(argc, copy);
+			fflush(err);
+			stderr = saved_stderr;
+		}
+		for (int j = 0; j < argc; j++)
+			free(copy[j]);
+		free(copy);
+	}
+	fclose(out);
+	fclose(err);
+	cli_out = stdout;
+	cli_err = stderr;
+	return rc;
+}
+#endif

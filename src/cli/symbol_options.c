@@ -43,6 +43,11 @@ const struct sym_options *cli_symbol_options(void)
 	return &opts;
 }
 
+void cli_symbol_reset(void)
+{
+	opts = (struct sym_options){ .path_map = maps, .debug_dirs = dirs };
+}
+
 static bool is_dir(const char *path)
 {
 	struct stat st;
