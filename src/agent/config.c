@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "httpd.h"
 
 extern char **environ;
 
@@ -57,6 +58,14 @@ static const struct setting settings[] = {
 	  "shortest span recorded, in nanoseconds; 0 records every one", FIELD(span_min_ns) },
 	{ "ONEPROF_SPAN_MAX_DEPTH", 1, 65535, 256,
 	  "deepest nesting of spans recorded", FIELD(span_max_depth) },
+	{ "ONEPROF_METRICS_MAX_BYTES", 65536, 1ull << 30, 1 << 20,
+	  "bytes of one metrics exposition (K, M and G suffixes allowed)", FIELD(metrics_max_bytes) },
+	{ "ONEPROF_METRICS_SPAN_NAMES", 1, 65536, 256,
+	  "span names with a duration histogram on the metrics endpoint", FIELD(metrics_span_names) },
+	{ "ONEPROF_HTTP_ROUTES", 1, 65536, 100,
+	  "HTTP routes counted apart; further ones count as route=\"other\"", FIELD(http_routes) },
+	{ "ONEPROF_HTTP_SERIES", 1, 1 << 20, 1000,
+	  "(method, route, status) series of the HTTP histograms", FIELD(http_series) },
 };
 
 static int bad(const char *name, const char *value, const char *why)
@@ -169,6 +178,16 @@ static int load_signal_and_timer(struct agent_config *cfg)
 			return bad("ONEPROF_DUMP_SIGNAL", s,
 				   "is the profiling or toggle signal too (choose another, e.g. USR1)");
 	}
+	s = getenv("ONEPROF_METRICS_ADDR");
+	if (s && *s) {
+		struct httpd_addr a;
+		char why[200];
+		if (strlen(s) >= sizeof(cfg->metrics_addr))
+			return bad("ONEPROF_METRICS_ADDR", s, "is too long (use PORT, HOST:PORT or [IPV6]:PORT)");
+		if (httpd_parse_addr(s, &a, why, sizeof(why)) != 0)
+			return bad("ONEPROF_METRICS_ADDR", s, why);
+		snprintf(cfg->metrics_addr, sizeof(cfg->metrics_addr), "%s", s);
+	}
 	s = getenv("ONEPROF_SPAN_MODE");
 	cfg->span_mode = 0;
 	if (s && strcmp(s, "drop")) {
@@ -200,7 +219,8 @@ static bool known(const char *entry)
 	static const char *const others[] = { "ONEPROF_OUTPUT", "ONEPROF_ROOT_PID",
 					      "ONEPROF_SIGNAL", "ONEPROF_TIMER",
 					      "ONEPROF_TOGGLE_SIGNAL", "ONEPROF_AGENT",
-					      "ONEPROF_SPAN_MODE", "ONEPROF_DUMP_SIGNAL" };
+					      "ONEPROF_SPAN_MODE", "ONEPROF_DUMP_SIGNAL",
+					      "ONEPROF_METRICS_ADDR" };
 	size_t len = strcspn(entry, "=");
 	for (size_t i = 0; i < sizeof(settings) / sizeof(settings[0]); i++)
 		if (strlen(settings[i].name) == len && !strncmp(entry, settings[i].name, len))
