@@ -26,7 +26,7 @@ AGENT_SRC := $(wildcard src/agent/*.c) src/capture/writer.c
 # The agent's perf map parser is in it too, for its unit tests and fuzzer.
 LIB_SRC := $(wildcard src/capture/*.c src/model/*.c src/symbolize/*.c \
                       src/report/*.c src/export/*.c src/util/*.c) src/agent/jitmap.c \
-           src/agent/procfs.c
+           src/agent/procfs.c src/agent/expo.c src/agent/httpd.c
 CLI_SRC := $(wildcard src/cli/*.c)
 # -ldw: DWARF (elfutils); -liberty: demangling (static, binutils' own);
 # libdebuginfod is dlopen'ed when DEBUGINFOD_URLS is set, not linked.

@@ -167,6 +167,21 @@ ONEPROF_API void oneprof_ops(const char *kind, unsigned long long n);
 ONEPROF_API void oneprof_gc_begin(void);
 ONEPROF_API void oneprof_gc_end(unsigned long long bytes_reclaimed);
 
+/* --- HTTP request metrics ----------------------------------------------
+ *
+ * One served HTTP request, for the metrics endpoint (ONEPROF_METRICS_ADDR,
+ * doc/metrics.md): http_server_request_duration_seconds and
+ * http_server_response_body_size_bytes histograms by method, route and
+ * status code, http_server_requests_total by status class and
+ * http_server_errors_total (5xx). route is the route template
+ * ("/users/{id}"), not the path, so that series stay few; after
+ * ONEPROF_HTTP_ROUTES distinct routes, further ones count as "other".
+ * Methods outside RFC 9110 and PATCH count as "_OTHER". A few atomic
+ * adds, no allocation; safe from any thread, not from a signal handler.
+ * Does nothing unless the endpoint is on. */
+ONEPROF_API void oneprof_http_observe(const char *method, const char *route, int status,
+				      unsigned long long duration_ns, unsigned long long bytes);
+
 /* --- Observers -----------------------------------------------------------
  *
  * A callback for events as the agent writes them out: on the agent's own

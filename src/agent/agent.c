@@ -135,6 +135,7 @@ static void fork_child(void)
 	spans_fork_child(self);
 	sampler_self = NULL;
 	threads_own_forget();
+	metrics_forget();
 	pthread_mutex_init(&agent.threads_lock, NULL);
 	if (!was_running)
 		return;
@@ -275,6 +276,7 @@ __attribute__((constructor)) static void agent_start(void)
 	install_hooks();
 	threads_register_self();
 	atomic_store(&heap_on, agent.cfg.heap);
+	metrics_start();
 out:
 	heap_busy--;
 	errno = saved_errno;
@@ -289,6 +291,7 @@ bool agent_finish(void)
 	int saved_errno = errno;
 	heap_busy++;
 	spans_running(false);
+	metrics_stop();
 	heap_stop();
 	threads_stop_all();
 	sampler_stop_process();
@@ -409,6 +412,7 @@ ONEPROF_API int oneprof_session_begin(const char *output, const char *settings)
 	if (!sampler_self)
 		threads_register_self();
 	atomic_store(&heap_on, agent.cfg.heap);
+	metrics_start();
 out:
 	heap_busy--;
 	errno = saved_errno;

@@ -69,6 +69,8 @@ void labels_define(uint32_t id) AGENT_HIDDEN;
 void labels_forget(void) AGENT_HIDDEN;
 void counters_write(uint64_t time) AGENT_HIDDEN;
 void counters_forget(void) AGENT_HIDDEN;
+/* Every counter's name and value, for the metrics endpoint (any thread). */
+void counters_each(void (*fn)(const char *name, int64_t value, void *arg), void *arg) AGENT_HIDDEN;
 
 /* Timers, best first; ONEPROF_TIMER picks the first one to try. */
 enum sampler_kind {
@@ -104,6 +106,12 @@ struct agent_config {
 	uint64_t span_min_ns;    /* shorter spans are left out */
 	unsigned span_max_depth; /* deeper spans are not recorded */
 	int dump_signo;          /* 0: none */
+	/* Metrics endpoint (metrics.c) */
+	char metrics_addr[128];      /* ONEPROF_METRICS_ADDR; empty: no endpoint */
+	uint64_t metrics_max_bytes;  /* exposition buffer */
+	unsigned metrics_span_names; /* span names with a histogram */
+	unsigned http_routes;        /* routes before route="other" */
+	unsigned http_series;        /* (method, route, status) histogram series */
 };
 
 enum agent_state {
@@ -322,6 +330,16 @@ void threads_own_forget(void) AGENT_HIDDEN; /* in a fork child */
  * threads_rearm() once the new recording runs. */
 void threads_session_reset(void) AGENT_HIDDEN;
 void threads_rearm(void) AGENT_HIDDEN;
+
+/* metrics.c: the metrics endpoint. Start and stop with the agent (not
+ * in descendants), forget in a fork child; the writer reports samples,
+ * losses and span ends. */
+void metrics_start(void) AGENT_HIDDEN;
+void metrics_stop(void) AGENT_HIDDEN;
+void metrics_forget(void) AGENT_HIDDEN;
+void metrics_note_samples(uint64_t count) AGENT_HIDDEN;
+void metrics_note_lost(uint64_t source, uint64_t count) AGENT_HIDDEN;
+void metrics_span_end(const char *name, uint64_t dur_ns) AGENT_HIDDEN;
 
 /* writer.c */
 int writer_start(void) AGENT_HIDDEN;

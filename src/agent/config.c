@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "httpd.h"
 
 extern char **environ;
 
@@ -58,6 +59,14 @@ static const struct setting settings[] = {
 	  "shortest span recorded, in nanoseconds; 0 records every one", FIELD(span_min_ns) },
 	{ "ONEPROF_SPAN_MAX_DEPTH", 1, 65535, 256,
 	  "deepest nesting of spans recorded", FIELD(span_max_depth) },
+	{ "ONEPROF_METRICS_MAX_BYTES", 65536, 1ull << 30, 1 << 20,
+	  "bytes of one metrics exposition (K, M and G suffixes allowed)", FIELD(metrics_max_bytes) },
+	{ "ONEPROF_METRICS_SPAN_NAMES", 1, 65536, 256,
+	  "span names with a duration histogram on the metrics endpoint", FIELD(metrics_span_names) },
+	{ "ONEPROF_HTTP_ROUTES", 1, 65536, 100,
+	  "HTTP routes counted apart; further ones count as route=\"other\"", FIELD(http_routes) },
+	{ "ONEPROF_HTTP_SERIES", 1, 1 << 20, 1000,
+	  "(method, route, status) series of the HTTP histograms", FIELD(http_series) },
 };
 
 /* Where the settings come from: the environment, or a session's string. */
@@ -182,6 +191,18 @@ static int load_signal_and_timer(struct agent_config *cfg)
 			return bad("ONEPROF_DUMP_SIGNAL", s,
 				   "is the profiling or toggle signal too (choose another, e.g. USR1)");
 	}
+	s = lookup("ONEPROF_METRICS_ADDR");
+	cfg->metrics_addr[0] = '\0';
+	if (s && *s) {
+		struct httpd_addr a;
+		char why[200];
+		if (strlen(s) >= sizeof(cfg->metrics_addr))
+			return bad("ONEPROF_METRICS_ADDR", s,
+				   "is too long (use PORT, HOST:PORT or [IPV6]:PORT)");
+		if (httpd_parse_addr(s, &a, why, sizeof(why)) != 0)
+			return bad("ONEPROF_METRICS_ADDR", s, why);
+		snprintf(cfg->metrics_addr, sizeof(cfg->metrics_addr), "%s", s);
+	}
 	s = lookup("ONEPROF_SPAN_MODE");
 	cfg->span_mode = 0;
 	if (s && strcmp(s, "drop")) {
@@ -215,7 +236,8 @@ static bool known(const char *entry)
 	static const char *const others[] = { "ONEPROF_OUTPUT", "ONEPROF_ROOT_PID",
 					      "ONEPROF_SIGNAL", "ONEPROF_TIMER",
 					      "ONEPROF_TOGGLE_SIGNAL", "ONEPROF_AGENT",
-					      "ONEPROF_SPAN_MODE", "ONEPROF_DUMP_SIGNAL" };
+					      "ONEPROF_SPAN_MODE", "ONEPROF_DUMP_SIGNAL",
+					      "ONEPROF_METRICS_ADDR" };
 	size_t len = strcspn(entry, "=");
 	if (binding_variable(entry))
 		return true;

@@ -130,6 +130,15 @@ void counters_write(uint64_t time)
 	}
 }
 
+void counters_each(void (*fn)(const char *name, int64_t value, void *arg), void *arg)
+{
+	for (size_t i = 0; i < COUNTERS_MAX; i++) {
+		struct counter *c = &counters[i];
+		if (atomic_load_explicit(&c->hash, memory_order_acquire))
+			fn(c->name, atomic_load_explicit(&c->value, memory_order_relaxed), arg);
+	}
+}
+
 /* In a followed fork child: names are defined again in its capture, and
  * every counter's value is written there once. */
 void counters_forget(void)

@@ -120,6 +120,7 @@ static void parse_stat(char *line, size_t len, void *arg)
 	p++;
 	while (*p == ' ')
 		p++;
+	char state = *p;
 	p = strchr(p, ' '); /* past field 3, the state letter */
 	for (i = 4; p && i < 25; i++) {
 		char *end;
@@ -131,6 +132,7 @@ static void parse_stat(char *line, size_t len, void *arg)
 	if (i < 25)
 		return;
 	struct procfs_process *out = s->p;
+	out->state = state;
 	out->minor_faults = f[10];
 	out->major_faults = f[12];
 	out->user_ns = ticks_to_ns(f[14]);
@@ -147,7 +149,11 @@ static void parse_status(char *line, size_t len, void *arg)
 {
 	struct procfs_process *p = arg;
 	(void)len;
+	/* VmRSS replaces stat's field 24: on recent kernels that one comes
+	 * from per-CPU counters not yet summed, tens of pages off (over 10%
+	 * for a small process); status and statm sum them. */
 	if (!key_value(line, "VmHWM", &p->peak_resident_bytes) &&
+	    !key_value(line, "VmRSS", &p->resident_bytes) &&
 	    !key_value(line, "voluntary_ctxt_switches", &p->voluntary_switches))
 		key_value(line, "nonvoluntary_ctxt_switches", &p->involuntary_switches);
 }

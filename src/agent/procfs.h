@@ -20,11 +20,12 @@
 struct procfs_process {
 	unsigned have;
 	/* stat */
+	char state;                   /* field 3: R, S, D, Z (exited, not yet reaped)... */
 	uint64_t user_ns, system_ns;  /* CPU time (fields 14, 15) */
 	uint64_t minor_faults, major_faults;
 	uint64_t threads;
 	uint64_t start_time_ns;       /* since the Unix epoch (field 22 + btime) */
-	uint64_t virtual_bytes, resident_bytes;
+	uint64_t virtual_bytes, resident_bytes; /* resident: VmRSS of status when read */
 	/* status */
 	uint64_t peak_resident_bytes; /* VmHWM */
 	uint64_t voluntary_switches, involuntary_switches;

@@ -784,6 +784,7 @@ static void w_end(struct agent_thread *t, struct spans_wthread *wt, uint64_t ns)
 	}
 	uint64_t f[2] = { ns, (uint64_t)t->tid };
 	out(wt, CAPTURE_REC_SPAN_END, f, 2);
+	metrics_span_end(o->name, dur);
 	if (observe_wanted(ONEPROF_EVENT_SPAN_END)) {
 		struct oneprof_event ev = { 0 };
 		ev.kind = ONEPROF_EVENT_SPAN_END;

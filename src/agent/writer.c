@@ -312,6 +312,7 @@ static void emit_sample(struct agent_thread *t, const uint64_t *rec, unsigned wo
 		capture_write_varints(w.cw, CAPTURE_REC_CPU_SAMPLE, f, labels ? 6 : 5);
 	}
 	w.samples += count;
+	metrics_note_samples(count);
 	if (observe_wanted(ONEPROF_EVENT_SAMPLE) && reason != WALL_REPEAT) {
 		struct oneprof_event ev = { .kind = ONEPROF_EVENT_SAMPLE,
 					    .tid = t->tid,
@@ -358,6 +359,7 @@ void writer_lost(uint64_t source, uint64_t reason, uint64_t count)
 {
 	uint64_t f[3] = { source, reason, count };
 	capture_write_varints(w.cw, CAPTURE_REC_LOST, f, 3);
+	metrics_note_lost(source, count);
 }
 
 static void write_lost(uint64_t reason, uint64_t count)

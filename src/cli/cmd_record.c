@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "../model/profile.h"
+#include "../agent/httpd.h"
 #include "../util/util.h"
 #include "cli.h"
 
@@ -48,6 +49,9 @@ const char cmd_record_help[] =
 	"      --span-min=TIME    leave out spans shorter than TIME (ns, us, ms, s)\n"
 	"      --span-depth=N     deepest span nesting recorded (default 256)\n"
 	"      --dump-signal=SIG  signal that makes the flight recorder dump (e.g. USR1)\n"
+	"      --metrics-addr=A   serve Prometheus metrics of the program on A: PORT,\n"
+	"                         HOST:PORT or [IPV6]:PORT (host default 127.0.0.1;\n"
+	"                         port 0 picks a free port, printed on stderr)\n"
 	"\n"
 	"The agent also reads ONEPROF_RING_SIZE (per-thread buffer, default 256K) and\n"
 	"ONEPROF_FLUSH_MS (most time samples wait before reaching the file, default 1000)\n"
@@ -143,6 +147,7 @@ struct record_options {
 	const char *toggle_signal;
 	const char *heap_sample; /* bytes, as given */
 	const char *spans, *span_window, *dump_signal; /* as given */
+	const char *metrics_addr;
 	char span_min[32], span_depth[16];
 };
 
@@ -186,6 +191,8 @@ static void setup_child_env(const char *agent_path, const struct record_options 
 		setenv("ONEPROF_SPAN_MAX_DEPTH", o->span_depth, 1);
 	if (o->dump_signal)
 		setenv("ONEPROF_DUMP_SIGNAL", o->dump_signal, 1);
+	if (o->metrics_addr)
+		setenv("ONEPROF_METRICS_ADDR", o->metrics_addr, 1);
 	snprintf(num, sizeof(num), "%d", (int)getpid());
 	setenv("ONEPROF_ROOT_PID", num, 1);
 }
@@ -280,6 +287,7 @@ int cmd_record(int argc, char **argv)
 		{ "span-min", required_argument, NULL, 1002 },
 		{ "span-depth", required_argument, NULL, 1003 },
 		{ "dump-signal", required_argument, NULL, 1004 },
+		{ "metrics-addr", required_argument, NULL, 1005 },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -369,6 +377,16 @@ int cmd_record(int argc, char **argv)
 		case 1004:
 			o.dump_signal = optarg;
 			break;
+		case 1005: {
+			struct httpd_addr a;
+			char why[256];
+			if (httpd_parse_addr(optarg, &a, why, sizeof(why)) != 0) {
+				cli_error("record: --metrics-addr '%s' %s", optarg, why);
+				return 2;
+			}
+			o.metrics_addr = optarg;
+			break;
+		}
 		case 'd':
 			if (!cli_parse_uint(optarg, 1, 1024, &o.depth)) {
 				cli_error("record: --max-depth '%s' is not a number from 1 to 1024",

@@ -28,6 +28,7 @@ static const struct command commands[] = {
 	{ "report", cmd_report, cmd_report_help, "print the top functions of a capture" },
 	{ "export", cmd_export, cmd_export_help, "convert a capture to pprof, folded stacks or an SVG flame graph" },
 	{ "diff", cmd_diff, cmd_diff_help, "compare two profiles (captures or pprof): functions by change in share" },
+	{ "monitor", cmd_monitor, cmd_monitor_help, "live view of a process's metrics from /proc; --prometheus serves them" },
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 
