@@ -238,6 +238,19 @@ static void install_hooks(void)
 	crash_install();
 }
 
+/* A recording has begun (at load, or a session): threads known from an
+ * earlier recording sample again, the calling thread registers, the heap
+ * hooks and the metrics endpoint start. */
+static void agent_started(void)
+{
+	install_hooks();
+	threads_rearm();
+	if (!sampler_self)
+		threads_register_self();
+	atomic_store(&heap_on, agent.cfg.heap);
+	metrics_start();
+}
+
 static bool ring_fits(const struct agent_config *cfg)
 {
 	return cfg->ring_bytes / sizeof(uint64_t) >= 4 * (SAMPLE_WORDS + (uint64_t)cfg->max_depth);
@@ -273,10 +286,7 @@ __attribute__((constructor)) static void agent_start(void)
 	unwind_rebuild();
 	if (agent_begin() != 0)
 		goto out;
-	install_hooks();
-	threads_register_self();
-	atomic_store(&heap_on, agent.cfg.heap);
-	metrics_start();
+	agent_started();
 out:
 	heap_busy--;
 	errno = saved_errno;
@@ -407,12 +417,7 @@ ONEPROF_API int oneprof_session_begin(const char *output, const char *settings)
 				  "printed on standard error)", cfg.output);
 		goto out;
 	}
-	install_hooks();
-	threads_rearm();
-	if (!sampler_self)
-		threads_register_self();
-	atomic_store(&heap_on, agent.cfg.heap);
-	metrics_start();
+	agent_started();
 out:
 	heap_busy--;
 	errno = saved_errno;

@@ -247,7 +247,18 @@ def _intern(s):
 KIND_CUSTOM, KIND_FUNCTION, KIND_MODULE, KIND_EXPRESSION = 0, 1, 2, 3
 
 
-class span:
+class _Block:
+    """A context manager that also decorates: the function runs inside it."""
+
+    def __call__(self, fn):
+        @functools.wraps(fn)
+        def inner(*args, **kw):
+            with self:
+                return fn(*args, **kw)
+        return inner
+
+
+class span(_Block):
     """A named interval on this thread, as context manager or decorator:
     `with oneprof.span("load"):` or `@oneprof.span("load")`. Nothing is
     recorded while no recording runs (the C macros' rule)."""
@@ -274,15 +285,9 @@ class span:
             _lib.agent().oneprof_span_end()
         return False
 
-    def __call__(self, fn):
-        @functools.wraps(fn)
-        def inner(*args, **kw):
-            with self:
-                return fn(*args, **kw)
-        return inner
 
 
-class label:
+class label(_Block):
     """Labels for this thread's samples while in the block:
     `with oneprof.label(request="checkout"):`; also a decorator."""
 
@@ -309,9 +314,3 @@ class label:
                 lib.oneprof_label_pop()
         return False
 
-    def __call__(self, fn):
-        @functools.wraps(fn)
-        def inner(*args, **kw):
-            with self:
-                return fn(*args, **kw)
-        return inner
