@@ -142,6 +142,15 @@ $(B)/tests/progs/split-lib: tests/progs/split.c $(B)/tests/progs/libsplitround.s
 		-Wl,-rpath,'$$ORIGIN'
 PROGS += $(B)/tests/progs/split-nofp $(B)/tests/progs/split-lib
 
+# --- monitor tests (tests/e2e/t120..t124) ---
+# The libuv loop monitor's test program: include/oneprof_uv.h compiled in,
+# linked with libuv (the agent never is); the oneprof calls are weak.
+$(B)/tests/progs/uvloop: tests/progs/uv/uvloop.c include/oneprof_uv.h include/oneprof.h \
+		$(FLAGS_STAMP) | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(PROG_CFLAGS) -o $@ $< -luv
+PROGS += $(B)/tests/progs/uvloop
+
 # --- symbolization tests (tests/e2e/t90..t94) ---
 # A C++ program for demangling; symhot without PIE and with its symbols in
 # .dynsym (-rdynamic), for stripped-binary tests; a library dlhot loads

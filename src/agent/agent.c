@@ -100,6 +100,10 @@ static int agent_begin(void)
 	}
 	atomic_store(&agent.state, AGENT_RUNNING);
 	spans_running(true);
+	/* Without it the program runs profiled, unmonitored. */
+	if ((rc = monitor_start()) != 0)
+		fprintf(stderr, "oneprof: cannot start the monitor thread: %s; the capture has no "
+				"monitor series\n", strerror(-rc));
 	return 0;
 }
 
@@ -162,6 +166,7 @@ static void fork_child(void)
 	agent.writer_started = false;
 	agent.stop_writer = false;
 	atomic_store(&agent.lost_no_ring, 0);
+	monitor_forget();
 	writer_forget();
 	wall_forget();
 	heap_forget();
@@ -278,6 +283,7 @@ __attribute__((constructor)) static void agent_start(void)
 	}
 	agent.pid = getpid();
 	agent.period_ns = 1000000000u / agent.cfg.hz;
+	atomic_store(&agent.hz, agent.cfg.hz);
 	atomic_store(&agent.paused, agent.cfg.start_paused);
 	if (!agent.cfg.inherit)
 		control_drop_preload();
@@ -301,6 +307,7 @@ bool agent_finish(void)
 	int saved_errno = errno;
 	heap_busy++;
 	spans_running(false);
+	monitor_stop(); /* its last snapshot goes into the capture */
 	metrics_stop();
 	heap_stop();
 	threads_stop_all();

@@ -112,6 +112,9 @@ struct agent_config {
 	unsigned metrics_span_names; /* span names with a histogram */
 	unsigned http_routes;        /* routes before route="other" */
 	unsigned http_series;        /* (method, route, status) histogram series */
+	/* Monitor (monitor.c) */
+	unsigned monitor_ms;       /* ONEPROF_MONITOR: interval; 0: off */
+	uint64_t max_overhead_ppm; /* ONEPROF_MAX_OVERHEAD, of one core; 0: no budget */
 };
 
 enum agent_state {
@@ -181,6 +184,9 @@ struct agent {
 	bool forked;       /* a forked child followed into its own capture */
 	uint64_t start_ns; /* CLOCK_MONOTONIC at start */
 	uint64_t period_ns;
+	/* The sampling rate now: cfg.hz unless the overhead budget lowered
+	 * it (sampler_set_hz()). */
+	_Atomic unsigned hz;
 	enum sampler_kind sampler;
 	int fd;
 	_Atomic bool paused;     /* oneprof_stop() or the toggle signal */
@@ -247,6 +253,8 @@ bool agent_config_env_given(void) AGENT_HIDDEN;
  * -EINVAL etc. with a message in err. */
 int agent_config_session(struct agent_config *cfg, const char *output, const char *settings,
 			 char *err, size_t errlen) AGENT_HIDDEN;
+/* "0", "1" (1000), "100ms", "2s": a monitor interval in ms; -1 if bad. */
+int agent_parse_interval_ms(const char *s, unsigned *ms) AGENT_HIDDEN;
 
 /* sampler.c */
 int sampler_install(void) AGENT_HIDDEN;
@@ -258,6 +266,9 @@ void sampler_thread_stop(struct agent_thread *t) AGENT_HIDDEN;
 void sampler_start_process(void) AGENT_HIDDEN;
 void sampler_stop_process(void) AGENT_HIDDEN;
 void sampler_uninstall(void) AGENT_HIDDEN;
+/* Samples at hz from now on, every thread re-armed (the overhead
+ * budget); the per-thread timers only, not the wall-clock ticker. */
+void sampler_set_hz(unsigned hz) AGENT_HIDDEN;
 const char *sampler_name(void) AGENT_HIDDEN;
 extern __thread struct agent_thread *sampler_self
 	__attribute__((tls_model("initial-exec"))) AGENT_HIDDEN;
@@ -340,6 +351,17 @@ void metrics_forget(void) AGENT_HIDDEN;
 void metrics_note_samples(uint64_t count) AGENT_HIDDEN;
 void metrics_note_lost(uint64_t source, uint64_t count) AGENT_HIDDEN;
 void metrics_span_end(const char *name, uint64_t dur_ns) AGENT_HIDDEN;
+
+/* monitor.c: the monitor thread (ONEPROF_MONITOR) and the overhead
+ * budget; monitor_write() is the writer's side, one METRIC record per
+ * series and snapshot; it returns the time of the last snapshot written
+ * (0: none). monitor_handler_ns: time the sampling handler spent on the
+ * program's threads, summed by the handler. */
+int monitor_start(void) AGENT_HIDDEN;
+void monitor_stop(void) AGENT_HIDDEN;
+void monitor_forget(void) AGENT_HIDDEN;
+uint64_t monitor_write(void) AGENT_HIDDEN;
+extern _Atomic uint64_t monitor_handler_ns AGENT_HIDDEN;
 
 /* writer.c */
 int writer_start(void) AGENT_HIDDEN;

@@ -229,6 +229,64 @@ static int load_signal_and_timer(struct agent_config *cfg)
 	return 0;
 }
 
+/* ONEPROF_MONITOR: 0 (off), 1 (every second) or an interval with its
+ * unit, "100ms" or "2s". */
+#define MONITOR_DEFAULT_MS 1000
+#define MONITOR_HEAP_MS 100 /* heap tracking's RSS series, without ONEPROF_MONITOR */
+#define MONITOR_MIN_MS 10
+#define MONITOR_MAX_MS 3600000
+
+int agent_parse_interval_ms(const char *s, unsigned *ms)
+{
+	if (!strcmp(s, "0") || !strcmp(s, "1")) {
+		*ms = *s == '1' ? MONITOR_DEFAULT_MS : 0;
+		return 0;
+	}
+	char *end;
+	if (!isdigit((unsigned char)*s))
+		return -1;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (errno)
+		return -1;
+	if (!strcmp(end, "ms"))
+		;
+	else if (!strcmp(end, "s"))
+		v *= 1000;
+	else
+		return -1;
+	if (v < MONITOR_MIN_MS || v > MONITOR_MAX_MS)
+		return -1;
+	*ms = (unsigned)(v + 0.5);
+	return 0;
+}
+
+static int load_monitor(struct agent_config *cfg)
+{
+	const char *s = lookup("ONEPROF_MONITOR");
+	cfg->monitor_ms = cfg->heap ? MONITOR_HEAP_MS : 0;
+	if (s && agent_parse_interval_ms(s, &cfg->monitor_ms) != 0)
+		return bad("ONEPROF_MONITOR", s,
+			   "is not 0, 1 or an interval from 10ms to 3600s (like 100ms or 2s)");
+	s = lookup("ONEPROF_MAX_OVERHEAD");
+	cfg->max_overhead_ppm = 0;
+	if (s && *s && strcmp(s, "0")) {
+		char *end;
+		errno = 0;
+		double pct = strtod(s, &end);
+		if (!isdigit((unsigned char)*s) || errno || *end || pct < 0.0001 || pct > 100)
+			return bad("ONEPROF_MAX_OVERHEAD", s,
+				   "is not a percentage of one core from 0.0001 to 100 (like 1 or 0.5), "
+				   "or 0 for no budget");
+		cfg->max_overhead_ppm = (uint64_t)(pct * 10000 + 0.5);
+		/* The budget is kept by the monitor: it runs at its default
+		 * interval when not asked for. */
+		if (!cfg->monitor_ms)
+			cfg->monitor_ms = MONITOR_DEFAULT_MS;
+	}
+	return 0;
+}
+
 static bool binding_variable(const char *entry);
 
 static bool known(const char *entry)
@@ -237,7 +295,8 @@ static bool known(const char *entry)
 					      "ONEPROF_SIGNAL", "ONEPROF_TIMER",
 					      "ONEPROF_TOGGLE_SIGNAL", "ONEPROF_AGENT",
 					      "ONEPROF_SPAN_MODE", "ONEPROF_DUMP_SIGNAL",
-					      "ONEPROF_METRICS_ADDR" };
+					      "ONEPROF_METRICS_ADDR",
+					      "ONEPROF_MONITOR", "ONEPROF_MAX_OVERHEAD" };
 	size_t len = strcspn(entry, "=");
 	if (binding_variable(entry))
 		return true;
@@ -287,7 +346,7 @@ static int load_settings(struct agent_config *cfg)
 	cfg->span_ring_bytes = 1ull << (63 - __builtin_clzll(cfg->span_ring_bytes));
 	if (cfg->heap_sample)
 		cfg->heap = true; /* ONEPROF_HEAP_SAMPLE alone asks for the heap too */
-	return 0;
+	return load_monitor(cfg); /* after the heap: it sets the default interval */
 }
 
 static int env_bad(const char *name, const char *value, const char *why)

@@ -101,6 +101,9 @@ static void on_sigprof(int sig, siginfo_t *si, void *ucv)
 {
 	(void)sig;
 	int saved_errno = errno;
+	/* The handler's own duration, for the overhead budget: the vDSO
+	 * clock, no system call. */
+	uint64_t entry = agent_now_ns();
 	struct agent_thread *t = sampler_self;
 	if (atomic_load_explicit(&agent.state, memory_order_relaxed) != AGENT_RUNNING ||
 	    atomic_load_explicit(&agent.paused, memory_order_relaxed))
@@ -148,6 +151,8 @@ static void on_sigprof(int sig, siginfo_t *si, void *ucv)
 	atomic_store_explicit(&t->wall_handler_cpu_ns, cpu, memory_order_relaxed);
 	ring_commit(t->ring, SAMPLE_WORDS + n);
 out:
+	atomic_fetch_add_explicit(&monitor_handler_ns, agent_now_ns() - entry,
+				  memory_order_relaxed);
 	errno = saved_errno;
 }
 
@@ -329,6 +334,27 @@ void sampler_start_process(void)
 {
 	if (agent.sampler == SAMPLER_ITIMER)
 		itimer_set(agent.period_ns);
+}
+
+void sampler_set_hz(unsigned hz)
+{
+	pthread_mutex_lock(&agent.threads_lock);
+	agent.period_ns = 1000000000u / hz;
+	atomic_store(&agent.hz, hz);
+	if (!atomic_load(&agent.paused) && agent.sampler != SAMPLER_WALL) {
+		uint64_t period = agent.period_ns;
+		for (struct agent_thread *t = agent.threads; t; t = t->next) {
+			if (atomic_load(&t->exited))
+				continue;
+			if (t->perf_fd >= 0)
+				ioctl(t->perf_fd, PERF_EVENT_IOC_PERIOD, &period);
+			else if (t->has_timer)
+				timer_arm(t, true);
+		}
+		if (agent.sampler == SAMPLER_ITIMER)
+			itimer_set(period);
+	}
+	pthread_mutex_unlock(&agent.threads_lock);
 }
 
 void sampler_uninstall(void)

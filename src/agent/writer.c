@@ -58,7 +58,8 @@ static struct {
 	uint64_t samples;
 	uint64_t heap_events;
 	uint64_t lost_no_ring_reported;
-	uint64_t metric_rss; /* string id of the RSS series' name */
+	uint64_t heap_series_ids[3]; /* string ids of write_heap_series()'s names */
+	uint64_t heap_gone[3]; /* heap totals of threads freed already */
 	struct ring **heap_rings; /* this drain's heap rings, for the merge */
 	size_t cap_heap_rings;
 	/* Pauses and resumes not yet written (threads_lock guards them). */
@@ -476,26 +477,18 @@ static void write_heap_totals(struct agent_thread *t)
 	t->heap_totals_sent = allocs;
 }
 
-/* Resident memory, for the heap-and-RSS-over-time series. */
-static void write_rss(void)
+/* The process's heap totals (every thread's, those that ended too) as
+ * series, at the time of the monitor's latest snapshot. */
+static void write_heap_series(uint64_t time, const uint64_t totals[3])
 {
-	char buf[128];
-	int fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return;
-	ssize_t len = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (len <= 0)
-		return;
-	buf[len] = '\0';
-	unsigned long long size, resident;
-	if (sscanf(buf, "%llu %llu", &size, &resident) != 2)
-		return;
-	if (!w.metric_rss)
-		w.metric_rss = writer_string_id("process_resident_memory_bytes");
-	uint64_t f[3] = { agent_now_ns() - agent.start_ns, w.metric_rss,
-			  resident * (uint64_t)sysconf(_SC_PAGESIZE) };
-	capture_write_varints(w.cw, CAPTURE_REC_METRIC, f, 3);
+	static const char *const names[3] = { "heap_allocations_total",
+					      "heap_allocated_bytes_total", "heap_frees_total" };
+	for (int i = 0; i < 3; i++) {
+		if (!w.heap_series_ids[i])
+			w.heap_series_ids[i] = writer_string_id(names[i]);
+		uint64_t f[3] = { time, w.heap_series_ids[i], totals[i] };
+		capture_write_varints(w.cw, CAPTURE_REC_METRIC, f, 3);
+	}
 }
 
 static void write_thread_end(const struct agent_thread *t, uint64_t end_ns, uint64_t cpu_ns)
@@ -532,8 +525,9 @@ static void drain_all(bool at_exit)
 			if (!t->announced)
 				announce(t);
 		drain_heap(until);
-		write_rss();
 	}
+	uint64_t monitored = monitor_write();
+	uint64_t heap_totals[3] = { w.heap_gone[0], w.heap_gone[1], w.heap_gone[2] };
 	spans_drain_begin(at_exit);
 	struct agent_thread **link = &agent.threads;
 	while (*link) {
@@ -543,6 +537,9 @@ static void drain_all(bool at_exit)
 			announce(t);
 		drain_ring(t, UINT64_MAX);
 		write_heap_totals(t);
+		heap_totals[0] += t->heap_allocs;
+		heap_totals[1] += t->heap_bytes;
+		heap_totals[2] += t->heap_frees;
 		spans_drain_thread(t, at_exit);
 		uint64_t dropped = atomic_exchange(&t->ring->dropped, 0);
 		if (dropped)
@@ -552,6 +549,9 @@ static void drain_all(bool at_exit)
 		if (exited && (!t->heap_ring || !ring_peek(t->heap_ring)) &&
 		    spans_thread_done(t)) {
 			write_thread_end(t, t->end_ns, t->cpu_ns);
+			w.heap_gone[0] += t->heap_allocs;
+			w.heap_gone[1] += t->heap_bytes;
+			w.heap_gone[2] += t->heap_frees;
 			*link = t->next;
 			threads_free(t);
 			continue;
@@ -567,6 +567,8 @@ static void drain_all(bool at_exit)
 		link = &t->next;
 	}
 	pthread_mutex_unlock(&agent.threads_lock);
+	if (monitored && agent.cfg.heap)
+		write_heap_series(monitored, heap_totals);
 	spans_drain_end(at_exit);
 	counters_write(agent_now_ns() - agent.start_ns);
 	uint64_t no_ring = atomic_load(&agent.lost_no_ring);
@@ -659,7 +661,8 @@ static void build_header(struct capture_buf *h)
 	snprintf(buf, sizeof(buf),
 		 "hz=%u\nmax_depth=%u\nring_size=%llu\nflush_ms=%u\nsignal=%d\ntimer=%s\n"
 		 "heap=%s\nheap_sample=%llu\nspans=%s\nspan_ring_size=%llu\nspan_window=%u\n"
-		 "span_min_ns=%llu\nspan_max_depth=%u\ndump_signal=%d\n",
+		 "span_min_ns=%llu\nspan_max_depth=%u\ndump_signal=%d\nmonitor_ms=%u\n"
+		 "max_overhead_ppm=%llu\n",
 		 agent.cfg.hz, agent.cfg.max_depth, (unsigned long long)agent.cfg.ring_bytes,
 		 agent.cfg.flush_ms, agent.cfg.signo, sampler_name(),
 		 !agent.cfg.heap ? "off" : agent.cfg.heap_sample ? "sample" : "full",
@@ -667,7 +670,8 @@ static void build_header(struct capture_buf *h)
 		 !agent.cfg.spans ? "off" : agent.cfg.span_mode ? "flight" : "drop",
 		 (unsigned long long)agent.cfg.span_ring_bytes, agent.cfg.span_window,
 		 (unsigned long long)agent.cfg.span_min_ns, agent.cfg.span_max_depth,
-		 agent.cfg.dump_signo);
+		 agent.cfg.dump_signo, agent.cfg.monitor_ms,
+		 (unsigned long long)agent.cfg.max_overhead_ppm);
 	capture_header_str(h, CAPTURE_HDR_CONFIG, buf);
 	if (gethostname(buf, sizeof(buf)) == 0) {
 		buf[sizeof(buf) - 1] = '\0';

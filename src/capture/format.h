@@ -102,7 +102,9 @@ enum capture_record_kind {
 	/* 56..63 out-of-process collector (context switches, off-CPU):
 	 * reserved, documented in doc/capture-format.md. */
 	/* 48..55: metric series. */
-	CAPTURE_REC_METRIC = 48, /* time, name (string id), value */
+	/* time, name (string id), value: one point of a series named and
+	 * unit-typed by its suffix (doc/capture-format.md, "Metric series") */
+	CAPTURE_REC_METRIC = 48,
 	/* 64..71: JIT symbols, copied from a runtime's perf map
 	 * (/tmp/perf-PID.map) when the recording ends. */
 	CAPTURE_REC_JIT_SYMBOL = 64, /* start, size, name (string id) */
@@ -138,6 +140,7 @@ enum capture_lost_source {
 	CAPTURE_LOST_SPAN_EVENT = 3, /* span, attribute, ops and GC events */
 	CAPTURE_LOST_LABEL_SET = 4,  /* label pushes past the set limit */
 	CAPTURE_LOST_COUNTER = 5,    /* counter calls past the name limit */
+	CAPTURE_LOST_METRIC = 6,     /* monitor snapshots the writer had no room for */
 };
 
 /* Span misuse and filtering, in SPAN_NOTE records. */

@@ -75,6 +75,7 @@ const char *capture_lost_source_name(unsigned source)
 	case CAPTURE_LOST_SPAN_EVENT: return "span events";
 	case CAPTURE_LOST_LABEL_SET: return "label pushes";
 	case CAPTURE_LOST_COUNTER: return "counter updates";
+	case CAPTURE_LOST_METRIC: return "monitor snapshots";
 	default: return "events of an unknown source";
 	}
 }

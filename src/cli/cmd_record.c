@@ -18,6 +18,7 @@
 
 #include "../model/profile.h"
 #include "../agent/httpd.h"
+#include "../report/report.h"
 #include "../util/util.h"
 #include "cli.h"
 
@@ -52,6 +53,13 @@ const char cmd_record_help[] =
 	"      --metrics-addr=A   serve Prometheus metrics of the program on A: PORT,\n"
 	"                         HOST:PORT or [IPV6]:PORT (host default 127.0.0.1;\n"
 	"                         port 0 picks a free port, printed on stderr)\n"
+	"      --monitor[=INT]    record the process's CPU, memory, faults, context\n"
+	"                         switches, threads and fds and the machine's load, CPU\n"
+	"                         and memory every INT (default 1s; like 100ms, 2s; see\n"
+	"                         'oneprof report --metrics')\n"
+	"      --max-overhead=PCT halve the sampling rate whenever the profiler's own CPU\n"
+	"                         time passes PCT percent of one core (like 1 or 0.5;\n"
+	"                         turns --monitor on)\n"
 	"\n"
 	"The agent also reads ONEPROF_RING_SIZE (per-thread buffer, default 256K) and\n"
 	"ONEPROF_FLUSH_MS (most time samples wait before reaching the file, default 1000)\n"
@@ -140,6 +148,23 @@ static bool parse_duration_ns(const char *s, unsigned long long *out)
 	return false;
 }
 
+/* The agent's ONEPROF_MONITOR syntax (src/agent/config.c): 0, 1, or a
+ * number with ms or s, from 10 ms to an hour. */
+static bool interval_ok(const char *s)
+{
+	if (!strcmp(s, "0") || !strcmp(s, "1"))
+		return true;
+	char *end;
+	if (*s < '0' || *s > '9')
+		return false;
+	double v = strtod(s, &end);
+	if (!strcmp(end, "s"))
+		v *= 1000;
+	else if (strcmp(end, "ms"))
+		return false;
+	return v >= 10 && v <= 3600000;
+}
+
 struct record_options {
 	const char *output;
 	unsigned long hz, depth;
@@ -148,6 +173,7 @@ struct record_options {
 	const char *heap_sample; /* bytes, as given */
 	const char *spans, *span_window, *dump_signal; /* as given */
 	const char *metrics_addr;
+	const char *monitor, *max_overhead;            /* as given */
 	char span_min[32], span_depth[16];
 };
 
@@ -179,6 +205,10 @@ static void setup_child_env(const char *agent_path, const struct record_options 
 		setenv("ONEPROF_HEAP", "1", 1);
 	if (o->heap_sample)
 		setenv("ONEPROF_HEAP_SAMPLE", o->heap_sample, 1);
+	if (o->monitor)
+		setenv("ONEPROF_MONITOR", o->monitor, 1);
+	if (o->max_overhead)
+		setenv("ONEPROF_MAX_OVERHEAD", o->max_overhead, 1);
 	if (o->spans && !strcmp(o->spans, "off"))
 		setenv("ONEPROF_SPANS", "0", 1);
 	else if (o->spans)
@@ -258,6 +288,10 @@ static void print_summary(const char *output)
 	for (size_t i = 0; i < p->nlost; i++)
 		if (p->lost[i].source == CAPTURE_LOST_CPU_SAMPLE)
 			lost += p->lost[i].count;
+	uint64_t from, to, when;
+	if (metric_rate_lowered(p, &from, &to, &when))
+		fprintf(stderr, "oneprof: the overhead budget lowered the sampling rate from %" PRIu64
+			" Hz to %" PRIu64 " Hz; see 'oneprof report --metrics %s'\n", from, to, output);
 	if (p->heap)
 		fprintf(cli_err, "oneprof: heap: %.0f allocations and %.0f frees recorded; see "
 			"'oneprof report --heap %s'\n", p->heap->allocs, p->heap->frees, output);
@@ -288,6 +322,8 @@ int cmd_record(int argc, char **argv)
 		{ "span-depth", required_argument, NULL, 1003 },
 		{ "dump-signal", required_argument, NULL, 1004 },
 		{ "metrics-addr", required_argument, NULL, 1005 },
+		{ "monitor", optional_argument, NULL, 1006 },
+		{ "max-overhead", required_argument, NULL, 1007 },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -335,6 +371,25 @@ int cmd_record(int argc, char **argv)
 					  "524288 or 512K)", o.heap_sample);
 				return 2;
 			}
+			break;
+		}
+		case 1006:
+			o.monitor = optarg ? optarg : "1";
+			if (!interval_ok(o.monitor)) {
+				cli_error("record: --monitor=%s is not an interval from 10ms to 3600s "
+					  "(like 100ms or 2s)", o.monitor);
+				return 2;
+			}
+			break;
+		case 1007: {
+			char *end;
+			double pct = strtod(optarg, &end);
+			if (end == optarg || *end || pct < 0.0001 || pct > 100) {
+				cli_error("record: --max-overhead=%s is not a percentage of one core "
+					  "from 0.0001 to 100 (like 1 or 0.5)", optarg);
+				return 2;
+			}
+			o.max_overhead = optarg;
 			break;
 		}
 		case 1000:

@@ -11,8 +11,8 @@
 #include "cli.h"
 
 const char cmd_report_help[] =
-	"usage: oneprof report [--top | --tree | --peek REGEX | --traces | --heap | --spans]\n"
-	"                     [options] FILE\n"
+	"usage: oneprof report [--top | --tree | --peek REGEX | --traces | --heap | --spans\n"
+	"                     | --metrics] [options] FILE\n"
 	"\n"
 	"Prints what the capture holds (command, duration, samples, effective rate,\n"
 	"threads, lost samples, how stack walks ended), then one report:\n"
@@ -61,6 +61,13 @@ const char cmd_report_help[] =
 	"                     values and the span call tree (-n rows and nodes,\n"
 	"                     default 20)\n"
 	"\n"
+	"Metrics (captures recorded with --monitor, --heap or --max-overhead):\n"
+	"  --metrics          every time series: the monitor's process and system\n"
+	"                     metrics, the program's counters and the heap's live\n"
+	"                     bytes, with unit, samples, min, mean, max, last and a\n"
+	"                     sparkline; the profiler's own overhead, and whether the\n"
+	"                     overhead budget lowered the sampling rate\n"
+	"\n"
 	"Names are fitted to the terminal width ($COLUMNS, else the terminal's),\n"
 	"elided in the middle; colour only on a terminal and never with NO_COLOR.\n";
 
@@ -80,7 +87,27 @@ enum {
 	OPT_TAG_FOCUS,
 	OPT_TAG_IGNORE,
 	OPT_SPANS,
+	OPT_METRICS,
 };
+
+/* --metrics: the metrics report alone. */
+static int report_metrics_command(struct profile *p, const char *path,
+				  const struct report_options *o, bool other)
+{
+	if (other) {
+		cli_error("report: --metrics shows the metrics report; it takes no other report, "
+			  "filter, --heap, --spans, --lines or --threads");
+		return 2;
+	}
+	if (!p->spans || !p->spans->nseries) {
+		cli_error("report: capture '%s' holds no time series; record it with 'oneprof "
+			  "record --monitor' (or counters from oneprof.h) and try again", path);
+		return 1;
+	}
+	report_summary(p, stdout);
+	report_metrics(p, stdout, o);
+	return 0;
+}
 
 /* --spans: the span report alone. other: another report, a filter or
  * --threads was asked for too. */
@@ -94,7 +121,10 @@ static int report_spans_command(struct profile *p, const char *path,
 		return 2;
 	}
 	const struct profile_spans *s = p->spans;
-	if (!s || !(s->nspans || s->ngcs || s->nseries || s->nops)) {
+	size_t counters = 0; /* the monitor's series are --metrics' */
+	for (size_t i = 0; s && i < s->nseries; i++)
+		counters += s->series[i].source == SERIES_COUNTER;
+	if (!s || !(s->nspans || s->ngcs || counters || s->nops)) {
 		cli_error("report: capture '%s' holds no spans; instrument the program with the "
 			  "span API of oneprof.h (oneprof_span_begin/oneprof_span_end or "
 			  "ONEPROF_SPAN, see doc/instrumentation.md) and record it again", path);
@@ -133,6 +163,7 @@ int cmd_report(int argc, char **argv)
 		{ "heap", optional_argument, NULL, OPT_HEAP },
 		{ "temporary-within", required_argument, NULL, OPT_TEMPORARY },
 		{ "spans", no_argument, NULL, OPT_SPANS },
+		{ "metrics", no_argument, NULL, OPT_METRICS },
 		{ "nodecount", required_argument, NULL, 'n' },
 		{ "sort", required_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },
@@ -143,7 +174,7 @@ int cmd_report(int argc, char **argv)
 	struct profile_filter filter;
 	profile_filter_init(&filter);
 	bool kind_given = false, count_given = false, heap = false, heap_metric_given = false;
-	bool spans = false;
+	bool spans = false, metrics = false;
 	enum heap_metric metric = HEAP_ALLOC_BYTES;
 	int rc = 2;
 	unsigned long n;
@@ -186,6 +217,7 @@ int cmd_report(int argc, char **argv)
 			heap_metric_given = optarg != NULL;
 			break;
 		case OPT_SPANS: spans = true; break;
+		case OPT_METRICS: metrics = true; break;
 		case OPT_TEMPORARY:
 			if (!cli_parse_uint(optarg, 0, 1000000000, &n)) {
 				cli_error("report: --temporary-within '%s' is not a count of "
@@ -245,6 +277,13 @@ int cmd_report(int argc, char **argv)
 		goto out;
 	}
 	char err[512];
+	if (metrics) {
+		rc = report_metrics_command(p, argv[optind], &o, spans || heap || kind_given ||
+								 o.per_thread || o.lines ||
+								 profile_filter_active(&filter));
+		profile_free(p);
+		goto out;
+	}
 	if (spans) {
 		rc = report_spans_command(p, argv[optind], &o, heap || kind_given || o.per_thread ||
 							       o.lines || profile_filter_active(&filter));

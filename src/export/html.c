@@ -8,10 +8,12 @@
 #include "export.h"
 
 #include <inttypes.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../model/filter.h"
+#include "../report/report.h"
 #include "../util/escape.h"
 #include "../util/util.h"
 
@@ -32,7 +34,10 @@ static const char style[] =
 	"table.top th.name, table.top td.name { text-align: left; }\n"
 	"table.top th.sorted::after { content: ' \\25BC'; }\n"
 	"table.top th.sorted.asc::after { content: ' \\25B2'; }\n"
-	"#oneprof-flame { max-width: 100%; height: auto; }\n";
+	"#oneprof-flame { max-width: 100%; height: auto; }\n"
+	"div.metrics { display: flex; flex-wrap: wrap; gap: 8px 24px; }\n"
+	"div.metric { font-family: monospace; font-size: 12px; }\n"
+	"div.metric svg { display: block; background: #fafafa; border: 1px solid #ddd; }\n";
 
 /* Sorting by a column: numbers by the cell's data-v (exact time), names
  * by text; a second click on the same column reverses the order. Then
@@ -169,6 +174,85 @@ static void write_top(const struct profile *p, FILE *out)
 	free(t);
 }
 
+/* Numbers on the charts: 4 significant digits, big ones with a suffix. */
+static void put_num(FILE *out, double v)
+{
+	static const char *const sfx[] = { "", "k", "M", "G", "T", "P" };
+	int k = 0;
+	while (fabs(v) >= 1000 && k < 5) {
+		v /= 1000;
+		k++;
+	}
+	fprintf(out, "%.4g%s", v, sfx[k]);
+}
+
+#define CHART_W 360
+#define CHART_H 80
+
+/* Every time series (monitor metrics, counters, heap live bytes) as a
+ * small inline SVG line chart over the capture's time: no script. */
+static void write_metrics(const struct profile *p, FILE *out)
+{
+	const struct profile_spans *s = p->spans;
+	if (!s || !s->nseries)
+		return;
+	uint64_t span = p->duration_ns;
+	for (size_t i = 0; i < s->nseries; i++)
+		for (size_t k = 0; k < s->series[i].n; k++)
+			if (s->series[i].points[k].time_ns > span)
+				span = s->series[i].points[k].time_ns;
+	if (!span)
+		span = 1;
+	fputs("<h2>Metrics</h2>\n<p>Each series over the recording (a running total, "
+	      "<code>_total</code>, as its rate per second; %core: percent of one CPU).", out);
+	uint64_t from, to, when;
+	if (metric_rate_lowered(p, &from, &to, &when))
+		fprintf(out, " <b>The overhead budget lowered the sampling rate from %" PRIu64
+			     " Hz to %" PRIu64 " Hz.</b>", from, to);
+	fputs("</p>\n<div class=\"metrics\">\n", out);
+	for (size_t i = 0; i < s->nseries; i++) {
+		const struct profile_series *sr = &s->series[i];
+		struct metric_desc d;
+		struct metric_stats st;
+		metric_describe(sr, &d);
+		if (!metric_stats(sr, &st))
+			continue;
+		double *v = xmalloc(sr->n * sizeof(double));
+		uint64_t *t = xmalloc(sr->n * sizeof(uint64_t));
+		size_t n = metric_values(sr, &d, v, t);
+		fputs("<div class=\"metric\">", out);
+		esc_xml(out, sr->name ? sr->name : "");
+		fprintf(out, " (%s): min ", d.unit);
+		put_num(out, st.min);
+		fputs(", max ", out);
+		put_num(out, st.max);
+		fputs(", last ", out);
+		put_num(out, st.last);
+		fprintf(out, "\n<svg width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" "
+			     "xmlns=\"http://www.w3.org/2000/svg\"><title>",
+			CHART_W, CHART_H, CHART_W, CHART_H);
+		esc_xml(out, sr->name ? sr->name : "");
+		fputs("</title><polyline fill=\"none\" stroke=\"#1f6fb4\" stroke-width=\"1.5\" "
+		      "points=\"", out);
+		double range = st.max - st.min;
+		for (size_t k = 0; k < n; k++) {
+			double x = (double)t[k] / (double)span * (CHART_W - 4) + 2;
+			double y = range > 0 ? (CHART_H - 4) - (v[k] - st.min) / range * (CHART_H - 8)
+					     : CHART_H / 2.0;
+			/* A level holds until the next point: steps, not slopes. */
+			if (k && !d.rate)
+				fprintf(out, "%.1f,%.1f ", x,
+					range > 0 ? (CHART_H - 4) - (v[k - 1] - st.min) / range * (CHART_H - 8)
+						  : CHART_H / 2.0);
+			fprintf(out, "%.1f,%.1f ", x, y);
+		}
+		fputs("\"/></svg></div>\n", out);
+		free(v);
+		free(t);
+	}
+	fputs("</div>\n", out);
+}
+
 static int html_write(const struct profile *p, FILE *out, char *err, size_t errlen)
 {
 	(void)err, (void)errlen; /* it cannot fail but by writing: export_run() says so */
@@ -186,7 +270,9 @@ static int html_write(const struct profile *p, FILE *out, char *err, size_t errl
 	      "highlights functions matching a regular expression.</p>\n<div id=\"flame\">\n",
 	      out);
 	export_svg_flame(p, out, true);
-	fputs("</div>\n<script>\n", out);
+	fputs("</div>\n", out);
+	write_metrics(p, out);
+	fputs("<script>\n", out);
 	fputs(script, out);
 	fputs("</script>\n</body>\n</html>\n", out);
 	return 0;
@@ -195,7 +281,8 @@ static int html_write(const struct profile *p, FILE *out, char *err, size_t errl
 const struct exporter export_html = {
 	.name = "html",
 	.extension = ".html",
-	.description = "self-contained HTML report: summary, sortable top functions, flame graph",
+	.description = "self-contained HTML report: summary, sortable top functions, flame graph, "
+		       "metrics charts",
 	.binary = false,
 	.write = html_write,
 };

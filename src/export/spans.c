@@ -283,9 +283,13 @@ static void put_rest(const struct profile *p, FILE *out)
 	fprintf(out, "\"gc\":{\"count\":%zu,\"total_ns\":%" PRIu64 ",\"max_ns\":%" PRIu64
 		     ",\"reclaimed_bytes\":%" PRIu64 "},\n\"counters\":{",
 		s->ngcs, gc_total, gc_max, reclaimed);
+	bool first_counter = true;
 	for (size_t i = 0; i < s->nseries; i++) {
 		const struct profile_series *sr = &s->series[i];
-		fputs(i ? ",\n" : "\n", out);
+		if (sr->source != SERIES_COUNTER)
+			continue; /* metrics: 'oneprof report --metrics' */
+		fputs(first_counter ? "\n" : ",\n", out);
+		first_counter = false;
 		esc_json(out, sr->name);
 		/* JSON has no NaN or infinity: a counter set to one reads null. */
 		double v = sr->n ? sr->points[sr->n - 1].value : 0.0;

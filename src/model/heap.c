@@ -407,6 +407,16 @@ static uint64_t config_u64(const struct profile *p, const char *key, uint64_t de
 	return def;
 }
 
+/* Whether the capture's config says heap tracking was on. */
+static bool heap_configured(const struct profile *p)
+{
+	const char *c = p->hdr.config.s;
+	const char *h = c ? strstr(c, "heap=") : NULL;
+	while (h && h != c && h[-1] != '\n')
+		h = strstr(h + 1, "heap=");
+	return h && strncmp(h + 5, "off", 3) != 0;
+}
+
 bool profile_heap_record(struct profile *p, const struct capture_record *rec)
 {
 	struct cursor c = cursor_make(rec->body, rec->len);
@@ -421,6 +431,10 @@ bool profile_heap_record(struct profile *p, const struct capture_record *rec)
 		f[5] = cursor_varint(&c);
 	if (c.bad || (f[5] && f[5] >= p->nlabel_sets))
 		return false;
+	/* Monitor series in a capture without heap tracking are not the
+	 * heap's business. */
+	if (rec->kind == CAPTURE_REC_METRIC && !p->heap && !heap_configured(p))
+		return true;
 	bool first = !p->heap;
 	struct heap_state *st = state(p);
 	if (first) {
@@ -491,6 +505,16 @@ void profile_heap_finish(struct profile *p)
 	}
 	h->leaked_bytes = h->live_bytes;
 	h->leaked_blocks = h->live_blocks;
+	/* The live bytes join the monitor's series (one list for reports
+	 * and charts), when the capture has them: bucket maxima over time. */
+	if (p->spans && p->spans->nseries && h->heap.n) {
+		static const char name[] = "heap_live_bytes";
+		struct profile_series *ps =
+			profile_series_get(p, profile_intern(p, name, sizeof(name) - 1), SERIES_HEAP);
+		for (size_t i = 0; i < h->heap.n; i++)
+			if (h->heap.set[i])
+				profile_series_add(ps, i * h->heap.width_ns, h->heap.max[i]);
+	}
 	for (size_t i = 0; i < st->ntotals; i += 4) {
 		h->calls += st->totals[i + 1];
 		h->call_bytes += st->totals[i + 2];

@@ -356,8 +356,10 @@ static bool add_record(struct profile *p, const struct capture_record *rec)
 	case CAPTURE_REC_HEAP_ALLOC:
 	case CAPTURE_REC_HEAP_FREE:
 	case CAPTURE_REC_HEAP_TOTALS:
-	case CAPTURE_REC_METRIC:
 		return profile_heap_record(p, rec);
+	case CAPTURE_REC_METRIC:
+		/* Every series in one store; RSS feeds the heap's chart too. */
+		return profile_spans_record(p, rec) && profile_heap_record(p, rec);
 	case CAPTURE_REC_SPAN_SITE:
 	case CAPTURE_REC_SPAN_BEGIN:
 	case CAPTURE_REC_SPAN_END:

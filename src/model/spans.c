@@ -195,7 +195,8 @@ static bool label_set_record(struct profile *p, struct cursor *c)
 }
 
 static struct profile_series *series_of(struct profile_spans *s, struct spans_state *st,
-					const char *name, bool level)
+					const char *name, bool level,
+					enum profile_series_source source)
 {
 	if (st->last_series < s->nseries && s->series[st->last_series].name == name)
 		return &s->series[st->last_series];
@@ -210,8 +211,23 @@ static struct profile_series *series_of(struct profile_spans *s, struct spans_st
 	memset(ps, 0, sizeof(*ps));
 	ps->name = name;
 	ps->level = level;
+	ps->source = source;
 	st->last_series = s->nseries;
 	return &s->series[s->nseries++];
+}
+
+void profile_series_add(struct profile_series *ps, uint64_t time_ns, double value)
+{
+	GROW(ps->points, ps->cap, ps->n + 1);
+	ps->points[ps->n++] = (struct profile_series_point){ time_ns, value };
+}
+
+struct profile_series *profile_series_get(struct profile *p, const char *name,
+					  enum profile_series_source source)
+{
+	struct spans_state *st = state(p);
+	st->any = true;
+	return series_of(p->spans, st, name, true, source);
 }
 
 bool profile_spans_record(struct profile *p, const struct capture_record *rec)
@@ -229,6 +245,7 @@ bool profile_spans_record(struct profile *p, const struct capture_record *rec)
 	case CAPTURE_REC_SPAN_ATTR: nf = 4; break;
 	case CAPTURE_REC_SPAN_NOTE: nf = 2; break;
 	case CAPTURE_REC_COUNTER: nf = 4; break;
+	case CAPTURE_REC_METRIC: nf = 3; break;
 	case CAPTURE_REC_OPS: nf = 4; break;
 	case CAPTURE_REC_GC_BEGIN: nf = 2; break;
 	case CAPTURE_REC_GC_END: nf = 3; break;
@@ -318,10 +335,20 @@ bool profile_spans_record(struct profile *p, const struct capture_record *rec)
 		if (!name || f[3] > 1)
 			return false;
 		note_time(st, f[0]);
-		struct profile_series *ps = series_of(s, st, name, f[3] == 1);
-		GROW(ps->points, ps->cap, ps->n + 1);
-		ps->points[ps->n++] = (struct profile_series_point){ f[0],
-								     (double)zigzag_decode(f[2]) };
+		struct profile_series *ps = series_of(s, st, name, f[3] == 1, SERIES_COUNTER);
+		profile_series_add(ps, f[0], (double)zigzag_decode(f[2]));
+		return true;
+	}
+	case CAPTURE_REC_METRIC: {
+		const char *name = profile_string(p, f[1]);
+		if (!name)
+			return false;
+		note_time(st, f[0]);
+		/* A metric is a level, or a running total when its name ends
+		 * in _total (doc/capture-format.md). */
+		size_t len = strlen(name);
+		bool total = len >= 6 && !strcmp(name + len - 6, "_total");
+		profile_series_add(series_of(s, st, name, !total, SERIES_METRIC), f[0], (double)f[2]);
 		return true;
 	}
 	case CAPTURE_REC_OPS: {

@@ -77,10 +77,20 @@ struct profile_series_point {
 	double value;
 };
 
-/* A counter's values over time. */
+/* Where a series comes from. */
+enum profile_series_source {
+	SERIES_COUNTER = 0, /* the program's counters (COUNTER records) */
+	SERIES_METRIC,      /* the agent's monitor (METRIC records) */
+	SERIES_HEAP,        /* computed by the heap model: live bytes */
+};
+
+/* One time series: a counter's values, a monitor metric's or the heap's
+ * live bytes. Every source lands in the one list, p->spans->series, in
+ * order of first appearance (the heap's last). */
 struct profile_series {
 	const char *name;
 	bool level;  /* oneprof_counter_set (a level), else a running total */
+	enum profile_series_source source;
 	struct profile_series_point *points;
 	size_t n, cap;
 };
@@ -136,6 +146,12 @@ void profile_spans_thread_end(struct profile *p, uint32_t thread, uint64_t time)
  * calls it for each allocation it reads). */
 void profile_spans_alloc(struct profile *p, uint32_t thread, uint64_t time_ns, double count,
 			 double bytes);
+/* The series `name` (interned with profile_intern()) of the source,
+ * created empty when new; for the heap model's series. */
+struct profile_series *profile_series_get(struct profile *p, const char *name,
+					  enum profile_series_source source);
+void profile_series_add(struct profile_series *ps, uint64_t time_ns, double value);
+
 /* At the end of reading: closes open spans, charges allocations, builds
  * the call tree. */
 void profile_spans_finish(struct profile *p);

@@ -62,6 +62,34 @@ void report_heap(const struct profile *p, FILE *out, const struct report_options
  * p->spans must be set. */
 void report_spans(const struct profile *p, FILE *out, const struct report_options *o);
 
+/* The metrics report (oneprof report --metrics): every series of the
+ * capture (monitor, counters, heap live bytes) with unit, samples, min,
+ * mean, max, last and a sparkline; the profiler's own overhead; whether
+ * the overhead budget lowered the sampling rate. */
+void report_metrics(const struct profile *p, FILE *out, const struct report_options *o);
+
+/* How a series is shown, from its name's suffix (doc/capture-format.md):
+ * values times scale, in unit; a running total as its rate per second. */
+struct metric_desc {
+	const char *unit;
+	double scale;
+	bool rate;
+};
+struct metric_stats {
+	size_t n;                     /* values shown (a rate: points - 1) */
+	double min, mean, max, last;  /* in the unit of metric_describe() */
+};
+void metric_describe(const struct profile_series *sr, struct metric_desc *d);
+/* The values shown (rates for a total) into out (and their times, if
+ * times is not NULL), each room for sr->n; returns how many. */
+size_t metric_values(const struct profile_series *sr, const struct metric_desc *d,
+		     double *out, uint64_t *times);
+bool metric_stats(const struct profile_series *sr, struct metric_stats *st);
+const struct profile_series *metric_find(const struct profile *p, const char *name);
+/* Whether the overhead budget lowered the sampling rate: from and to
+ * (Hz), and when it first did (ns since the capture start). */
+bool metric_rate_lowered(const struct profile *p, uint64_t *from, uint64_t *to, uint64_t *when);
+
 /* The single reports; report_run() picks one. report_peek() returns the
  * number of functions shown, or -1 and a message for a bad regex. */
 void report_top(const struct profile *p, FILE *out, const struct report_options *o);

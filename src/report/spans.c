@@ -202,11 +202,16 @@ static void gc_and_ops(const struct profile *p, FILE *out, const struct report_o
 		free(kinds);
 		free(counts);
 	}
-	if (s->nseries) {
+	size_t ncounters = 0;
+	for (size_t i = 0; i < s->nseries; i++)
+		ncounters += s->series[i].source == SERIES_COUNTER;
+	if (ncounters) {
 		fprintf(out, "\n%sCounters%s (final values)\n", report_c(o, RC_BOLD),
 			report_c(o, RC_OFF));
 		for (size_t i = 0; i < s->nseries; i++) {
 			const struct profile_series *sr = &s->series[i];
+			if (sr->source != SERIES_COUNTER)
+				continue;
 			fprintf(out, "  %-30s %.15g\n", sr->name ? sr->name : "",
 				sr->n ? sr->points[sr->n - 1].value : 0.0);
 		}
