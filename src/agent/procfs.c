@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -203,6 +204,47 @@ static int count_fds(const char *dir, bool self, uint64_t *out)
 	return 0;
 }
 
+/* Context switches of every thread: /proc/PID/status counts the main
+ * thread's only. This process asks getrusage (ended threads included);
+ * another sums its live threads' /proc/PID/task/TID/status. */
+static int all_switches(const char *base, bool self, struct procfs_process *out)
+{
+	if (self) {
+		struct rusage ru;
+		if (getrusage(RUSAGE_SELF, &ru) != 0)
+			return -errno;
+		out->voluntary_switches = (uint64_t)ru.ru_nvcsw;
+		out->involuntary_switches = (uint64_t)ru.ru_nivcsw;
+		return 0;
+	}
+	char path[96];
+	snprintf(path, sizeof(path), "%s/task", base);
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	char buf[4096];
+	uint64_t vol = 0, invol = 0;
+	long got;
+	while ((got = syscall(SYS_getdents64, fd, buf, sizeof(buf))) > 0) {
+		for (long off = 0; off < got;) {
+			struct dirent64 *d = (struct dirent64 *)(buf + off);
+			off += d->d_reclen;
+			if (d->d_name[0] < '0' || d->d_name[0] > '9')
+				continue;
+			struct procfs_process t = { 0 };
+			snprintf(path, sizeof(path), "%s/task/%.20s/status", base, d->d_name);
+			if (each_line(path, parse_status, &t) == 0) { /* a thread may end meanwhile */
+				vol += t.voluntary_switches;
+				invol += t.involuntary_switches;
+			}
+		}
+	}
+	close(fd);
+	out->voluntary_switches = vol;
+	out->involuntary_switches = invol;
+	return 0;
+}
+
 static uint64_t boot_time_ns(void);
 
 int procfs_read_process(pid_t pid, struct procfs_process *out, char *failed, size_t cap)
@@ -232,6 +274,10 @@ int procfs_read_process(pid_t pid, struct procfs_process *out, char *failed, siz
 	snprintf(path, sizeof(path), "%s/status", base);
 	if ((err = each_line(path, parse_status, out)) != 0)
 		note_failure(&rc, -err, path, failed, cap);
+	else if ((err = all_switches(base, self, out)) != 0) {
+		snprintf(path, sizeof(path), "%s/task", base);
+		note_failure(&rc, -err, path, failed, cap);
+	}
 	else
 		out->have |= PROCFS_STATUS;
 

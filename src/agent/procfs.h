@@ -28,7 +28,7 @@ struct procfs_process {
 	uint64_t virtual_bytes, resident_bytes; /* resident: VmRSS of status when read */
 	/* status */
 	uint64_t peak_resident_bytes; /* VmHWM */
-	uint64_t voluntary_switches, involuntary_switches;
+	uint64_t voluntary_switches, involuntary_switches; /* of every thread */
 	/* fd */
 	uint64_t open_fds, max_fds;   /* max_fds: 0 when unlimited */
 };

@@ -1,7 +1,8 @@
 /* Observers (oneprof_observe) against what the program knows it did:
  * 1000 spans "obs" at depth 1 under "outer", 500 allocations of 4096
  * bytes, and CPU in burn(). It waits (at most 10 s) until the observers
- * have seen every span and allocation, then removes them, makes 100 more
+ * have seen every span and allocation and no more samples come, then
+ * removes them, makes 100 more
  * spans that must not be seen, and prints:
  *   spans N depth1 N outer N allocs N bytes N samples N burn N same-thread N after N
  * where burn counts samples whose stack holds a pc inside burn(), and
@@ -111,6 +112,14 @@ int main(void)
 	struct timespec nap = { 0, 10000000 };
 	for (int i = 0; i < 1000 && (spans < 1000 || allocs < 500 || outer < 1); i++)
 		nanosleep(&nap, NULL);
+	/* The writer may still hold burn()'s last samples: wait until the
+	 * count has stood still for longer than the writer holds samples
+	 * (ONEPROF_FLUSH_MS, 1 s by default). */
+	for (int still = 0, i = 0; still < 120 && i < 1000; i++) {
+		unsigned long before = samples;
+		nanosleep(&nap, NULL);
+		still = samples == before ? still + 1 : 0;
+	}
 	for (int i = 0; i < 3; i++)
 		oneprof_unobserve(kinds[i], on_event, NULL);
 	int again = oneprof_unobserve(ONEPROF_EVENT_SAMPLE, on_event, NULL);

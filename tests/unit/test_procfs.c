@@ -1,9 +1,12 @@
 /* The /proc readers behind the monitor, the metrics endpoint and
  * 'oneprof monitor', checked against what this process knows of itself. */
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -82,4 +85,56 @@ TEST(procfs_system)
 	for (int i = 0; i < 3; i++) /* it can move between the two reads */
 		CHECK(s.load_milli[i] + 500 >= (uint64_t)(load[i] * 1000) &&
 		      s.load_milli[i] <= (uint64_t)(load[i] * 1000) + 500);
+}
+
+/* Context switches of every thread, not the main thread's alone: of this
+ * process (getrusage) and of another one (its threads' status files). */
+static void *nap_50(void *arg)
+{
+	(void)arg;
+	for (int i = 0; i < 50; i++)
+		nanosleep(&(struct timespec){ 0, 1000000 }, NULL);
+	return NULL;
+}
+
+static int ready_fd[2];
+
+static void *nap_then_wait(void *arg)
+{
+	nap_50(arg);
+	if (write(ready_fd[1], "x", 1) != 1)
+		_exit(1);
+	pause();
+	return NULL;
+}
+
+TEST(procfs_switches_of_every_thread)
+{
+	struct procfs_process before, after;
+	CHECK_EQ_INT(procfs_read_process(0, &before, NULL, 0), 0);
+	pthread_t t;
+	CHECK(pthread_create(&t, NULL, nap_50, NULL) == 0);
+	pthread_join(t, NULL);
+	CHECK_EQ_INT(procfs_read_process(0, &after, NULL, 0), 0);
+	CHECK(after.voluntary_switches >= before.voluntary_switches + 50);
+
+	CHECK(pipe(ready_fd) == 0);
+	pid_t child = fork();
+	if (child == 0) {
+		pthread_t ct;
+		pthread_create(&ct, NULL, nap_then_wait, NULL);
+		pause();
+		_exit(0);
+	}
+	char c;
+	CHECK(read(ready_fd[0], &c, 1) == 1);
+	struct procfs_process other;
+	CHECK_EQ_INT(procfs_read_process(child, &other, NULL, 0), 0);
+	/* The second thread's 50 naps: its main thread alone made a few. */
+	CHECK_EQ_INT(other.threads, 2);
+	CHECK(other.voluntary_switches >= 50);
+	kill(child, SIGKILL);
+	waitpid(child, NULL, 0);
+	close(ready_fd[0]);
+	close(ready_fd[1]);
 }
