@@ -2,10 +2,12 @@
 import ctypes
 import gc
 import os
+import subprocess
+import sys
 import tempfile
 import unittest
 
-from common import SPLIT_LIB, burn
+from common import BUILD, PKG, SPLIT_LIB, burn
 
 import oneprof
 
@@ -165,6 +167,26 @@ class TestWorkloads(unittest.TestCase):
         self.assertAlmostEqual(share, 70.0, delta=5.0)
         # Their caller is on every one of their stacks.
         self.assertGreaterEqual(top["pysplit_round"].cum_ns, a + b)
+
+    def test_memory_stats_of_a_heap_run(self):
+        """'python -m oneprof run --heap' preloads the agent: 8 MiB malloc'ed
+        through ctypes and never freed show in Report.memory_stats()."""
+        script = os.path.join(self.dir, "leak.py")
+        with open(script, "w") as f:
+            f.write("import ctypes\n"
+                    "libc = ctypes.CDLL(None)  # the global scope: the interposed malloc\n"
+                    "libc.malloc.restype = ctypes.c_void_p\n"
+                    "kept = [libc.malloc(1 << 20) for _ in range(8)]\n")
+        out = os.path.join(self.dir, "leak.opf")
+        env = dict(os.environ, PYTHONPATH=PKG, ONEPROF_LIB=os.path.join(BUILD, "liboneprof.so"))
+        r = subprocess.run([sys.executable, "-m", "oneprof", "run", "--heap", "-o", out, script],
+                           env=env, capture_output=True, text=True)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        stats = oneprof.Report(out).memory_stats()
+        leaks = stats[stats.index("Leaked at exit"):]
+        self.assertIn("8.00MiB", leaks.splitlines()[1])
+        self.assertIn("in 8 blocks", leaks.splitlines()[1])
+        self.assertIn("ffi_call", leaks)
 
 
 if __name__ == "__main__":
