@@ -392,29 +392,11 @@ static void on_totals(struct profile *p, uint64_t tid, uint64_t calls, uint64_t 
 	st->ntotals += 4;
 }
 
-/* The capture's config line "key=value" as a number, or def. */
-static uint64_t config_u64(const struct profile *p, const char *key, uint64_t def)
-{
-	const char *c = p->hdr.config.s;
-	size_t klen = strlen(key);
-	for (const char *line = c; line && *line;) {
-		if (!strncmp(line, key, klen) && line[klen] == '=')
-			return strtoull(line + klen + 1, NULL, 10);
-		line = strchr(line, '\n');
-		if (line)
-			line++;
-	}
-	return def;
-}
-
 /* Whether the capture's config says heap tracking was on. */
 static bool heap_configured(const struct profile *p)
 {
-	const char *c = p->hdr.config.s;
-	const char *h = c ? strstr(c, "heap=") : NULL;
-	while (h && h != c && h[-1] != '\n')
-		h = strstr(h + 1, "heap=");
-	return h && strncmp(h + 5, "off", 3) != 0;
+	const char *v = profile_config(p, "heap");
+	return v && strncmp(v, "off", 3) != 0;
 }
 
 bool profile_heap_record(struct profile *p, const struct capture_record *rec)
@@ -438,7 +420,7 @@ bool profile_heap_record(struct profile *p, const struct capture_record *rec)
 	bool first = !p->heap;
 	struct heap_state *st = state(p);
 	if (first) {
-		p->heap->sample_rate = config_u64(p, "heap_sample", 0);
+		p->heap->sample_rate = profile_config_u64(p, "heap_sample", 0);
 		p->heap->sampled = p->heap->sample_rate != 0;
 	}
 	if (count_only) {

@@ -478,6 +478,25 @@ struct profile *profile_load(const char *path, char *err, size_t errlen)
 	return profile_load_index(path, NULL, err, errlen);
 }
 
+const char *profile_config(const struct profile *p, const char *key)
+{
+	size_t klen = strlen(key);
+	for (const char *line = p->hdr.config.s; line && *line;) {
+		if (!strncmp(line, key, klen) && line[klen] == '=')
+			return line + klen + 1;
+		line = strchr(line, '\n');
+		if (line)
+			line++;
+	}
+	return NULL;
+}
+
+uint64_t profile_config_u64(const struct profile *p, const char *key, uint64_t def)
+{
+	const char *v = profile_config(p, key);
+	return v ? strtoull(v, NULL, 10) : def;
+}
+
 const char *profile_incomplete_reason(const struct profile *p, char *buf, size_t len)
 {
 	if (p->status == CAPTURE_READ_END && p->has_end)

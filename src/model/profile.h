@@ -211,6 +211,12 @@ struct profile *profile_read_with(FILE *f, const char *name, unsigned flags, cha
 				  size_t errlen);
 void profile_free(struct profile *p);
 
+/* A setting of the capture's config text ("key=value" lines): the value,
+ * up to its line's end, or NULL when the key is not there; as a number,
+ * or def. */
+const char *profile_config(const struct profile *p, const char *key);
+uint64_t profile_config_u64(const struct profile *p, const char *key, uint64_t def);
+
 /* The warning to print when the capture did not end cleanly, or NULL. */
 const char *profile_incomplete_reason(const struct profile *p, char *buf, size_t len);
 

@@ -125,21 +125,6 @@ bool metric_rate_lowered(const struct profile *p, uint64_t *from, uint64_t *to, 
 	return *to < *from;
 }
 
-/* The capture's config line "key=value" as a number, or def. */
-static uint64_t config_num(const struct profile *p, const char *key, uint64_t def)
-{
-	const char *c = p->hdr.config.s;
-	size_t klen = strlen(key);
-	for (const char *line = c; line && *line;) {
-		if (!strncmp(line, key, klen) && line[klen] == '=')
-			return strtoull(line + klen + 1, NULL, 10);
-		line = strchr(line, '\n');
-		if (line)
-			line++;
-	}
-	return def;
-}
-
 static void format_value(char *buf, size_t len, double v)
 {
 	double a = fabs(v);
@@ -222,7 +207,7 @@ void report_metrics(const struct profile *p, FILE *out, const struct report_opti
 			     "handler %s, over %s)\n",
 			wall > 0 ? 100.0 * (spent + in_handler) / wall : 0.0, t1, t2, t3);
 	}
-	uint64_t ppm = config_num(p, "max_overhead_ppm", 0);
+	uint64_t ppm = profile_config_u64(p, "max_overhead_ppm", 0);
 	uint64_t from, to, when;
 	if (metric_rate_lowered(p, &from, &to, &when)) {
 		char t[32];
