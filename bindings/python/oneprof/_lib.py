@@ -69,19 +69,20 @@ def _preloaded():
         return None
 
 
+def _load(path):
+    try:
+        return ctypes.CDLL(path)
+    except OSError as e:
+        raise LibraryNotFoundError(f"oneprof: cannot load '{path}': {e}; is it "
+                                   "built for this machine?") from e
+
+
 def agent():
     """The agent library, loaded once, with its prototypes set."""
     global _agent
     if _agent is not None:
         return _agent
-    lib = _preloaded()
-    if lib is None:
-        path = _find(AGENT, "ONEPROF_LIB")
-        try:
-            lib = ctypes.CDLL(path)
-        except OSError as e:
-            raise LibraryNotFoundError(f"oneprof: cannot load '{path}': {e}; is it "
-                                       "built for this machine?") from e
+    lib = _preloaded() or _load(_find(AGENT, "ONEPROF_LIB"))
     c = ctypes
     lib.oneprof_session_begin.argtypes = [c.c_char_p, c.c_char_p]
     lib.oneprof_session_begin.restype = c.c_int
@@ -115,12 +116,7 @@ def agent_path():
 def tools():
     global _tools
     if _tools is None:
-        path = _find(TOOLS, "ONEPROF_TOOLS_LIB")
-        try:
-            lib = ctypes.CDLL(path)
-        except OSError as e:
-            raise LibraryNotFoundError(f"oneprof: cannot load '{path}': {e}; is it "
-                                       "built for this machine?") from e
+        lib = _load(_find(TOOLS, "ONEPROF_TOOLS_LIB"))
         lib.oneprof_tool_run.argtypes = [ctypes.c_int, ctypes.POINTER(ctypes.c_char_p),
                                          ctypes.c_int, ctypes.c_int]
         lib.oneprof_tool_run.restype = ctypes.c_int

@@ -248,7 +248,25 @@ KIND_CUSTOM, KIND_FUNCTION, KIND_MODULE, KIND_EXPRESSION = 0, 1, 2, 3
 
 
 class _Block:
-    """A context manager that also decorates: the function runs inside it."""
+    """A context manager that also decorates (the function runs inside
+    it). A block entered while no recording is on does nothing, and its
+    exit then does nothing either, even if a recording began meanwhile:
+    each thread keeps which of its open blocks took effect."""
+
+    def __enter__(self):
+        on = _lib.spans_on()
+        stack = getattr(self._on, "stack", None)
+        if stack is None:
+            stack = self._on.stack = []
+        stack.append(on)
+        if on:
+            self._begin(_lib.agent())
+        return self
+
+    def __exit__(self, *exc):
+        if self._on.stack.pop():
+            self._end(_lib.agent())
+        return False
 
     def __call__(self, fn):
         @functools.wraps(fn)
@@ -267,24 +285,13 @@ class span(_Block):
         self.name, self.kind, self.attrs = str(name), kind, attrs
         self._on = threading.local()
 
-    def __enter__(self):
-        lib = _lib.agent()
-        on = _lib.spans_on()
-        stack = getattr(self._on, "stack", None)
-        if stack is None:
-            stack = self._on.stack = []
-        stack.append(on)
-        if on:
-            lib.oneprof_span_begin_kind(self.kind, _intern(self.name))
-            for k, v in self.attrs.items():
-                lib.oneprof_span_attr(_intern(k), str(v).encode())
-        return self
+    def _begin(self, lib):
+        lib.oneprof_span_begin_kind(self.kind, _intern(self.name))
+        for k, v in self.attrs.items():
+            lib.oneprof_span_attr(_intern(k), str(v).encode())
 
-    def __exit__(self, *exc):
-        if self._on.stack.pop():
-            _lib.agent().oneprof_span_end()
-        return False
-
+    def _end(self, lib):
+        lib.oneprof_span_end()
 
 
 class label(_Block):
@@ -295,22 +302,11 @@ class label(_Block):
         self.labels = [(str(k), str(v)) for k, v in labels.items()]
         self._on = threading.local()
 
-    def __enter__(self):
-        on = _lib.spans_on()
-        stack = getattr(self._on, "stack", None)
-        if stack is None:
-            stack = self._on.stack = []
-        stack.append(on)
-        if on:
-            lib = _lib.agent()
-            for k, v in self.labels:
-                lib.oneprof_label_push(k.encode(), v.encode())
-        return self
+    def _begin(self, lib):
+        for k, v in self.labels:
+            lib.oneprof_label_push(k.encode(), v.encode())
 
-    def __exit__(self, *exc):
-        if self._on.stack.pop():
-            lib = _lib.agent()
-            for _ in self.labels:
-                lib.oneprof_label_pop()
-        return False
+    def _end(self, lib):
+        for _ in self.labels:
+            lib.oneprof_label_pop()
 
