@@ -1,14 +1,16 @@
 /* Building small profiles by hand for the unit tests: see builder.h. */
 #include "builder.h"
 
-#include <elf.h>
-#include <link.h>
+#include <fcntl.h>
+#include <libelf.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../../src/capture/writer.h"
 #include "../../src/model/profile.h"
+#include "../../src/symbolize/sym_internal.h"
 #include "../../src/util/util.h"
 
 struct profile *tb_empty_profile(void)
@@ -154,43 +156,18 @@ struct profile *tb_capture_load_with(struct tb_capture *c, unsigned flags, char 
 	return p;
 }
 
-struct self_bid {
-	uint8_t *out;
-	size_t len;
-};
-
-static int first_object_bid(struct dl_phdr_info *info, size_t size, void *arg)
-{
-	(void)size;
-	struct self_bid *b = arg;
-	for (int i = 0; i < info->dlpi_phnum && !b->len; i++) {
-		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-		if (ph->p_type != PT_NOTE)
-			continue;
-		const uint8_t *p = (const uint8_t *)(info->dlpi_addr + ph->p_vaddr);
-		const uint8_t *end = p + ph->p_memsz;
-		while (p + sizeof(ElfW(Nhdr)) <= end) {
-			const ElfW(Nhdr) *nh = (const ElfW(Nhdr) *)p;
-			const uint8_t *name = p + sizeof(*nh);
-			const uint8_t *desc = name + ((nh->n_namesz + 3) & ~3u);
-			const uint8_t *next = desc + ((nh->n_descsz + 3) & ~3u);
-			if (next > end)
-				break;
-			if (nh->n_type == NT_GNU_BUILD_ID && nh->n_namesz == 4 &&
-			    memcmp(name, "GNU", 4) == 0 && nh->n_descsz <= 64) {
-				memcpy(b->out, desc, nh->n_descsz);
-				b->len = nh->n_descsz;
-				break;
-			}
-			p = next;
-		}
-	}
-	return 1; /* the first object is the main program: only it */
-}
-
+/* Read from the executable's file by the symbolizer's reader, apart from
+ * the agent's own walk of the loaded notes it is checked against. */
 size_t tb_self_build_id(uint8_t out[64])
 {
-	struct self_bid b = { out, 0 };
-	dl_iterate_phdr(first_object_bid, &b);
-	return b.len;
+	size_t len = 0;
+	elf_version(EV_CURRENT);
+	int fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+	Elf *elf = fd >= 0 ? elf_begin(fd, ELF_C_READ, NULL) : NULL;
+	if (elf)
+		sym_elf_build_id(elf, out, &len);
+	elf_end(elf);
+	if (fd >= 0)
+		close(fd);
+	return len;
 }

@@ -60,8 +60,8 @@ struct profile *tb_capture_load(struct tb_capture *c, char *err, size_t errlen);
 struct profile *tb_capture_load_with(struct tb_capture *c, unsigned flags, char *err,
 				     size_t errlen);
 
-/* The GNU build-id of the test binary itself, from its loaded notes, as
- * the agent records it: its length, 0 when it has none. */
+/* The GNU build-id of the test binary itself, read from its file: its
+ * length, 0 when it has none. */
 size_t tb_self_build_id(uint8_t out[64]);
 
 #endif
