@@ -55,8 +55,9 @@ void cli_set_sample_index(const char *name);
 /* Symbolization options (src/cli/symbol_options.c), shared by every
  * command that loads a capture: add CLI_SYMBOL_LONGOPTS to its long
  * options, pass what getopt_long returns to cli_symbol_option() from the
- * default case (1: taken, -1: bad, error printed, 0: not one of them),
- * and print cli_symbol_help with the command's help. */
+ * default case with the command's help (true: taken; false: a bad value
+ * or an unknown option, said on cli_err, the command's help after an
+ * unknown one), and print cli_symbol_help with the command's help. */
 enum {
 	CLI_OPT_SYSROOT = 0x5301,
 	CLI_OPT_PATH_MAP,
@@ -76,7 +77,7 @@ enum {
 	{ "inlines", no_argument, NULL, CLI_OPT_INLINES },                    \
 	{ "no-debuginfod", no_argument, NULL, CLI_OPT_NO_DEBUGINFOD },        \
 	{ "sample-index", required_argument, NULL, CLI_OPT_SAMPLE_INDEX }
-int cli_symbol_option(int c, const char *arg);
+bool cli_symbol_option(int c, const char *arg, const char *help);
 /* Back to no symbol options, before a command runs again in-process. */
 void cli_symbol_reset(void);
 const struct sym_options *cli_symbol_options(void);

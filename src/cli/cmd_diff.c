@@ -55,14 +55,10 @@ int cmd_diff(int argc, char **argv)
 			fputs(cmd_diff_help, cli_out);
 			fputs(cli_symbol_help, cli_out);
 			return 0;
-		default: {
-			int taken = cli_symbol_option(c, optarg); /* --sysroot, --sample-index, ... */
-			if (taken > 0)
+		default: /* --sysroot, --sample-index, ... */
+			if (cli_symbol_option(c, optarg, cmd_diff_help))
 				break;
-			if (taken == 0)
-				fputs(cmd_diff_help, cli_err);
 			return 2;
-		}
 		}
 	}
 	if (argc - optind != 2) {

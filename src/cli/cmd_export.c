@@ -110,14 +110,10 @@ int cmd_export(int argc, char **argv)
 			cmd_export_list_formats(cli_out);
 			rc = 0;
 			goto out;
-		default: {
-			int taken = cli_symbol_option(c, optarg); /* --sysroot, ... */
-			if (taken > 0)
+		default: /* --sysroot, --sample-index, ... */
+			if (cli_symbol_option(c, optarg, cmd_export_help))
 				break;
-			if (taken == 0)
-				fputs(cmd_export_help, cli_err);
 			goto out;
-		}
 		}
 	}
 	if (optind != argc - 1) {

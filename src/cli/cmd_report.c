@@ -246,14 +246,10 @@ int cmd_report(int argc, char **argv)
 			fputs(cli_symbol_help, cli_out);
 			rc = 0;
 			goto out;
-		default: {
-			int taken = cli_symbol_option(c, optarg); /* --sysroot, ... */
-			if (taken > 0)
+		default: /* --sysroot, --sample-index, ... */
+			if (cli_symbol_option(c, optarg, cmd_report_help))
 				break;
-			if (taken == 0)
-				fputs(cmd_report_help, cli_err);
 			goto out;
-		}
 		}
 	}
 	if (optind != argc - 1) {

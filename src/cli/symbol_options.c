@@ -54,7 +54,7 @@ static bool is_dir(const char *path)
 	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-int cli_symbol_option(int c, const char *arg)
+static int symbol_option(int c, const char *arg)
 {
 	switch (c) {
 	case CLI_OPT_SYSROOT:
@@ -114,4 +114,12 @@ int cli_symbol_option(int c, const char *arg)
 	default:
 		return 0;
 	}
+}
+
+bool cli_symbol_option(int c, const char *arg, const char *help)
+{
+	int taken = symbol_option(c, arg);
+	if (taken == 0) /* getopt said which option it did not know */
+		fputs(help, cli_err);
+	return taken > 0;
 }
