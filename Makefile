@@ -21,7 +21,8 @@ BASE_CFLAGS := -std=gnu11 $(WARN) -fno-omit-frame-pointer -Iinclude -MMD -MP -D_
 SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined
 
 # The in-process agent: libc, pthread and zstd only (see DESIGN.md).
-AGENT_SRC := $(wildcard src/agent/*.c) src/capture/writer.c
+# escape.c: the one UTF-8 decoder, for the metrics endpoint's label values.
+AGENT_SRC := $(wildcard src/agent/*.c) src/capture/writer.c src/util/escape.c
 # The CLI-side library: reader, model, symbolizer, reports, exporters.
 # The agent's perf map parser is in it too, for its unit tests and fuzzer.
 LIB_SRC := $(wildcard src/capture/*.c src/model/*.c src/symbolize/*.c \

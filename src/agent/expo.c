@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "expo.h"
+#include "../util/escape.h"
 
 void expo_init(struct expo *e, char *buf, size_t cap, enum expo_format fmt)
 {
@@ -42,30 +43,16 @@ __attribute__((format(printf, 2, 3))) static void put(struct expo *e, const char
 	e->len += (size_t)n;
 }
 
-/* Length of the UTF-8 sequence at s, 0 when it is not one. */
-static size_t utf8_len(const unsigned char *s)
-{
-	if (s[0] < 0x80)
-		return 1;
-	size_t n = s[0] >= 0xf0 && s[0] <= 0xf4 ? 4 : s[0] >= 0xe0 ? 3 : s[0] >= 0xc2 ? 2 : 0;
-	if (s[0] >= 0xf8)
-		n = 0;
-	for (size_t i = 1; i < n; i++)
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-	return n;
-}
-
 /* Escapes s: backslash and newline always, the double quote in label
  * values only (HELP text keeps it). */
 static bool escape(char *out, size_t cap, const char *s, bool quote)
 {
 	size_t o = 0;
-	const unsigned char *p = (const unsigned char *)s;
+	const char *p = s, *end = s + strlen(s);
 	bool whole = true;
 	while (*p) {
 		char esc = *p == '\\' ? '\\' : *p == '\n' ? 'n' : (*p == '"' && quote) ? '"' : 0;
-		size_t n = esc ? 2 : utf8_len(p);
+		size_t n = esc ? 2 : esc_utf8_len(p, (size_t)(end - p));
 		if (o + (n ? n : 1) + 1 > cap) {
 			whole = false;
 			break;
