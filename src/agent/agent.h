@@ -253,8 +253,6 @@ bool agent_config_env_given(void) AGENT_HIDDEN;
  * -EINVAL etc. with a message in err. */
 int agent_config_session(struct agent_config *cfg, const char *output, const char *settings,
 			 char *err, size_t errlen) AGENT_HIDDEN;
-/* "0", "1" (1000), "100ms", "2s": a monitor interval in ms; -1 if bad. */
-int agent_parse_interval_ms(const char *s, unsigned *ms) AGENT_HIDDEN;
 
 /* sampler.c */
 int sampler_install(void) AGENT_HIDDEN;

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "interval.h"
 #include "httpd.h"
 
 extern char **environ;
@@ -229,43 +230,13 @@ static int load_signal_and_timer(struct agent_config *cfg)
 	return 0;
 }
 
-/* ONEPROF_MONITOR: 0 (off), 1 (every second) or an interval with its
- * unit, "100ms" or "2s". */
-#define MONITOR_DEFAULT_MS 1000
 #define MONITOR_HEAP_MS 100 /* heap tracking's RSS series, without ONEPROF_MONITOR */
-#define MONITOR_MIN_MS 10
-#define MONITOR_MAX_MS 3600000
-
-int agent_parse_interval_ms(const char *s, unsigned *ms)
-{
-	if (!strcmp(s, "0") || !strcmp(s, "1")) {
-		*ms = *s == '1' ? MONITOR_DEFAULT_MS : 0;
-		return 0;
-	}
-	char *end;
-	if (!isdigit((unsigned char)*s))
-		return -1;
-	errno = 0;
-	double v = strtod(s, &end);
-	if (errno)
-		return -1;
-	if (!strcmp(end, "ms"))
-		;
-	else if (!strcmp(end, "s"))
-		v *= 1000;
-	else
-		return -1;
-	if (v < MONITOR_MIN_MS || v > MONITOR_MAX_MS)
-		return -1;
-	*ms = (unsigned)(v + 0.5);
-	return 0;
-}
 
 static int load_monitor(struct agent_config *cfg)
 {
 	const char *s = lookup("ONEPROF_MONITOR");
 	cfg->monitor_ms = cfg->heap ? MONITOR_HEAP_MS : 0;
-	if (s && agent_parse_interval_ms(s, &cfg->monitor_ms) != 0)
+	if (s && monitor_parse_interval_ms(s, &cfg->monitor_ms) != 0)
 		return bad("ONEPROF_MONITOR", s,
 			   "is not 0, 1 or an interval from 10ms to 3600s (like 100ms or 2s)");
 	s = lookup("ONEPROF_MAX_OVERHEAD");

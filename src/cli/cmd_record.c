@@ -18,6 +18,7 @@
 
 #include "../model/profile.h"
 #include "../agent/httpd.h"
+#include "../agent/interval.h"
 #include "../report/report.h"
 #include "../util/util.h"
 #include "cli.h"
@@ -150,21 +151,6 @@ static bool parse_duration_ns(const char *s, unsigned long long *out)
 
 /* The agent's ONEPROF_MONITOR syntax (src/agent/config.c): 0, 1, or a
  * number with ms or s, from 10 ms to an hour. */
-static bool interval_ok(const char *s)
-{
-	if (!strcmp(s, "0") || !strcmp(s, "1"))
-		return true;
-	char *end;
-	if (*s < '0' || *s > '9')
-		return false;
-	double v = strtod(s, &end);
-	if (!strcmp(end, "s"))
-		v *= 1000;
-	else if (strcmp(end, "ms"))
-		return false;
-	return v >= 10 && v <= 3600000;
-}
-
 struct record_options {
 	const char *output;
 	unsigned long hz, depth;
@@ -375,7 +361,8 @@ int cmd_record(int argc, char **argv)
 		}
 		case 1006:
 			o.monitor = optarg ? optarg : "1";
-			if (!interval_ok(o.monitor)) {
+			unsigned ms;
+			if (monitor_parse_interval_ms(o.monitor, &ms) != 0) {
 				cli_error("record: --monitor=%s is not an interval from 10ms to 3600s "
 					  "(like 100ms or 2s)", o.monitor);
 				return 2;
