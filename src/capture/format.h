@@ -99,18 +99,33 @@ enum capture_record_kind {
 	CAPTURE_REC_OPS = 41,        /* time, tid, kind (string id), n */
 	CAPTURE_REC_GC_BEGIN = 42,   /* time, tid */
 	CAPTURE_REC_GC_END = 43,     /* time, tid, bytes reclaimed */
-	/* 56..63 out-of-process collector (context switches, off-CPU):
-	 * reserved, documented in doc/capture-format.md. */
 	/* 48..55: metric series. */
 	/* time, name (string id), value: one point of a series named and
 	 * unit-typed by its suffix (doc/capture-format.md, "Metric series") */
 	CAPTURE_REC_METRIC = 48,
+	/* 56..63: the out-of-process collector. A capture may then hold
+	 * several processes: MAPPING, THREAD and STACK records carry a
+	 * trailing pid (0 or left out: the header's pid). */
+	/* pid, name (string id: the command name), time, parent pid (0:
+	 * unknown), cmdline (string id, arguments joined by spaces; 0:
+	 * unknown). Written before the first record naming the pid. */
+	CAPTURE_REC_PROCESS = 56,
+	CAPTURE_REC_PROCESS_END = 57, /* pid, time */
+	/* time, tid, stack, off_ns, state: the thread left its CPU at time
+	 * and stayed off for off_ns, blocked in stack; state as in
+	 * WALL_SAMPLE (1 sleeping, 2 uninterruptible, 0 preempted) */
+	CAPTURE_REC_OFF_CPU = 58,
+	/* start, size, name (string id): the kernel symbol (from
+	 * /proc/kallsyms) holding kernel addresses that stacks contain */
+	CAPTURE_REC_KERNEL_SYMBOL = 59,
 	/* 64..71: JIT symbols, copied from a runtime's perf map
 	 * (/tmp/perf-PID.map) when the recording ends. */
 	CAPTURE_REC_JIT_SYMBOL = 64, /* start, size, name (string id) */
 	CAPTURE_REC_JIT_MAP = 65,    /* pid, path, symbols kept, bad lines, dropped */
-	CAPTURE_REC_JIT_LAST_KNOWN = 65,
+	/* The kinds this reader knows: 1..MAX_KNOWN and the two ranges. */
 	CAPTURE_REC_MAX_KNOWN = 48,
+	CAPTURE_REC_COLLECTOR_LAST_KNOWN = 59,
+	CAPTURE_REC_JIT_LAST_KNOWN = 65,
 };
 
 /* Why a stack walk stopped. */
@@ -162,7 +177,13 @@ enum capture_lost_reason {
 	CAPTURE_LOST_SAMPLE_TABLE = 4, /* heap sampling: no room to remember the block */
 	CAPTURE_LOST_AFTER_END = 5,    /* made after heap tracking stopped at exit */
 	CAPTURE_LOST_TABLE_FULL = 6,   /* label sets or counter names: no room */
+	CAPTURE_LOST_KERNEL_RING = 7,  /* a perf_event ring overflowed (PERF_RECORD_LOST) */
+	CAPTURE_LOST_THROTTLED = 8,    /* the kernel throttled sampling: count = throttle events */
 };
+
+/* On x86-64, addresses at or above this are the kernel's: stack frames
+ * there resolve through KERNEL_SYMBOL records, not mappings. */
+#define CAPTURE_KERNEL_ADDRESS_MIN 0xffff800000000000ull
 
 const char *capture_stack_end_name(unsigned reason);
 const char *capture_lost_reason_name(unsigned reason);

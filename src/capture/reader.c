@@ -63,6 +63,8 @@ const char *capture_lost_reason_name(unsigned reason)
 	case CAPTURE_LOST_SAMPLE_TABLE: return "sampled-block table full";
 	case CAPTURE_LOST_AFTER_END: return "after tracking stopped";
 	case CAPTURE_LOST_TABLE_FULL: return "table full";
+	case CAPTURE_LOST_KERNEL_RING: return "kernel ring overflow";
+	case CAPTURE_LOST_THROTTLED: return "kernel throttled sampling";
 	default: return "unknown reason";
 	}
 }
@@ -336,6 +338,14 @@ static bool next_in(struct cursor *c, struct capture_record *rec)
 	return true;
 }
 
+/* The definition-to-metric range, the collector's and the JIT records. */
+static bool kind_known(unsigned kind)
+{
+	return (kind >= 1 && kind <= CAPTURE_REC_MAX_KNOWN) ||
+	       (kind >= CAPTURE_REC_PROCESS && kind <= CAPTURE_REC_COLLECTOR_LAST_KNOWN) ||
+	       (kind >= CAPTURE_REC_JIT_SYMBOL && kind <= CAPTURE_REC_JIT_LAST_KNOWN);
+}
+
 int capture_reader_next(struct capture_reader *r, struct capture_record *rec)
 {
 	while (r->status == CAPTURE_READ_MORE) {
@@ -348,10 +358,7 @@ int capture_reader_next(struct capture_reader *r, struct capture_record *rec)
 			stop_at(r, CAPTURE_READ_CORRUPT, "bad record framing");
 			return 0;
 		}
-		/* Known: the definition-to-sample range, and the JIT records. */
-		if (rec->kind == 0 || (rec->kind > CAPTURE_REC_MAX_KNOWN &&
-				       (rec->kind < CAPTURE_REC_JIT_SYMBOL ||
-					rec->kind > CAPTURE_REC_JIT_LAST_KNOWN))) {
+		if (!kind_known(rec->kind)) {
 			r->skipped++;
 			continue;
 		}
