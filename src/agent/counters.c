@@ -31,7 +31,10 @@ static struct counter {
 	uint64_t written;         /* writer: updates when last written */
 	uint64_t name_id;         /* writer: string id in the capture */
 } counters[COUNTERS_MAX];
-static unsigned ncounters;
+/* The used slots in the order names were added, so the writer's drain
+ * visits only those: published entry before count. */
+static struct counter *used[COUNTERS_MAX / 2];
+static _Atomic unsigned nused;
 static pthread_mutex_t counters_lock = PTHREAD_MUTEX_INITIALIZER;
 static _Atomic uint64_t counters_refused;
 static uint64_t refused_reported;
@@ -65,13 +68,15 @@ static struct counter *find(const char *name)
 	pthread_mutex_lock(&counters_lock);
 	c = probe(h, name, len);
 	if (!atomic_load_explicit(&c->hash, memory_order_relaxed)) {
-		char *copy = ncounters < COUNTERS_MAX / 2 ? malloc(len + 1) : NULL;
+		unsigned n = atomic_load_explicit(&nused, memory_order_relaxed);
+		char *copy = n < COUNTERS_MAX / 2 ? malloc(len + 1) : NULL;
 		if (copy) {
 			memcpy(copy, name, len);
 			copy[len] = '\0';
 			c->name = copy;
-			ncounters++;
 			atomic_store_explicit(&c->hash, h, memory_order_release);
+			used[n] = c;
+			atomic_store_explicit(&nused, n + 1, memory_order_release);
 		} else {
 			c = NULL;
 		}
@@ -108,10 +113,9 @@ void oneprof_counter_set(const char *name, long long value)
 void counters_write(uint64_t time)
 {
 	struct capture_writer *cw = writer_capture();
-	for (size_t i = 0; i < COUNTERS_MAX; i++) {
-		struct counter *c = &counters[i];
-		if (!atomic_load_explicit(&c->hash, memory_order_acquire))
-			continue;
+	unsigned n = atomic_load_explicit(&nused, memory_order_acquire);
+	for (unsigned i = 0; i < n; i++) {
+		struct counter *c = used[i];
 		uint64_t updates = atomic_load_explicit(&c->updates, memory_order_acquire);
 		if (updates == c->written)
 			continue;
@@ -132,11 +136,9 @@ void counters_write(uint64_t time)
 
 void counters_each(void (*fn)(const char *name, int64_t value, void *arg), void *arg)
 {
-	for (size_t i = 0; i < COUNTERS_MAX; i++) {
-		struct counter *c = &counters[i];
-		if (atomic_load_explicit(&c->hash, memory_order_acquire))
-			fn(c->name, atomic_load_explicit(&c->value, memory_order_relaxed), arg);
-	}
+	unsigned n = atomic_load_explicit(&nused, memory_order_acquire);
+	for (unsigned i = 0; i < n; i++)
+		fn(used[i]->name, atomic_load_explicit(&used[i]->value, memory_order_relaxed), arg);
 }
 
 /* In a followed fork child: names are defined again in its capture, and
@@ -144,9 +146,10 @@ void counters_each(void (*fn)(const char *name, int64_t value, void *arg), void 
 void counters_forget(void)
 {
 	pthread_mutex_init(&counters_lock, NULL);
-	for (size_t i = 0; i < COUNTERS_MAX; i++) {
-		counters[i].name_id = 0;
-		counters[i].written = 0;
+	unsigned n = atomic_load_explicit(&nused, memory_order_acquire);
+	for (unsigned i = 0; i < n; i++) {
+		used[i]->name_id = 0;
+		used[i]->written = 0;
 	}
 	refused_reported = atomic_load(&counters_refused);
 }
