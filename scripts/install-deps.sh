@@ -8,14 +8,14 @@ set -eu
 # Build: compiler, libraries (DWARF/ELF, demangling, capture compression,
 # pprof gzip, hashing). Test: real readers of our outputs (protoc, node for the npm
 # pprof-format decoder and speedscope, Chromium to run speedscope's
-# importer, xmllint for the PerfView XML; g++ for the C++ demangling test
+# importer, xmllint for the PerfView XML and unzip for its zipped form; g++ for the C++ demangling test
 # program, a debuginfod server the symbolization tests start on 127.0.0.1,
 # a Prometheus server that scrapes the metrics endpoint on 127.0.0.1 and
 # curl to query it, libuv for the event-loop monitor's test, python3 and
 # its venv module for the Python binding's tests).
 # 'make fuzz' also needs clang, which it names.
 BUILD_PKGS="gcc make libc6-dev libelf-dev libdw-dev libiberty-dev libzstd-dev zlib1g-dev libxxhash-dev"
-TEST_PKGS="protobuf-compiler nodejs npm chromium libxml2-utils g++ debuginfod prometheus libuv1-dev curl
+TEST_PKGS="protobuf-compiler nodejs npm chromium libxml2-utils unzip g++ debuginfod prometheus libuv1-dev curl
            python3 python3-venv"
 
 missing=""

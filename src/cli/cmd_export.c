@@ -3,10 +3,12 @@
 #include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "../export/export.h"
+#include "../export/zip.h"
 #include "../model/filter.h"
 #include "../model/profile.h"
 #include "cli.h"
@@ -19,7 +21,9 @@ const char cmd_export_help[] =
 	"\n"
 	"  -f, --format FORMAT  output format (required)\n"
 	"  -o, --output OUT     file to write; '-' for standard output (text formats);\n"
-	"                       default: FILE with the format's extension\n"
+	"                       default: FILE with the format's extension; perfview\n"
+	"                       to a name ending in .zip (app.perfView.xml.zip)\n"
+	"                       writes a zip archive of the XML, which PerfView opens\n"
 	"  --focus REGEX        export only samples with a frame matching REGEX\n"
 	"  --ignore REGEX       leave out samples with a frame matching REGEX\n"
 	"  --hide REGEX         remove frames matching REGEX from the stacks\n"
@@ -51,6 +55,51 @@ static void format_names(char *buf, size_t len)
 	for (size_t i = 0; exporters[i]; i++)
 		snprintf(buf + strlen(buf), len - strlen(buf), "%s%s", i ? ", " : "",
 			 exporters[i]->name);
+}
+
+static bool ends_with(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), k = strlen(suffix);
+	return n >= k && !strcmp(s + n - k, suffix);
+}
+
+/* PerfView's zipped XML: the export in memory, then one archive entry
+ * named after the output, less its ".zip". */
+static int write_zipped(const struct exporter *ex, const struct profile *p, const char *output,
+			char *err, size_t errlen)
+{
+	char *xml = NULL;
+	size_t len = 0;
+	FILE *mem = open_memstream(&xml, &len);
+	if (!mem) {
+		snprintf(err, errlen, "cannot buffer the %s output: %s", ex->name, strerror(errno));
+		return -1;
+	}
+	int rc = export_run(ex, p, mem, err, errlen);
+	if (fclose(mem) != 0 && rc == 0) {
+		snprintf(err, errlen, "cannot buffer the %s output: %s", ex->name, strerror(errno));
+		rc = -1;
+	}
+	FILE *out = rc == 0 ? fopen(output, "wb") : NULL;
+	if (rc == 0 && !out) {
+		snprintf(err, errlen, "cannot write '%s': %s; choose a writable path with -o", output,
+			 strerror(errno));
+		rc = -1;
+	}
+	if (out) {
+		char entry[PATH_MAX];
+		const char *base = strrchr(output, '/') ? strrchr(output, '/') + 1 : output;
+		/* PerfView knows the entry by its extension: keep or add it. */
+		snprintf(entry, sizeof(entry), "%.*s%s", (int)(strlen(base) - 4), base,
+			 ends_with(base, ".perfView.xml.zip") ? "" : ex->extension);
+		rc = export_zip_one(out, entry, xml ? xml : "", len, err, errlen);
+		if (fclose(out) != 0 && rc == 0) {
+			snprintf(err, errlen, "writing '%s' failed: %s", output, strerror(errno));
+			rc = -1;
+		}
+	}
+	free(xml);
+	return rc;
 }
 
 static void default_output(char *out, size_t len, const char *in, const char *ext)
@@ -180,6 +229,19 @@ int cmd_export(int argc, char **argv)
 		cli_error("export: %s", err);
 		rc = 2;
 		profile_free(p);
+		goto out;
+	}
+	if (ex == &export_perfview && !to_stdout && ends_with(output, ".zip")) {
+		rc = write_zipped(ex, view, output, err, sizeof(err));
+		if (view != p)
+			profile_view_free(view);
+		profile_free(p);
+		if (rc != 0) {
+			cli_error("export: %s", err);
+			rc = 1;
+		} else {
+			fprintf(cli_err, "oneprof: wrote %s (zipped) to '%s'\n", ex->name, output);
+		}
 		goto out;
 	}
 	FILE *out = to_stdout ? cli_out : fopen(output, ex->binary ? "wb" : "w");

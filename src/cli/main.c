@@ -28,6 +28,7 @@ static const struct command commands[] = {
 	{ "report", cmd_report, cmd_report_help, "print the top functions of a capture" },
 	{ "export", cmd_export, cmd_export_help, "convert a capture to pprof, folded stacks or an SVG flame graph" },
 	{ "diff", cmd_diff, cmd_diff_help, "compare two profiles (captures or pprof): functions by change in share" },
+	{ "merge", cmd_merge, cmd_merge_help, "merge profiles (captures or pprof) of one kind into one pprof file" },
 	{ "monitor", cmd_monitor, cmd_monitor_help, "live view of a process's metrics from /proc; --prometheus serves them" },
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -164,7 +165,8 @@ static int help(const char *name)
 		return 2;
 	}
 	fputs(c->help, cli_out);
-	if (c->run == cmd_report || c->run == cmd_export || c->run == cmd_diff)
+	if (c->run == cmd_report || c->run == cmd_export || c->run == cmd_diff ||
+	    c->run == cmd_merge)
 		fputs(cli_symbol_help, cli_out);
 	if (c->run == cmd_export)
 		cmd_export_list_formats(cli_out);

@@ -44,6 +44,18 @@ void export_span_bounds(const struct profile_spans *s, uint64_t *start, uint64_t
 /* The SVG flame graph (svg.c); embedded: as an inline <svg> element of
  * an HTML page (no XML declaration; the page calls init() after load). */
 void export_svg_flame(const struct profile *p, FILE *out, bool embedded);
+/* The differential flame graph (svg.c): cur's flame graph (widths: its
+ * time), each frame coloured by its change against the same call path
+ * in base: red for growth, blue for shrinkage, grey for none; by the
+ * change in share of each profile's total, or with absolute in value.
+ * Tooltips give new, base and change; the legend what only base had. */
+void export_svg_diff(const struct profile *base, const struct profile *cur, FILE *out,
+		     bool embedded, bool absolute);
+/* The same inside an HTML page with the text diff (html.c); opts is the
+ * text report's (struct report_options). */
+struct report_options;
+void export_html_diff(const struct profile *base, const struct profile *cur, FILE *out,
+		      bool absolute, const struct report_options *opts);
 
 /* The name shown for a frame or stack with no function name. */
 #define EXPORT_UNKNOWN_FRAME "[unknown]"

@@ -286,3 +286,38 @@ const struct exporter export_html = {
 	.binary = false,
 	.write = html_write,
 };
+
+/* The differential report: the text diff (report_diff's table, as the
+ * terminal shows it without colour) above the differential flame graph.
+ * Self-contained like the report above. */
+void export_html_diff(const struct profile *base, const struct profile *cur, FILE *out,
+		      bool absolute, const struct report_options *opts)
+{
+	fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+	      "<title>oneprof diff: ", out);
+	esc_xml(out, export_program(cur));
+	fputs("</title>\n<style>\n", out);
+	fputs(style, out);
+	fputs("pre.diff { font-size: 12px; }\n</style>\n</head>\n<body>\n<h1>oneprof diff: ", out);
+	esc_xml(out, export_program(cur));
+	fputs("</h1>\n<h2>Functions by change</h2>\n<pre class=\"diff\">", out);
+	char *text = NULL;
+	size_t len = 0;
+	FILE *mem = open_memstream(&text, &len);
+	if (mem) {
+		struct report_options o = *opts;
+		o.color = false;
+		o.width = 0;
+		report_diff(base, cur, mem, &o);
+		fclose(mem);
+		esc_xml(out, text ? text : "");
+	}
+	free(text);
+	fputs("</pre>\n<h2>Differential flame graph</h2>\n<p>Widths are the new profile's; "
+	      "red frames grew against the base, blue ones shrank, grey ones did not change. "
+	      "Click a frame to zoom, \"Reset zoom\" to undo; \"Search\" highlights functions "
+	      "matching a regular expression.</p>\n<div id=\"flame\">\n",
+	      out);
+	export_svg_diff(base, cur, out, true, absolute);
+	fputs("</div>\n<script>\ninit();\n</script>\n</body>\n</html>\n", out);
+}

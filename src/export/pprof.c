@@ -502,6 +502,19 @@ static void encode_comment(struct encoder *e)
 	free(s);
 }
 
+/* A merged profile's inputs, as a second comment the reader knows. */
+static void encode_merged_from(struct encoder *e)
+{
+	const char *from = e->p->merged_from;
+	if (!from)
+		return;
+	size_t n = strlen(PPROF_MERGED_COMMENT) + strlen(from) + 1;
+	char *s = xmalloc(n);
+	snprintf(s, n, "%s%s", PPROF_MERGED_COMMENT, from);
+	pb_field(&e->out, PROFILE_COMMENT, strtab_add(&e->strs, s));
+	free(s);
+}
+
 static void encode_profile(struct encoder *e)
 {
 	const struct profile *p = e->p;
@@ -543,6 +556,7 @@ static void encode_profile(struct encoder *e)
 		pb_field(&e->out, PROFILE_PERIOD, e->period);
 	}
 	encode_comment(e);
+	encode_merged_from(e);
 }
 
 /* --- gzip --- */

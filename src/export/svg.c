@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../report/report.h"
 #include "../util/escape.h"
 #include "../util/util.h"
 
@@ -31,6 +32,9 @@
 #define YPAD2 (FONT_SIZE * 2 + 10) /* details row */
 #define MIN_WIDTH 0.1              /* narrower frames are left out */
 #define TITLE_CHARS 100            /* command name beyond this is cut */
+#define DIFF_LEGEND_H 16           /* a differential graph's legend row */
+/* Changes below this fraction of the largest one are shown grey. */
+#define DIFF_NEUTRAL 0.05
 
 /* --- names --- */
 
@@ -205,11 +209,23 @@ static uint32_t tree_child(struct tree *t, uint32_t parent, uint32_t name)
 	}
 }
 
-static void tree_build(const struct profile *p, const struct names *nm, struct tree *t)
+/* The time (or heap view's bytes) of each stack: what a differential
+ * graph compares, since two runs' sample counts need not be at one rate. */
+static uint64_t *stack_values(const struct profile *p)
+{
+	uint64_t *v = xcalloc(p->nstacks ? p->nstacks : 1, sizeof(uint64_t));
+	for (size_t i = 0; i < p->nsamples; i++)
+		if (p->samples[i].stack < p->nstacks)
+			v[p->samples[i].stack] += p->samples[i].cpu_ns;
+	return v;
+}
+
+static void tree_build(const struct profile *p, const struct names *nm, struct tree *t,
+		       bool values)
 {
 	uint32_t unknown = nm->fn_id[p->nfunctions];
 	/* Sum per stack first: many samples share a stack. */
-	uint64_t *per_stack = export_stack_counts(p);
+	uint64_t *per_stack = values ? stack_values(p) : export_stack_counts(p);
 
 	size_t cap = profile_max_stack_functions(p);
 	uint32_t *fns = xmalloc(cap * sizeof(uint32_t));
@@ -236,6 +252,64 @@ static void tree_build(const struct profile *p, const struct names *nm, struct t
 	free(fns);
 	free(per_stack);
 }
+
+/* The child of parent named name, or NONE. */
+#define NONE UINT32_MAX
+static uint32_t tree_find(const struct tree *t, uint32_t parent, uint32_t name)
+{
+	if (!t->nslots || parent == NONE || name == NONE)
+		return NONE;
+	size_t mask = t->nslots - 1;
+	for (size_t j = slot_of(parent, name, mask); t->slots[j]; j = (j + 1) & mask)
+		if (t->nodes[t->slots[j] - 1].parent == parent && t->nodes[t->slots[j] - 1].name == name)
+			return t->slots[j] - 1;
+	return NONE;
+}
+
+/* The id of name in another profile's names (sorted by strcmp), or NONE. */
+static uint32_t name_in(const struct names *other, const char *name)
+{
+	size_t lo = 0, hi = other->n;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		int c = strcmp(other->by_id[mid], name);
+		if (!c)
+			return (uint32_t)mid;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NONE;
+}
+
+/* For each node of t, the node of the same path of names in o (NONE:
+ * none there); nodes come after their parents, so one pass does it. */
+static uint32_t *tree_match(const struct tree *t, const struct names *nm, const struct tree *o,
+			    const struct names *onm)
+{
+	uint32_t *m = xmalloc((t->n ? t->n : 1) * sizeof(uint32_t));
+	uint32_t *name_map = xmalloc((nm->n ? nm->n : 1) * sizeof(uint32_t));
+	for (size_t i = 0; i < nm->n; i++)
+		name_map[i] = name_in(onm, nm->by_id[i]);
+	m[0] = 0;
+	for (size_t i = 1; i < t->n; i++)
+		m[i] = tree_find(o, m[t->nodes[i].parent], name_map[t->nodes[i].name]);
+	free(name_map);
+	return m;
+}
+
+/* The differential graph's state: the base's tree matched to the new
+ * profile's, and how the colours are scaled. */
+struct diff {
+	const struct profile *base;
+	bool absolute;     /* colour by the change in value, not in share */
+	struct names nm;   /* the base's names */
+	struct tree t;     /* the base's tree */
+	uint32_t *match;   /* per new node: its base node, or NONE */
+	uint64_t gone;     /* base value on paths the new profile lacks */
+	double max_change; /* the largest |change| of a drawn frame */
+};
 
 struct child_ref {
 	uint32_t parent, name, node;
@@ -264,7 +338,8 @@ static const char script[] =
 	"    var r = g.getElementsByTagName('rect')[0];\n"
 	"    var s = g.getElementsByTagName('title')[0].textContent, k = s.lastIndexOf(' (');\n"
 	"    var f = { g: g, r: r, t: g.getElementsByTagName('text')[0], title: s,\n"
-	"      name: s.substring(0, k), n: parseInt(s.substring(k + 2), 10),\n"
+	"      name: s.substring(0, k),\n"
+	"      n: g.hasAttribute('data-n') ? +g.getAttribute('data-n') : parseInt(s.substring(k + 2), 10),\n"
 	"      x: +r.getAttribute('x'), y: +r.getAttribute('y'),\n"
 	"      w: +r.getAttribute('width'), fill: r.getAttribute('fill') };\n"
 	"    g.frame = f;\n"
@@ -345,7 +420,7 @@ static struct clean command_name(const struct profile *p)
 }
 
 static void write_header(FILE *out, const struct profile *p, uint64_t total, int height,
-			 bool embedded)
+			 bool embedded, const struct diff *d)
 {
 	/* Inline in HTML there is no XML declaration, and the page calls
 	 * init() itself: an inline <svg>'s onload is not reliable there. */
@@ -379,12 +454,28 @@ static void write_header(FILE *out, const struct profile *p, uint64_t total, int
 	struct clean cmd = command_name(p);
 	fprintf(out, "<text id=\"title\" x=\"%d\" y=\"%d\" text-anchor=\"middle\" font-size=\"%d\" "
 		     "font-family=\"Verdana, sans-serif\">"
-		     "Flame Graph: ",
-		IMAGE_W / 2, FONT_SIZE * 2, FONT_SIZE + 5);
+		     "%s: ",
+		IMAGE_W / 2, FONT_SIZE * 2, FONT_SIZE + 5,
+		d ? "Differential Flame Graph" : "Flame Graph");
 	put_fitted(out, &cmd, TITLE_CHARS);
 	char amount[64];
-	export_amount(p, total, amount, sizeof(amount));
-	fprintf(out, " (%s)</text>\n", amount);
+	if (d) {
+		/* What the widths are, and what the base had that is gone. */
+		char base[32], gone[32];
+		report_format_value(p->unit, amount, sizeof(amount), (double)total);
+		report_format_value(p->unit, base, sizeof(base), (double)d->t.nodes[0].count);
+		report_format_value(p->unit, gone, sizeof(gone), (double)d->gone);
+		fprintf(out, " (new %s, base %s)</text>\n", amount, base);
+		fprintf(out, "<text id=\"legend\" x=\"%d\" y=\"%d\" text-anchor=\"middle\">"
+			     "widths: the new profile; colour: change against the base in %s: "
+			     "red grew, blue shrank, grey unchanged; shrunk away (only in the "
+			     "base): %s</text>\n",
+			IMAGE_W / 2, FONT_SIZE * 2 + DIFF_LEGEND_H,
+			d->absolute ? "value" : "share of the total", gone);
+	} else {
+		export_amount(p, total, amount, sizeof(amount));
+		fprintf(out, " (%s)</text>\n", amount);
+	}
 	free(cmd.s);
 	fprintf(out, "<text id=\"unzoom\" x=\"%d\" y=\"%d\">Reset zoom</text>\n", XPAD,
 		FONT_SIZE * 2);
@@ -396,23 +487,75 @@ static void write_header(FILE *out, const struct profile *p, uint64_t total, int
 		IMAGE_W - XPAD, height - YPAD2 / 2);
 }
 
-static void write_frame(FILE *out, const struct profile *p, const struct node *nd,
+/* A frame's change against the base: in share of each side's total
+ * (a fraction), or in value. */
+static double diff_change(const struct diff *d, const struct node *nd, uint32_t i,
+			  uint64_t total)
+{
+	uint64_t base = d->match[i] != NONE ? d->t.nodes[d->match[i]].count : 0;
+	uint64_t btotal = d->t.nodes[0].count;
+	if (d->absolute)
+		return (double)nd->count - (double)base;
+	return (total ? (double)nd->count / (double)total : 0) -
+	       (btotal ? (double)base / (double)btotal : 0);
+}
+
+/* Red for growth, blue for shrinkage, deeper as the change nears the
+ * largest one; grey for no change to speak of. */
+static void diff_colour(const struct diff *d, double change, unsigned rgb[3])
+{
+	double f = d->max_change > 0 ? (change < 0 ? -change : change) / d->max_change : 0;
+	if (f < DIFF_NEUTRAL) {
+		rgb[0] = rgb[1] = rgb[2] = 215;
+		return;
+	}
+	unsigned pale = (unsigned)(235 - 205 * (f > 1 ? 1 : f) + 0.5);
+	rgb[0] = change > 0 ? 255 : pale;
+	rgb[1] = pale;
+	rgb[2] = change > 0 ? pale : 255;
+}
+
+/* A differential frame's tooltip after its name: new, base, change. */
+static void diff_title(FILE *out, const struct profile *p, const struct diff *d,
+		       const struct node *nd, uint32_t i, uint64_t total)
+{
+	uint64_t base = d->match[i] != NONE ? d->t.nodes[d->match[i]].count : 0;
+	uint64_t btotal = d->t.nodes[0].count;
+	double nshare = total ? 100.0 * (double)nd->count / (double)total : 0;
+	double bshare = btotal ? 100.0 * (double)base / (double)btotal : 0;
+	double dv = (double)nd->count - (double)base;
+	char nv[32], bv[32], dvs[32];
+	report_format_value(p->unit, nv, sizeof(nv), (double)nd->count);
+	report_format_value(p->unit, bv, sizeof(bv), (double)base);
+	report_format_value(p->unit, dvs, sizeof(dvs), dv < 0 ? -dv : dv);
+	fprintf(out, " (new %s, %.2f%%; base %s, %.2f%%; change %s%s, %+.2fpp)", nv, nshare, bv,
+		bshare, dv < 0 ? "-" : "+", dvs, nshare - bshare);
+}
+
+static void write_frame(FILE *out, const struct profile *p, const struct node *nd, uint32_t i,
 			const struct clean *name, const char *raw, double x, double w,
-			uint64_t total, int height)
+			uint64_t total, int height, const struct diff *d)
 {
 	int y = height - YPAD2 - (int)(nd->depth + 1) * FRAME_H + 1;
 	unsigned rgb[3];
-	name_colour(raw, rgb);
-	fputs("<g class=\"f\"><title>", out);
-	put_xml(out, name->s, strlen(name->s));
-	char amount[64];
-	export_amount(p, nd->count, amount, sizeof(amount));
+	if (d) {
+		diff_colour(d, diff_change(d, nd, i, total), rgb);
+		fprintf(out, "<g class=\"f\" data-n=\"%" PRIu64 "\"><title>", nd->count);
+		put_xml(out, name->s, strlen(name->s));
+		diff_title(out, p, d, nd, i, total);
+	} else {
+		name_colour(raw, rgb);
+		fputs("<g class=\"f\"><title>", out);
+		put_xml(out, name->s, strlen(name->s));
+		char amount[64];
+		export_amount(p, nd->count, amount, sizeof(amount));
+		fprintf(out, " (%s, %.2f%%)", amount, 100.0 * (double)nd->count / (double)total);
+	}
 	fprintf(out,
-		" (%s, %.2f%%)</title>"
+		"</title>"
 		"<rect x=\"%.2f\" y=\"%d\" width=\"%.2f\" height=\"%d\" fill=\"rgb(%u,%u,%u)\" "
 		"rx=\"2\" ry=\"2\"/><text x=\"%.2f\" y=\"%d\">",
-		amount, 100.0 * (double)nd->count / (double)total, x, y, w, FRAME_H - 1, rgb[0],
-		rgb[1], rgb[2], x + LABEL_PAD, y + FRAME_H / 2 + 3);
+		x, y, w, FRAME_H - 1, rgb[0], rgb[1], rgb[2], x + LABEL_PAD, y + FRAME_H / 2 + 3);
 	/* The label: as many characters as fit, none below three. */
 	double room = (w - 2 * LABEL_PAD) / CHAR_W;
 	if (room >= 3)
@@ -420,14 +563,33 @@ static void write_frame(FILE *out, const struct profile *p, const struct node *n
 	fputs("</text></g>\n", out);
 }
 
-void export_svg_flame(const struct profile *p, FILE *out, bool embedded)
+/* The flame graph of p; with d, differential against d->base. */
+static void flame(const struct profile *p, FILE *out, bool embedded, struct diff *d)
 {
 	struct names nm;
 	names_build(p, &nm);
 	struct tree t = { 0 };
-	tree_build(p, &nm, &t);
+	tree_build(p, &nm, &t, d != NULL);
 	uint64_t total = t.nodes[0].count;
 	double per_sample = total ? (IMAGE_W - 2 * XPAD) / (double)total : 0;
+	if (d) {
+		names_build(d->base, &d->nm);
+		tree_build(d->base, &d->nm, &d->t, true);
+		d->match = tree_match(&t, &nm, &d->t, &d->nm);
+		/* Gone: the base's topmost frames on paths the new lacks. */
+		uint32_t *back = tree_match(&d->t, &d->nm, &t, &nm);
+		for (size_t i = 1; i < d->t.n; i++)
+			if (back[i] == NONE && back[d->t.nodes[i].parent] != NONE)
+				d->gone += d->t.nodes[i].count;
+		free(back);
+		for (size_t i = 0; i < t.n; i++) {
+			if ((double)t.nodes[i].count * per_sample < MIN_WIDTH)
+				continue;
+			double c = diff_change(d, &t.nodes[i], (uint32_t)i, total);
+			if ((c < 0 ? -c : c) > d->max_change)
+				d->max_change = c < 0 ? -c : c;
+		}
+	}
 
 	/* Children of each node, contiguous and in name order. */
 	struct child_ref *kids = xcalloc(t.n, sizeof(*kids));
@@ -447,9 +609,9 @@ void export_svg_flame(const struct profile *p, FILE *out, bool embedded)
 	for (size_t i = 0; i < t.n; i++)
 		if ((double)t.nodes[i].count * per_sample >= MIN_WIDTH && t.nodes[i].depth > depth_max)
 			depth_max = t.nodes[i].depth;
-	int height = (int)(depth_max + 1) * FRAME_H + YPAD1 + YPAD2;
+	int height = (int)(depth_max + 1) * FRAME_H + YPAD1 + YPAD2 + (d ? DIFF_LEGEND_H : 0);
 
-	write_header(out, p, total, height, embedded);
+	write_header(out, p, total, height, embedded, d);
 
 	struct clean *clean = xcalloc(nm.n, sizeof(*clean)), root = { 0 };
 	if (!total) {
@@ -468,8 +630,8 @@ void export_svg_flame(const struct profile *p, FILE *out, bool embedded)
 			struct clean *name = i ? &clean[nd->name] : &root;
 			if (!name->s) /* each name cleaned once */
 				*name = clean_name(raw, strlen(raw));
-			write_frame(out, p, nd, name, raw, XPAD + (double)nd->start * per_sample,
-				    (double)nd->count * per_sample, total, height);
+			write_frame(out, p, nd, i, name, raw, XPAD + (double)nd->start * per_sample,
+				    (double)nd->count * per_sample, total, height, d);
 			uint64_t start = nd->start;
 			for (size_t k = first[i]; k < first[i + 1]; k++) {
 				t.nodes[kids[k].node].start = start;
@@ -494,6 +656,25 @@ void export_svg_flame(const struct profile *p, FILE *out, bool embedded)
 	free(t.slots);
 	free(nm.fn_id);
 	free(nm.by_id);
+	if (d) {
+		free(d->match);
+		free(d->t.nodes);
+		free(d->t.slots);
+		free(d->nm.fn_id);
+		free(d->nm.by_id);
+	}
+}
+
+void export_svg_flame(const struct profile *p, FILE *out, bool embedded)
+{
+	flame(p, out, embedded, NULL);
+}
+
+void export_svg_diff(const struct profile *base, const struct profile *cur, FILE *out,
+		     bool embedded, bool absolute)
+{
+	struct diff d = { .base = base, .absolute = absolute };
+	flame(cur, out, embedded, &d);
 }
 
 static int svg_write(const struct profile *p, FILE *out, char *err, size_t errlen)

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <xxhash.h>
 #include <zlib.h>
 
 #include "../capture/encoding.h"
@@ -135,7 +136,14 @@ struct pprof_reader {
 	long count_index; /* a samples/count type, or -1 */
 	uint64_t ns_scale; /* value to ns; 0: not a time */
 	uint64_t *thread_keys; /* per thread: the string index of its name label */
-	size_t cap_thread_keys;
+	uint64_t *thread_inputs; /* per thread: of its "input" label (merged profiles) */
+	size_t cap_thread_keys, cap_thread_inputs;
+	/* Label sets by (parent, key, value string indexes). */
+	struct label_slot {
+		uint64_t key, str;
+		uint32_t parent, set; /* set 0: empty slot */
+	} *label_slots;
+	size_t label_cap;
 };
 
 static const char *str_at(struct pprof_reader *r, uint64_t i)
@@ -151,6 +159,53 @@ static const char *str_at(struct pprof_reader *r, uint64_t i)
 static bool str_is(const struct pprof_reader *r, uint64_t i, const char *s)
 {
 	return i < r->nstrs && r->strs[i].len == strlen(s) && !memcmp(r->strs[i].s, s, r->strs[i].len);
+}
+
+/* The label set of `parent` plus key=str, added when new. */
+static uint32_t label_set_get(struct pprof_reader *r, uint32_t parent, uint64_t key, uint64_t str)
+{
+	struct profile *p = r->p;
+	if (!p->nlabel_sets) {
+		GROW(p->label_sets, p->cap_label_sets, 1);
+		p->label_sets[p->nlabel_sets++] = (struct profile_label_set){ 0, NULL, NULL };
+	}
+	if ((p->nlabel_sets + 1) * 2 > r->label_cap) {
+		size_t cap = r->label_cap ? r->label_cap * 2 : 256;
+		struct label_slot *slots = xcalloc(cap, sizeof(*slots));
+		for (size_t i = 0; i < r->label_cap; i++) {
+			if (!r->label_slots[i].set)
+				continue;
+			const struct label_slot *o = &r->label_slots[i];
+			uint64_t k[3] = { o->parent, o->key, o->str };
+			size_t j = (size_t)XXH3_64bits(k, sizeof(k)) & (cap - 1);
+			while (slots[j].set)
+				j = (j + 1) & (cap - 1);
+			slots[j] = *o;
+		}
+		free(r->label_slots);
+		r->label_slots = slots;
+		r->label_cap = cap;
+	}
+	uint64_t k[3] = { parent, key, str };
+	size_t j = (size_t)XXH3_64bits(k, sizeof(k)) & (r->label_cap - 1);
+	for (; r->label_slots[j].set; j = (j + 1) & (r->label_cap - 1)) {
+		const struct label_slot *o = &r->label_slots[j];
+		if (o->parent == parent && o->key == key && o->str == str)
+			return o->set;
+	}
+	GROW(p->label_sets, p->cap_label_sets, p->nlabel_sets + 1);
+	p->label_sets[p->nlabel_sets] =
+		(struct profile_label_set){ parent, str_at(r, key), str_at(r, str) };
+	r->label_slots[j] = (struct label_slot){ key, str, parent, (uint32_t)p->nlabel_sets };
+	return (uint32_t)p->nlabel_sets++;
+}
+
+static int cmp_label(const void *a, const void *b)
+{
+	const uint64_t *x = a, *y = b;
+	if (x[0] != y[0])
+		return x[0] < y[0] ? -1 : 1;
+	return (x[1] > y[1]) - (x[1] < y[1]);
 }
 
 /* Nanoseconds per unit of a time unit string, 0 for anything else. */
@@ -379,6 +434,16 @@ static void read_locations(struct pprof_reader *r)
 		 * model's order. */
 		struct profile_location l = { .address = addr, .mapping = mapping };
 		l.nlines = (uint32_t)(p->nlines - line0);
+		/* pprof has no module per function: the mapping's file names
+		 * it, as a capture's symbolizer would have, so a function reads
+		 * the same from a capture and from its pprof. */
+		const char *module = mapping >= 0 ? path_basename(p->mappings[mapping].path) : "";
+		if (*module) {
+			module = profile_intern(p, module, strlen(module));
+			for (size_t k = line0; k < p->nlines; k++)
+				if (!*p->functions[p->lines[k].function].module)
+					p->functions[p->lines[k].function].module = module;
+		}
 		l.function = l.nlines ? p->lines[p->nlines - 1].function
 				      : address_function(r, mapping, addr);
 		GROW(first, cap_first, p->nlocations + 1);
@@ -395,14 +460,20 @@ static void read_locations(struct pprof_reader *r)
 }
 
 /* The thread a sample's labels name (one thread for unlabelled samples). */
-static uint32_t sample_thread(struct pprof_reader *r, uint64_t name_key, uint64_t tid)
+static uint32_t sample_thread(struct pprof_reader *r, uint64_t name_key, uint64_t tid,
+			      uint64_t input)
 {
 	struct profile *p = r->p;
+	/* Threads of different inputs of a merged profile stay apart even
+	 * where their names and tids agree. */
 	for (size_t i = p->nthreads; i-- > 0;)
-		if (r->thread_keys[i] == name_key && p->threads[i].tid == tid)
+		if (r->thread_keys[i] == name_key && p->threads[i].tid == tid &&
+		    r->thread_inputs[i] == input)
 			return (uint32_t)i;
 	GROW(p->threads, p->cap_threads, p->nthreads + 1);
 	GROW(r->thread_keys, r->cap_thread_keys, p->nthreads + 1);
+	GROW(r->thread_inputs, r->cap_thread_inputs, p->nthreads + 1);
+	r->thread_inputs[p->nthreads] = input;
 	struct profile_thread *t = &p->threads[p->nthreads];
 	memset(t, 0, sizeof(*t));
 	t->tid = tid;
@@ -419,13 +490,15 @@ static void read_samples(struct pprof_reader *r)
 	struct field f, g, h;
 	uint64_t *locs = NULL;
 	size_t nlocs, cap_locs = 0;
+	uint64_t (*labels)[2] = NULL; /* string labels: key, value */
+	size_t nlabels, cap_labels = 0;
 	while (next_field(&c, &f) && !r->bad) {
 		if (f.num != P_SAMPLE || f.wt != WT_LEN)
 			continue;
 		struct cursor s = f.sub;
-		uint64_t value = 0, count = 0, name_key = 0, tid = 0;
+		uint64_t value = 0, count = 0, name_key = 0, tid = 0, input = 0;
 		long nvalues = 0;
-		nlocs = 0;
+		nlocs = nlabels = 0;
 		while (next_field(&s, &g) && !r->bad) {
 			if (g.num == 1) {
 				FOR_EACH_INT(&g, id, {
@@ -462,6 +535,15 @@ static void read_samples(struct pprof_reader *r)
 					name_key = str;
 				else if (str_is(r, key, "tid") || str_is(r, key, "thread_id"))
 					tid = num;
+				else if (key && str && key < r->nstrs && str < r->nstrs) {
+					/* Other string labels become the sample's label
+					 * set (--tag-focus); numeric ones are not kept. */
+					if (str_is(r, key, "input"))
+						input = str;
+					GROW(labels, cap_labels, nlabels + 1);
+					labels[nlabels][0] = key;
+					labels[nlabels++][1] = str;
+				}
 			}
 		}
 		if (s.bad || (!r->bad && (size_t)nvalues != r->ntypes)) {
@@ -485,7 +567,11 @@ static void read_samples(struct pprof_reader *r)
 
 		struct profile_sample sm = { 0 };
 		sm.stack = (uint32_t)(p->nstacks - 1);
-		sm.thread = sample_thread(r, name_key, tid);
+		sm.thread = sample_thread(r, name_key, tid, input);
+		/* One order for every sample, so equal sets are one set. */
+		qsort(labels, nlabels, sizeof(*labels), cmp_label);
+		for (size_t i = 0; i < nlabels; i++)
+			sm.labels = label_set_get(r, sm.labels, labels[i][0], labels[i][1]);
 		sm.count = r->count_index >= 0 ? count : value;
 		/* The model adds up time: a time value is converted, a
 		 * count becomes count x period when the period is a time,
@@ -501,6 +587,7 @@ static void read_samples(struct pprof_reader *r)
 		p->samples[p->nsamples++] = sm;
 	}
 	free(locs);
+	free(labels);
 	if (c.bad && !r->bad) {
 		r->bad = true;
 		r->why = "a field runs past the end of the message";
@@ -650,16 +737,24 @@ struct profile *profile_read_pprof(const uint8_t *data, size_t len, const char *
 		h.start_realtime_ns = p->hdr.start_realtime_ns;
 		struct cursor c = r.top;
 		struct field f;
-		while (next_field(&c, &f) && !h.cmdline.s) {
+		const size_t mlen = strlen(PPROF_MERGED_COMMENT);
+		while (next_field(&c, &f)) {
 			if (f.num != P_COMMENT)
 				continue;
 			/* Repeated int64: packed by most encoders, or not. */
-			uint64_t v = f.v;
-			if (f.wt == WT_LEN)
-				v = cursor_varint(&f.sub);
-			if (v && v < r.nstrs)
-				h.cmdline = (struct capture_text){ (char *)r.strs[v].s,
-								  r.strs[v].len };
+			struct cursor pk = f.wt == WT_LEN ? f.sub : cursor_make(NULL, 0);
+			for (bool one = f.wt == WT_VARINT; one || cursor_left(&pk); one = false) {
+				uint64_t v = one ? f.v : cursor_varint(&pk);
+				if (pk.bad)
+					break;
+				if (!v || v >= r.nstrs)
+					continue;
+				const struct str *cs = &r.strs[v];
+				if (cs->len >= mlen && !memcmp(cs->s, PPROF_MERGED_COMMENT, mlen))
+					p->merged_from = profile_intern(p, cs->s + mlen, cs->len - mlen);
+				else if (!h.cmdline.s)
+					h.cmdline = (struct capture_text){ (char *)cs->s, cs->len };
+			}
 		}
 		if (p->nmappings && *p->mappings[0].path)
 			h.exe = (struct capture_text){ (char *)p->mappings[0].path,
@@ -682,6 +777,8 @@ struct profile *profile_read_pprof(const uint8_t *data, size_t len, const char *
 	free(r.types);
 	free(r.units);
 	free(r.thread_keys);
+	free(r.thread_inputs);
+	free(r.label_slots);
 	free(raw);
 	return p;
 }

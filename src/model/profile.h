@@ -146,6 +146,9 @@ struct profile {
 	 * values, in ns when it is a time) and its unit. */
 	bool pprof;
 	const char *pprof_type, *pprof_unit;
+	/* Made by 'oneprof merge': its inputs, ", "-separated (a pprof
+	 * comment carries it); NULL otherwise. */
+	const char *merged_from;
 	uint64_t state_ns[CAPTURE_STATE_COUNT]; /* wall time by thread state */
 	/* Samples of one thread, stack, label set and state are summed into
 	 * one, with the time of the first, unless the profile was read with
@@ -182,6 +185,9 @@ struct profile {
 	uint64_t *pc_pool;
 	struct intern *intern;
 };
+
+/* The pprof comment that carries merged_from. */
+#define PPROF_MERGED_COMMENT "oneprof merged from: "
 
 /* Loads a capture, or a pprof profile (gzipped or raw protobuf, told
  * apart by content) into the same model, already resolved. NULL and a

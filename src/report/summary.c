@@ -105,6 +105,8 @@ void report_summary(const struct profile *p, FILE *out)
 		i += strlen(arg) + 1;
 	}
 	fprintf(out, " (pid %" PRIu64 ", %s)\n", h->pid, *h->hostname.s ? h->hostname.s : "?");
+	if (p->merged_from)
+		fprintf(out, "Merged:   from %s\n", p->merged_from);
 
 	char dur[32], cpu[32], proc_cpu[32];
 	uint64_t duration = p->duration_ns;

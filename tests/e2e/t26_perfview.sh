@@ -3,6 +3,8 @@
 # 0-based Frame and Stack IDs (it uses them as array indexes), callers
 # before callees, every sample's stack existing, no empty frame text;
 # metrics adding up to the capture's CPU time, and the split's shares.
+# The zipped form (.perfView.xml.zip, which PerfView opens) passes
+# 'unzip -t' and holds the plain export byte for byte (python3 zipfile).
 . "$(dirname "$0")/lib.sh"
 
 "$ONEPROF" record -o "$TMP/s.opf" -- "$PROGS/split" 6 3 >/dev/null 2>&1
@@ -48,5 +50,29 @@ if command -v xmllint >/dev/null 2>&1; then
 	check "perfview XML: well-formed, dense IDs, callers first, metrics add up, 50/30/20" perfview_ok
 else
 	check "xmllint installed (libxml2-utils; scripts/install-deps.sh)" false
+fi
+
+zip_ok() {
+	"$ONEPROF" export "$TMP/s.opf" -f perfview -o "$TMP/s.perfView.xml" 2>/dev/null || return 1
+	"$ONEPROF" export "$TMP/s.opf" -f perfview -o "$TMP/s.perfView.xml.zip" 2>"$TMP/zerr" ||
+		{ cat "$TMP/zerr"; return 1; }
+	unzip -t "$TMP/s.perfView.xml.zip" || return 1
+	python3 - "$TMP/s.perfView.xml.zip" "$TMP/s.perfView.xml" <<'PY'
+import sys, zipfile
+z = zipfile.ZipFile(sys.argv[1])
+names = z.namelist()
+info = z.getinfo(names[0])
+data = z.read(names[0])
+plain = open(sys.argv[2], "rb").read()
+print("entries", names, "method", info.compress_type, "size", info.file_size,
+      "compressed", info.compress_size, "plain", len(plain))
+sys.exit(0 if names == ["s.perfView.xml"] and info.compress_type == zipfile.ZIP_DEFLATED
+         and z.testzip() is None and data == plain and info.compress_size < len(plain) else 1)
+PY
+}
+if command -v unzip >/dev/null 2>&1; then
+	check "perfview .perfView.xml.zip: unzip -t passes, one deflated entry identical to the XML" zip_ok
+else
+	check "unzip installed (scripts/install-deps.sh)" false
 fi
 finish
