@@ -96,4 +96,8 @@ bool cli_heap_metric(const char *cmd, const char *arg, enum heap_metric *out);
  * with the message given, for a malformed one. */
 bool cli_tag_option(const char *cmd, struct profile_filter *f, bool ignore, const char *arg);
 
+/* --pid PID[,PID...] of `cmd` into f: false, with the message given, for
+ * a malformed list. (--comm REGEX goes to profile_filter_add(&f->comm).) */
+bool cli_pid_option(const char *cmd, struct profile_filter *f, const char *arg);
+
 #endif

@@ -32,6 +32,10 @@ const char cmd_export_help[] =
 	"  --tag-focus KEY=VALUE  export only samples carrying the label (KEY alone:\n"
 	"                       with any value); given twice, samples carrying either\n"
 	"  --tag-ignore KEY=VALUE  leave out samples carrying the label\n"
+	"  --pid PID[,PID...]   export only samples of these processes (a capture\n"
+	"                       of several processes, from 'record -p' or --system)\n"
+	"  --comm REGEX         export only samples of processes whose command name\n"
+	"                       matches REGEX\n"
 	"  --heap=METRIC        export a heap metric per call site instead of CPU time:\n"
 	"                       alloc-bytes, alloc-count, peak-bytes, peak-count,\n"
 	"                       leak-bytes, leak-count, temp-count, temp-bytes (pprof\n"
@@ -113,7 +117,7 @@ static void default_output(char *out, size_t len, const char *in, const char *ex
 int cmd_export(int argc, char **argv)
 {
 	enum { OPT_FOCUS = 256, OPT_IGNORE, OPT_HIDE, OPT_HEAP, OPT_SPANS, OPT_TAG_FOCUS,
-	       OPT_TAG_IGNORE };
+	       OPT_TAG_IGNORE, OPT_PID, OPT_COMM };
 	static const struct option opts[] = {
 		{ "format", required_argument, NULL, 'f' },
 		{ "output", required_argument, NULL, 'o' },
@@ -122,6 +126,8 @@ int cmd_export(int argc, char **argv)
 		{ "hide", required_argument, NULL, OPT_HIDE },
 		{ "tag-focus", required_argument, NULL, OPT_TAG_FOCUS },
 		{ "tag-ignore", required_argument, NULL, OPT_TAG_IGNORE },
+		{ "pid", required_argument, NULL, OPT_PID },
+		{ "comm", required_argument, NULL, OPT_COMM },
 		{ "heap", required_argument, NULL, OPT_HEAP },
 		{ "spans", no_argument, NULL, OPT_SPANS },
 		{ "help", no_argument, NULL, 'h' },
@@ -147,6 +153,11 @@ int cmd_export(int argc, char **argv)
 			if (!cli_tag_option("export", &filter, c == OPT_TAG_IGNORE, optarg))
 				goto out;
 			break;
+		case OPT_PID:
+			if (!cli_pid_option("export", &filter, optarg))
+				goto out;
+			break;
+		case OPT_COMM: profile_filter_add(&filter.comm, optarg); break;
 		case OPT_SPANS: spans = true; break;
 		case OPT_HEAP:
 			heap = optarg;

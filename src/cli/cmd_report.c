@@ -32,11 +32,16 @@ const char cmd_report_help[] =
 	"  --tag-focus KEY=VALUE  keep only samples carrying the label (KEY alone:\n"
 	"                     with any value); given twice, samples carrying either\n"
 	"  --tag-ignore KEY=VALUE  drop samples carrying the label (KEY: any value)\n"
+	"  --pid PID[,PID...]  keep only samples of these processes (captures of\n"
+	"                     several processes: 'record -p', --system)\n"
+	"  --comm REGEX       keep only samples of processes whose command name\n"
+	"                     matches REGEX\n"
 	"Percentages stay of all samples, like pprof's; the header says what the\n"
 	"filters kept.\n"
 	"\n"
 	"  --threads          one report per thread, busiest first; percentages of\n"
-	"                     the thread's own time\n"
+	"                     the thread's own time; in a capture of several\n"
+	"                     processes each thread is named with its process\n"
 	"  -n, --nodecount N  rows to show: functions (default 20) or stacks for\n"
 	"                     --traces (default 15); 0 shows all\n"
 	"  -s, --sort KEY     flat (default) or cum\n"
@@ -88,6 +93,8 @@ enum {
 	OPT_TAG_IGNORE,
 	OPT_SPANS,
 	OPT_METRICS,
+	OPT_PID,
+	OPT_COMM,
 };
 
 /* --metrics: the metrics report alone. */
@@ -158,6 +165,8 @@ int cmd_report(int argc, char **argv)
 		{ "hide", required_argument, NULL, OPT_HIDE },
 		{ "tag-focus", required_argument, NULL, OPT_TAG_FOCUS },
 		{ "tag-ignore", required_argument, NULL, OPT_TAG_IGNORE },
+		{ "pid", required_argument, NULL, OPT_PID },
+		{ "comm", required_argument, NULL, OPT_COMM },
 		{ "threads", no_argument, NULL, OPT_THREADS },
 		{ "lines", no_argument, NULL, OPT_LINES },
 		{ "heap", optional_argument, NULL, OPT_HEAP },
@@ -208,6 +217,11 @@ int cmd_report(int argc, char **argv)
 			if (!cli_tag_option("report", &filter, c == OPT_TAG_IGNORE, optarg))
 				goto out;
 			break;
+		case OPT_PID:
+			if (!cli_pid_option("report", &filter, optarg))
+				goto out;
+			break;
+		case OPT_COMM: profile_filter_add(&filter.comm, optarg); break;
 		case OPT_THREADS: o.per_thread = true; break;
 		case OPT_LINES: o.lines = true; break;
 		case OPT_HEAP:

@@ -84,6 +84,15 @@ bool cli_tag_option(const char *cmd, struct profile_filter *f, bool ignore, cons
 	return false;
 }
 
+bool cli_pid_option(const char *cmd, struct profile_filter *f, const char *arg)
+{
+	char why[256];
+	if (profile_filter_add_pids(f, arg, why, sizeof(why)))
+		return true;
+	cli_error("%s: %s", cmd, why);
+	return false;
+}
+
 static const char *sample_index;
 
 void cli_set_sample_index(const char *name)

@@ -98,6 +98,14 @@ static int gc_by_start(const void *a, const void *b)
 	return *(const size_t *)a < *(const size_t *)b ? -1 : 1;
 }
 
+/* The pid a thread's events carry: its process's, in a capture of
+ * several; the header's otherwise. */
+static uint64_t thread_pid(const struct profile *p, size_t t)
+{
+	const struct profile_process *pr = profile_thread_process(p, &p->threads[t]);
+	return pr && p->nprocesses > 1 ? pr->pid : p->hdr.pid;
+}
+
 /* Linux pids stay below 2^22 (PID_MAX_LIMIT): pid + 2^22 is no real
  * thread's id, and it stays the same for one process across exports. */
 static uint64_t gc_tid(uint64_t pid)
@@ -201,11 +209,23 @@ static int chrome_write(const struct profile *p, FILE *out, char *err, size_t er
 
 	uint64_t pid = p->hdr.pid;
 	fputs("{\"traceEvents\":[\n", out);
-	fprintf(out, "{\"name\":\"process_name\",\"ph\":\"M\",\"pid\":%" PRIu64 ",\"tid\":%" PRIu64
-		     ",\"args\":{\"name\":",
-		pid, pid);
-	esc_json(out, export_program(p));
-	fputs("}}", out);
+	if (p->nprocesses > 1) {
+		/* Several processes: each its own track group, by its pid. */
+		for (size_t i = 0; i < p->nprocesses; i++) {
+			const struct profile_process *pr = &p->processes[i];
+			fprintf(out, "%s{\"name\":\"process_name\",\"ph\":\"M\",\"pid\":%" PRIu64
+				     ",\"tid\":%" PRIu64 ",\"args\":{\"name\":",
+				i ? ",\n" : "", pr->pid, pr->pid);
+			esc_json(out, pr->name);
+			fputs("}}", out);
+		}
+	} else {
+		fprintf(out, "{\"name\":\"process_name\",\"ph\":\"M\",\"pid\":%" PRIu64
+			     ",\"tid\":%" PRIu64 ",\"args\":{\"name\":",
+			pid, pid);
+		esc_json(out, export_program(p));
+		fputs("}}", out);
+	}
 	/* Threads with spans get a name too, sampled or not. */
 	bool *named = xcalloc(p->nthreads ? p->nthreads : 1, sizeof(bool));
 	for (size_t i = 0; p->spans && i < p->spans->nspans; i++)
@@ -227,7 +247,7 @@ static int chrome_write(const struct profile *p, FILE *out, char *err, size_t er
 			continue;
 		fprintf(out, ",\n{\"name\":\"thread_name\",\"ph\":\"M\",\"pid\":%" PRIu64
 			     ",\"tid\":%" PRIu64 ",\"args\":{\"name\":",
-			pid, p->threads[t].tid);
+			thread_pid(p, t), p->threads[t].tid);
 		esc_json(out, p->threads[t].name);
 		fputs("}}", out);
 	}
@@ -241,12 +261,13 @@ static int chrome_write(const struct profile *p, FILE *out, char *err, size_t er
 			uint32_t node = leaf[s->stack];
 			fputs(",\n{\"name\":", out);
 			esc_json(out, frame_name(p, tree.nodes[node].frame));
-			fputs(",\"cat\":\"cpu\",\"ph\":\"i\",\"s\":\"t\",\"ts\":", out);
+			fprintf(out, ",\"cat\":\"%s\",\"ph\":\"i\",\"s\":\"t\",\"ts\":",
+				s->off_cpu ? "off-cpu" : "cpu");
 			put_ts(out, s->time_ns);
 			fprintf(out, ",\"pid\":%" PRIu64 ",\"tid\":%" PRIu64 ",\"sf\":%" PRIu32
 				     ",\"args\":{\"samples\":%" PRIu64 ",\"cpu_ns\":%" PRIu64
 				     ",\"stack\":[",
-				pid, p->threads[t].tid, node, s->count, s->cpu_ns);
+				thread_pid(p, t), p->threads[t].tid, node, s->count, s->cpu_ns);
 			for (uint32_t n = node; n; n = tree.nodes[n].parent) {
 				esc_json(out, frame_name(p, tree.nodes[n].frame));
 				if (tree.nodes[n].parent)
@@ -278,7 +299,7 @@ static int chrome_write(const struct profile *p, FILE *out, char *err, size_t er
 		for (size_t k = g.start[t]; k < g.start[t + 1]; k++) {
 			const struct profile_sample *s = &p->samples[g.order[k]];
 			fprintf(out, "%s\n{\"pid\":%" PRIu64 ",\"tid\":%" PRIu64 ",\"ts\":",
-				first ? "" : ",", pid, p->threads[t].tid);
+				first ? "" : ",", thread_pid(p, t), p->threads[t].tid);
 			put_ts(out, s->time_ns);
 			fprintf(out, ",\"name\":\"cpu\",\"sf\":%" PRIu32 ",\"weight\":%" PRIu64 "}",
 				leaf[s->stack], s->count);

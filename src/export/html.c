@@ -259,10 +259,14 @@ static int html_write(const struct profile *p, FILE *out, char *err, size_t errl
 	fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>oneprof: ",
 	      out);
 	esc_xml(out, export_program(p));
+	if (p->nprocesses > 1)
+		fprintf(out, " (%zu processes)", p->nprocesses);
 	fputs("</title>\n<style>\n", out);
 	fputs(style, out);
 	fputs("</style>\n</head>\n<body>\n<h1>oneprof profile: ", out);
 	esc_xml(out, export_program(p));
+	if (p->nprocesses > 1)
+		fprintf(out, " (%zu processes)", p->nprocesses);
 	fputs("</h1>\n", out);
 	write_summary(p, out);
 	write_top(p, out);

@@ -32,6 +32,13 @@ static int by_self(const void *a, const void *b, void *arg)
 	return c ? c : (x->function < y->function ? -1 : x->function > y->function);
 }
 
+/* A thread's process id: its process's, else the header's. */
+static uint64_t thread_pid(const struct profile *p, const struct profile_thread *t)
+{
+	const struct profile_process *pr = profile_thread_process(p, t);
+	return pr ? pr->pid : p->hdr.pid;
+}
+
 static void put_session(const struct profile *p, FILE *out)
 {
 	const struct capture_header *h = &p->hdr;
@@ -156,9 +163,25 @@ static int json_write(const struct profile *p, FILE *out, char *err, size_t errl
 		fprintf(out, "%s\n{\"tid\":%" PRIu64 ",\"name\":", t ? "," : "", th->tid);
 		esc_json(out, th->name);
 		fprintf(out, ",\"samples\":%" PRIu64 ",\"sampled_cpu_ns\":%" PRIu64
-			     ",\"cpu_ns\":%" PRIu64 "}",
-			th->samples, th->sampled_cpu_ns, th->cpu_ns);
+			     ",\"cpu_ns\":%" PRIu64 ",\"pid\":%" PRIu64 "}",
+			th->samples, th->sampled_cpu_ns, th->cpu_ns, thread_pid(p, th));
 	}
+	fputs("],\n\"processes\":[", out);
+	uint64_t *psamples, *pns;
+	profile_process_totals(p, &psamples, &pns);
+	for (size_t i = 0; i < p->nprocesses; i++) {
+		const struct profile_process *pr = &p->processes[i];
+		fprintf(out, "%s\n{\"pid\":%" PRIu64 ",\"ppid\":%" PRIu64 ",\"name\":",
+			i ? "," : "", pr->pid, pr->ppid);
+		esc_json(out, pr->name);
+		fputs(",\"cmdline\":", out);
+		esc_json(out, pr->cmdline);
+		fprintf(out, ",\"start_ns\":%" PRIu64 ",\"end_ns\":%" PRIu64 ",\"samples\":%" PRIu64
+			     ",\"sampled_ns\":%" PRIu64 "}",
+			pr->start_ns, pr->end_ns, psamples[i], pns[i]);
+	}
+	free(psamples);
+	free(pns);
 	fputs("],\n\"functions\":[", out);
 	for (size_t i = 0; i < nused; i++) {
 		const struct profile_function *fn = &p->functions[st[i].function];

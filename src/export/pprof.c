@@ -328,6 +328,19 @@ static void encode_sample(struct encoder *e, uint32_t stack, uint32_t thread, ui
 			pb_field(&e->subsub, LABEL_NUM, t->tid);
 			pb_message(&e->sub, SAMPLE_LABEL, &e->subsub);
 		}
+		/* Which process, so that pprof -tagfocus pid=... and
+		 * -tagroot pid split a capture of several. */
+		const struct profile_process *pr = profile_thread_process(p, t);
+		if (pr && pr->pid) {
+			pb_field(&e->subsub, LABEL_KEY, strtab_add(&e->strs, "pid"));
+			pb_field(&e->subsub, LABEL_NUM, pr->pid);
+			pb_message(&e->sub, SAMPLE_LABEL, &e->subsub);
+		}
+		if (pr && p->nprocesses > 1 && pr->name && *pr->name) {
+			pb_field(&e->subsub, LABEL_KEY, strtab_add(&e->strs, "process"));
+			pb_field(&e->subsub, LABEL_STR, strtab_add(&e->strs, pr->name));
+			pb_message(&e->sub, SAMPLE_LABEL, &e->subsub);
+		}
 	}
 	encode_labels(e, labels);
 	pb_message(&e->out, PROFILE_SAMPLE, &e->sub);

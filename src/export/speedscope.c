@@ -112,8 +112,13 @@ static bool put_span_profiles(const struct profile *p, uint32_t first_frame, boo
 		for (size_t k = 0; k < n; k++)
 			hi = e[k].end > hi ? e[k].end : hi;
 		const struct profile_thread *th = &p->threads[t];
-		char name[300];
-		snprintf(name, sizeof(name), "%s (tid %" PRIu64 ") spans", th->name, th->tid);
+		char name[512];
+		const struct profile_process *pr = profile_thread_process(p, th);
+		if (p->nprocesses > 1 && pr)
+			snprintf(name, sizeof(name), "%s (tid %" PRIu64 ") in %s (pid %" PRIu64 ") spans",
+				 th->name, th->tid, pr->name, pr->pid);
+		else
+			snprintf(name, sizeof(name), "%s (tid %" PRIu64 ") spans", th->name, th->tid);
 		fputs(first && !wrote ? "\n{\"type\":\"evented\",\"name\":"
 				      : ",\n{\"type\":\"evented\",\"name\":",
 		      out);
@@ -209,8 +214,13 @@ static int speedscope_write(const struct profile *p, FILE *out, char *err, size_
 		if (g.start[t] == g.start[t + 1])
 			continue;
 		const struct profile_thread *th = &p->threads[t];
-		char name[256];
-		snprintf(name, sizeof(name), "%s (tid %" PRIu64 ")", th->name, th->tid);
+		char name[512];
+		const struct profile_process *pr = profile_thread_process(p, th);
+		if (p->nprocesses > 1 && pr)
+			snprintf(name, sizeof(name), "%s (tid %" PRIu64 ") in %s (pid %" PRIu64 ")",
+				 th->name, th->tid, pr->name, pr->pid);
+		else
+			snprintf(name, sizeof(name), "%s (tid %" PRIu64 ")", th->name, th->tid);
 		fputs(first ? "\n{\"type\":\"sampled\",\"name\":" : ",\n{\"type\":\"sampled\",\"name\":",
 		      out);
 		first = false;

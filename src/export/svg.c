@@ -474,7 +474,10 @@ static void write_header(FILE *out, const struct profile *p, uint64_t total, int
 			d->absolute ? "value" : "share of the total", gone);
 	} else {
 		export_amount(p, total, amount, sizeof(amount));
-		fprintf(out, " (%s)</text>\n", amount);
+		if (p->nprocesses > 1)
+			fprintf(out, " (%s, %zu processes)</text>\n", amount, p->nprocesses);
+		else
+			fprintf(out, " (%s)</text>\n", amount);
 	}
 	free(cmd.s);
 	fprintf(out, "<text id=\"unzoom\" x=\"%d\" y=\"%d\">Reset zoom</text>\n", XPAD,

@@ -5,6 +5,8 @@
  * reads it unchanged; it copies only what filtering changes. */
 #include "filter.h"
 
+#include <errno.h>
+#include <inttypes.h>
 #include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,10 +64,33 @@ bool profile_filter_add_tag(struct profile_filter *f, bool ignore, const char *s
 	return true;
 }
 
+bool profile_filter_add_pids(struct profile_filter *f, const char *list, char *err,
+			     size_t errlen)
+{
+	const char *s = list;
+	for (;;) {
+		char *end;
+		errno = 0;
+		unsigned long long pid = *s >= '0' && *s <= '9' ? strtoull(s, &end, 10) : 0;
+		if (!pid || errno || (*end && *end != ',')) {
+			snprintf(err, errlen,
+				 "--pid '%s' is not a list of process ids; give PID[,PID...], e.g. "
+				 "--pid 1234,5678 (the summary of 'oneprof report' lists them)",
+				 list);
+			return false;
+		}
+		f->pids = xrealloc(f->pids, (f->npids + 1) * sizeof(*f->pids));
+		f->pids[f->npids++] = pid;
+		if (!*end)
+			return true;
+		s = end + 1;
+	}
+}
+
 bool profile_filter_active(const struct profile_filter *f)
 {
 	return f->focus || f->ignore || f->hide || f->thread >= 0 || f->ntag_focus ||
-	       f->ntag_ignore;
+	       f->ntag_ignore || f->npids || f->comm;
 }
 
 static void tags_free(struct profile_tag *tags, size_t n)
@@ -84,6 +109,8 @@ void profile_filter_release(struct profile_filter *f)
 	free(f->hide);
 	tags_free(f->tag_focus, f->ntag_focus);
 	tags_free(f->tag_ignore, f->ntag_ignore);
+	free(f->pids);
+	free(f->comm);
 	profile_filter_init(f);
 }
 
@@ -109,6 +136,47 @@ void profile_filter_describe(const struct profile_filter *f, char *buf, size_t l
 			o += n > 0 ? (size_t)n : 0;
 		}
 	}
+	for (size_t i = 0; i < f->npids && o < len; i++) {
+		int n = snprintf(buf + o, len - o, "%s%" PRIu64, i ? "," : o ? ", pid " : "pid ",
+				 f->pids[i]);
+		o += n > 0 ? (size_t)n : 0;
+	}
+	if (f->comm && o < len)
+		snprintf(buf + o, len - o, "%scomm '%s'", o ? ", " : "", f->comm);
+}
+
+/* Which threads' processes pass --pid and --comm: an array of nthreads
+ * flags (free it), or NULL and a message for a bad regex. */
+static bool *process_keep(const struct profile *p, const struct profile_filter *f, char *err,
+			  size_t errlen)
+{
+	regex_t re;
+	if (f->comm) {
+		int rc = regcomp(&re, f->comm, REG_EXTENDED | REG_NOSUB);
+		if (rc != 0) {
+			char why[128];
+			regerror(rc, &re, why, sizeof(why));
+			snprintf(err, errlen,
+				 "--comm '%s' is not a valid regular expression (%s); use POSIX "
+				 "extended syntax, e.g. 'nginx|redis'",
+				 f->comm, why);
+			return NULL;
+		}
+	}
+	bool *keep = xcalloc(p->nthreads ? p->nthreads : 1, sizeof(bool));
+	for (size_t t = 0; t < p->nthreads; t++) {
+		const struct profile_process *pr = profile_thread_process(p, &p->threads[t]);
+		uint64_t pid = pr ? pr->pid : p->threads[t].pid;
+		bool ok = !f->npids;
+		for (size_t i = 0; i < f->npids && !ok; i++)
+			ok = f->pids[i] == pid;
+		if (ok && f->comm)
+			ok = regexec(&re, pr && pr->name ? pr->name : "", 0, NULL, 0) == 0;
+		keep[t] = ok;
+	}
+	if (f->comm)
+		regfree(&re);
+	return keep;
 }
 
 static bool any_tag(const struct profile *p, uint32_t labels, const struct profile_tag *tags,
@@ -329,13 +397,16 @@ static void hide_frames(struct view *vw, const struct profile *src, size_t s, co
 struct profile *profile_filter(const struct profile *src, const struct profile_filter *f,
 			       char *err, size_t errlen)
 {
-	bool *focus = NULL, *ignore = NULL, *hidden = NULL;
+	bool *focus = NULL, *ignore = NULL, *hidden = NULL, *procs = NULL;
+	if ((f->npids || f->comm) && !(procs = process_keep(src, f, err, errlen)))
+		return NULL;
 	if ((f->focus && !(focus = profile_match_functions(src, f->focus, "focus", err, errlen))) ||
 	    (f->ignore &&
 	     !(ignore = profile_match_functions(src, f->ignore, "ignore", err, errlen))) ||
 	    (f->hide && !(hidden = profile_match_functions(src, f->hide, "hide", err, errlen)))) {
 		free(focus);
 		free(ignore);
+		free(procs);
 		return NULL;
 	}
 
@@ -374,11 +445,13 @@ struct profile *profile_filter(const struct profile *src, const struct profile_f
 	v->total_count = v->total_cpu_ns = 0;
 	memset(v->stack_ends, 0, sizeof(v->stack_ends));
 	memset(v->state_ns, 0, sizeof(v->state_ns));
+	v->off_cpu_ns = 0;
 	bool *used = xcalloc(src->nstacks ? src->nstacks : 1, sizeof(bool));
 	for (size_t i = 0; i < src->nsamples; i++) {
 		const struct profile_sample *s = &src->samples[i];
 		if (s->stack >= src->nstacks || !keep[s->stack] ||
 		    (f->thread >= 0 && s->thread != (uint32_t)f->thread) ||
+		    (procs && (s->thread >= src->nthreads || !procs[s->thread])) ||
 		    !tags_keep(src, f, s->labels))
 			continue;
 		GROW(v->samples, v->cap_samples, v->nsamples + 1);
@@ -389,6 +462,8 @@ struct profile *profile_filter(const struct profile *src, const struct profile_f
 		v->stack_ends[src->stacks[s->stack].end_reason] += s->count;
 		if (s->state < CAPTURE_STATE_COUNT)
 			v->state_ns[s->state] += s->cpu_ns;
+		if (s->off_cpu)
+			v->off_cpu_ns += s->cpu_ns;
 		if (s->thread < v->nthreads) {
 			v->threads[s->thread].samples += s->count;
 			v->threads[s->thread].sampled_cpu_ns += s->cpu_ns;
@@ -406,6 +481,7 @@ struct profile *profile_filter(const struct profile *src, const struct profile_f
 			const struct heap_site *h = &src->heap->sites[i];
 			if (h->stack >= src->nstacks || !keep[h->stack] ||
 			    (f->thread >= 0 && h->thread != (uint32_t)f->thread) ||
+			    (procs && (h->thread >= src->nthreads || !procs[h->thread])) ||
 			    !tags_keep(src, f, h->labels))
 				continue;
 			if (i == src->heap->first_double_free_site)
@@ -442,6 +518,7 @@ struct profile *profile_filter(const struct profile *src, const struct profile_f
 	free(focus);
 	free(ignore);
 	free(hidden);
+	free(procs);
 	return v;
 }
 

@@ -31,6 +31,11 @@ struct profile_filter {
 	 * then drop those carrying any of tag_ignore. */
 	struct profile_tag *tag_focus, *tag_ignore;
 	size_t ntag_focus, ntag_ignore;
+	/* Processes: keep samples of threads in one of pids (none given:
+	 * all) whose process name matches comm (NULL: any). */
+	uint64_t *pids;
+	size_t npids;
+	char *comm;
 };
 
 /* No filter: every sample, every frame, every thread. */
@@ -42,6 +47,10 @@ void profile_filter_add(char **slot, const char *regex);
  * "KEY" (any value). false and a one-line message when it has no key. */
 bool profile_filter_add_tag(struct profile_filter *f, bool ignore, const char *spec, char *err,
 			    size_t errlen);
+/* Adds a --pid list, "PID[,PID...]". false and a one-line message when
+ * it is not a list of process ids. */
+bool profile_filter_add_pids(struct profile_filter *f, const char *list, char *err,
+			     size_t errlen);
 /* true when the filter would change anything. */
 bool profile_filter_active(const struct profile_filter *f);
 void profile_filter_release(struct profile_filter *f);

@@ -21,12 +21,13 @@
  * coalesce_finish() packs it. */
 static size_t sample_slot(const struct profile *p, const struct profile_sample *s)
 {
-	uint32_t key[4] = { s->thread, s->stack, s->labels, s->state };
+	uint32_t key[4] = { s->thread, s->stack, s->labels, s->state | (uint32_t)s->off_cpu << 8 };
 	size_t mask = p->cap_samples - 1;
 	for (size_t j = (size_t)XXH3_64bits(key, sizeof(key)) & mask;; j = (j + 1) & mask) {
 		const struct profile_sample *o = &p->samples[j];
 		if (!o->count || (o->thread == s->thread && o->stack == s->stack &&
-				  o->labels == s->labels && o->state == s->state))
+				  o->labels == s->labels && o->state == s->state &&
+				  o->off_cpu == s->off_cpu))
 			return j;
 	}
 }
@@ -161,6 +162,39 @@ const char *profile_string(struct profile *p, uint64_t id)
 	return ok ? s : NULL;
 }
 
+/* An optional trailing pid field: 0 or left out means the header's. */
+static uint64_t trailing_pid(const struct profile *p, struct cursor *c)
+{
+	uint64_t pid = cursor_left(c) ? cursor_varint(c) : 0;
+	return pid ? pid : p->hdr.pid;
+}
+
+static struct profile_process *process_latest(struct profile *p, uint64_t pid)
+{
+	for (size_t i = p->nprocesses; i-- > 0;)
+		if (p->processes[i].pid == pid)
+			return &p->processes[i];
+	return NULL;
+}
+
+const struct profile_process *profile_process_find(const struct profile *p, uint64_t pid)
+{
+	return process_latest((struct profile *)p, pid);
+}
+
+static struct profile_process *process_add(struct profile *p, uint64_t pid, const char *name,
+					   uint64_t time)
+{
+	GROW(p->processes, p->cap_processes, p->nprocesses + 1);
+	struct profile_process *pr = &p->processes[p->nprocesses++];
+	memset(pr, 0, sizeof(*pr));
+	pr->pid = pid;
+	pr->name = name;
+	pr->cmdline = "";
+	pr->start_ns = time;
+	return pr;
+}
+
 /* Decodes one record into the model. false: the record is malformed. */
 static bool add_record(struct profile *p, const struct capture_record *rec)
 {
@@ -187,6 +221,7 @@ static bool add_record(struct profile *p, const struct capture_record *rec)
 		uint64_t blen = cursor_varint(&c);
 		const uint8_t *bid = cursor_bytes(&c, blen);
 		m.prot = cursor_varint(&c);
+		m.pid = trailing_pid(p, &c);
 		if (c.bad || !ok || id != p->nmappings + 1 || blen > sizeof(m.build_id) ||
 		    m.end < m.start)
 			return false;
@@ -200,13 +235,17 @@ static bool add_record(struct profile *p, const struct capture_record *rec)
 		uint64_t tid = cursor_varint(&c);
 		const char *name = string_ref(p, cursor_varint(&c), &ok);
 		uint64_t time = cursor_varint(&c);
+		uint64_t pid = trailing_pid(p, &c);
 		if (c.bad || !ok)
 			return false;
 		struct profile_thread *t = thread_find(p, tid);
-		if (t && t->end_ns == 0)
+		/* A thread first seen in a sample has pid 0 until now. */
+		if (t && t->end_ns == 0 && (t->pid == pid || !t->pid)) {
 			t->name = name; /* renamed while running */
-		else
-			thread_add(p, tid, name, time);
+			t->pid = pid;
+		} else {
+			thread_add(p, tid, name, time)->pid = pid;
+		}
 		return true;
 	}
 	case CAPTURE_REC_THREAD_END: {
@@ -240,6 +279,7 @@ static bool add_record(struct profile *p, const struct capture_record *rec)
 			pc += (uint64_t)zigzag_decode(cursor_varint(&c));
 			s.pcs[i] = pc;
 		}
+		s.pid = trailing_pid(p, &c);
 		if (c.bad) {
 			free(s.pcs);
 			return false;
@@ -273,7 +313,11 @@ static bool add_record(struct profile *p, const struct capture_record *rec)
 		    (labels && labels >= p->nlabel_sets))
 			return false;
 		s.labels = (uint32_t)labels;
+		if (rec->kind == CAPTURE_REC_CPU_SAMPLE)
+			p->state_ns[CAPTURE_STATE_RUNNING] += s.cpu_ns;
 		struct profile_thread *t = profile_thread_get(p, tid, s.time_ns);
+		if (!t->pid) /* never announced: its stack says whose it is */
+			t->pid = p->stacks[stack - 1].pid;
 		t->samples += s.count;
 		t->sampled_cpu_ns += s.cpu_ns;
 		s.thread = (uint32_t)(t - p->threads);
@@ -284,6 +328,81 @@ static bool add_record(struct profile *p, const struct capture_record *rec)
 		if (s.time_ns > p->samples_end_ns)
 			p->samples_end_ns = s.time_ns;
 		add_sample(p, &s);
+		return true;
+	}
+	case CAPTURE_REC_OFF_CPU: {
+		/* One blocking interval: a sample of its length, in the state
+		 * the thread was in, beside the CPU samples (which are the
+		 * running time), so the profile adds up to wall time. */
+		struct profile_sample s = { 0 };
+		s.time_ns = cursor_varint(&c);
+		uint64_t tid = cursor_varint(&c);
+		uint64_t stack = cursor_varint(&c);
+		s.cpu_ns = cursor_varint(&c);
+		uint64_t state = cursor_varint(&c);
+		if (c.bad || stack == 0 || stack > p->nstacks || state >= CAPTURE_STATE_COUNT)
+			return false;
+		s.count = 1;
+		s.state = (uint8_t)state;
+		s.off_cpu = 1;
+		p->off_cpu_ns += s.cpu_ns;
+		s.stack = (uint32_t)(stack - 1);
+		p->wall = p->off_cpu = true;
+		p->state_ns[state] += s.cpu_ns;
+		struct profile_thread *t = profile_thread_get(p, tid, s.time_ns);
+		if (!t->pid)
+			t->pid = p->stacks[s.stack].pid;
+		t->samples += s.count;
+		t->sampled_cpu_ns += s.cpu_ns;
+		s.thread = (uint32_t)(t - p->threads);
+		p->total_count += s.count;
+		p->total_cpu_ns += s.cpu_ns;
+		p->stack_ends[p->stacks[s.stack].end_reason] += s.count;
+		if (s.time_ns > p->samples_end_ns)
+			p->samples_end_ns = s.time_ns;
+		add_sample(p, &s);
+		return true;
+	}
+	case CAPTURE_REC_PROCESS: {
+		uint64_t pid = cursor_varint(&c);
+		const char *name = string_ref(p, cursor_varint(&c), &ok);
+		uint64_t time = cursor_varint(&c);
+		uint64_t ppid = cursor_varint(&c);
+		const char *cmdline = string_ref(p, cursor_varint(&c), &ok);
+		if (c.bad || !ok || pid == 0)
+			return false;
+		p->process_records++;
+		struct profile_process *pr = process_latest(p, pid);
+		if (pr && pr->end_ns == 0) {
+			pr->name = name; /* exec'd: the new command */
+		} else {
+			pr = process_add(p, pid, name, time);
+		}
+		if (ppid)
+			pr->ppid = ppid;
+		if (*cmdline)
+			pr->cmdline = cmdline;
+		return true;
+	}
+	case CAPTURE_REC_PROCESS_END: {
+		uint64_t pid = cursor_varint(&c);
+		uint64_t time = cursor_varint(&c);
+		if (c.bad)
+			return false;
+		struct profile_process *pr = process_latest(p, pid);
+		if (pr && !pr->end_ns)
+			pr->end_ns = time ? time : 1;
+		return true;
+	}
+	case CAPTURE_REC_KERNEL_SYMBOL: {
+		struct profile_kernel_symbol k;
+		k.start = cursor_varint(&c);
+		k.size = cursor_varint(&c);
+		k.name = string_ref(p, cursor_varint(&c), &ok);
+		if (c.bad || !ok)
+			return false;
+		GROW(p->kernel_symbols, p->cap_kernel_symbols, p->nkernel_symbols + 1);
+		p->kernel_symbols[p->nkernel_symbols++] = k;
 		return true;
 	}
 	case CAPTURE_REC_LOST: {
@@ -334,6 +453,7 @@ static bool add_record(struct profile *p, const struct capture_record *rec)
 		j.start = cursor_varint(&c);
 		j.size = cursor_varint(&c);
 		j.name = string_ref(p, cursor_varint(&c), &ok);
+		j.pid = 0; /* its JIT_MAP, which follows, says */
 		if (c.bad || !ok)
 			return false;
 		GROW(p->jit_symbols, p->cap_jit_symbols, p->njit_symbols + 1);
@@ -351,6 +471,10 @@ static bool add_record(struct profile *p, const struct capture_record *rec)
 			return false;
 		GROW(p->jit_maps, p->cap_jit_maps, p->njit_maps + 1);
 		p->jit_maps[p->njit_maps++] = m;
+		/* The symbols since the last map are this one's. */
+		for (size_t i = p->jit_unbound; i < p->njit_symbols; i++)
+			p->jit_symbols[i].pid = m.pid ? m.pid : p->hdr.pid;
+		p->jit_unbound = p->njit_symbols;
 		return true;
 	}
 	case CAPTURE_REC_HEAP_ALLOC:
@@ -374,6 +498,86 @@ static bool add_record(struct profile *p, const struct capture_record *rec)
 	default:
 		return true; /* known range but not decoded by this version */
 	}
+}
+
+/* The process table once everything is read: the header's process when
+ * no PROCESS record named it, one entry for any other pid a thread names,
+ * and each thread's index into it. */
+static void processes_finish(struct profile *p)
+{
+	const struct capture_header *h = &p->hdr;
+	/* A capture of the agent holds one process and says nothing of
+	 * pids: its perf maps are its own whatever pid they carry. */
+	for (size_t i = 0; i < p->njit_symbols; i++)
+		if (!p->jit_symbols[i].pid || !p->process_records)
+			p->jit_symbols[i].pid = h->pid;
+	for (size_t i = 0; i < p->nthreads; i++)
+		if (!p->threads[i].pid)
+			p->threads[i].pid = h->pid;
+	bool named = !p->process_records; /* the agent's: the header's process */
+	for (size_t i = 0; i < p->nthreads && !named; i++)
+		named = p->threads[i].pid == h->pid;
+	if (h->pid && named && !process_latest(p, h->pid)) {
+		const char *exe = *h->exe.s ? h->exe.s : h->cmdline.len ? h->cmdline.s : "";
+		const char *base = path_basename(exe);
+		char fallback[32];
+		if (!*base) {
+			snprintf(fallback, sizeof(fallback), "pid %" PRIu64, h->pid);
+			base = fallback;
+		}
+		struct profile_process *pr =
+			process_add(p, h->pid, profile_intern(p, base, strlen(base)), 0);
+		/* argv joined by spaces, as PROCESS records carry it */
+		char *cmd = xmalloc(h->cmdline.len + 1);
+		for (size_t i = 0; i < h->cmdline.len; i++)
+			cmd[i] = h->cmdline.s[i] ? h->cmdline.s[i] : ' ';
+		size_t len = h->cmdline.len;
+		while (len && cmd[len - 1] == ' ')
+			len--;
+		pr->cmdline = profile_intern(p, cmd, len);
+		free(cmd);
+	}
+	for (size_t i = 0; i < p->nthreads; i++) {
+		struct profile_thread *t = &p->threads[i];
+		struct profile_process *pr = process_latest(p, t->pid);
+		if (!pr && t->pid) {
+			char name[32];
+			snprintf(name, sizeof(name), "pid %" PRIu64, t->pid);
+			pr = process_add(p, t->pid, profile_intern(p, name, strlen(name)), t->start_ns);
+		}
+		t->process = pr ? (uint32_t)(pr - p->processes) : UINT32_MAX;
+	}
+}
+
+const struct profile_process *profile_thread_process(const struct profile *p,
+						     const struct profile_thread *t)
+{
+	return t->process < p->nprocesses ? &p->processes[t->process] : NULL;
+}
+
+void profile_process_totals(const struct profile *p, uint64_t **samples, uint64_t **ns)
+{
+	*samples = xcalloc(p->nprocesses ? p->nprocesses : 1, sizeof(uint64_t));
+	*ns = xcalloc(p->nprocesses ? p->nprocesses : 1, sizeof(uint64_t));
+	for (size_t i = 0; i < p->nthreads; i++) {
+		const struct profile_thread *t = &p->threads[i];
+		if (t->process >= p->nprocesses)
+			continue;
+		(*samples)[t->process] += t->samples;
+		(*ns)[t->process] += t->sampled_cpu_ns;
+	}
+}
+
+const char *profile_thread_label(const struct profile *p, const struct profile_thread *t,
+				 char *buf, size_t len)
+{
+	const struct profile_process *pr = profile_thread_process(p, t);
+	if (p->nprocesses > 1 && pr)
+		snprintf(buf, len, "%s [%" PRIu64 "] in %s [%" PRIu64 "]", t->name, t->tid,
+			 pr->name, pr->pid);
+	else
+		snprintf(buf, len, "%s [%" PRIu64 "]", t->name, t->tid);
+	return buf;
 }
 
 struct profile *profile_read(FILE *f, const char *name, char *err, size_t errlen)
@@ -402,6 +606,7 @@ struct profile *profile_read_with(FILE *f, const char *name, unsigned flags, cha
 		}
 	}
 	coalesce_finish(p);
+	processes_finish(p);
 	profile_heap_finish(p);
 	/* After the heap: it hands its allocations to the spans. */
 	profile_spans_finish(p);
@@ -534,6 +739,8 @@ void profile_free(struct profile *p)
 	free(p->lines);
 	free(p->jit_symbols);
 	free(p->jit_maps);
+	free(p->processes);
+	free(p->kernel_symbols);
 	profile_heap_free(p->heap);
 	profile_spans_free(p->spans);
 	free(p->label_sets);
@@ -544,12 +751,14 @@ void profile_free(struct profile *p)
 
 /* --- resolution: frames to locations and functions --- */
 
-/* Open addressing, u64 key -> value (0: empty slot). Key and value share
- * a slot: one cache miss per probe on maps of millions of frames. */
+/* Open addressing, (u64 key, u32 space) -> value (0: empty slot). Key
+ * and value share a slot: one cache miss per probe on maps of millions of
+ * frames. The space tells apart one address in two processes. */
 struct index_map {
 	struct index_slot {
 		uint64_t key;
 		uint32_t val;
+		uint32_t space;
 	} *slots;
 	size_t cap;
 };
@@ -569,13 +778,17 @@ static void index_map_free(struct index_map *m)
 
 /* The slot holding key, or the empty slot where it belongs. Addresses
  * differ in their low bits: a multiplicative hash spreads them. */
-static size_t index_map_slot(const struct index_map *m, uint64_t key)
+static size_t index_map_slot(const struct index_map *m, uint64_t key, uint32_t space)
 {
-	size_t i = (size_t)((key * 0x9e3779b97f4a7c15ull) >> 24) & (m->cap - 1);
-	while (m->slots[i].val && m->slots[i].key != key)
+	uint64_t h = (key ^ ((uint64_t)space << 40)) * 0x9e3779b97f4a7c15ull;
+	size_t i = (size_t)(h >> 24) & (m->cap - 1);
+	while (m->slots[i].val && (m->slots[i].key != key || m->slots[i].space != space))
 		i = (i + 1) & (m->cap - 1);
 	return i;
 }
+
+/* The space of kernel addresses: one for every process. */
+#define SPACE_KERNEL UINT32_MAX
 
 /* A function's identity: what pprof keys a Function on. */
 struct function_key {
@@ -586,6 +799,18 @@ struct function_key {
 struct resolver {
 	struct profile *p;
 	struct symbolizer *sym;
+	/* Address spaces: the distinct pids of mappings and stacks, sorted;
+	 * a space is an index into them. Mappings by space then start, with
+	 * the largest end so far in each space, for the lookup. */
+	uint64_t *pids;
+	size_t npids;
+	uint32_t *by_start; /* mapping indexes */
+	uint64_t *max_end;  /* per by_start entry: largest end in its space up to it */
+	size_t *space_first; /* npids + 1: each space's range of by_start */
+	struct profile_kernel_symbol *ksyms; /* sorted by start */
+	const char *kernel_module;
+	struct profile_jit_symbol *jit; /* the symbols of the space being resolved */
+	uint32_t jit_space;
 	struct index_map locations; /* by lookup address */
 	/* The symbolizer's strings (stable while it lives) to the profile's
 	 * copies: most frames repeat a name and a file. */
@@ -640,13 +865,135 @@ static uint32_t function_of(struct resolver *rs, const struct function_key *k)
 	return (uint32_t)(p->nfunctions - 1);
 }
 
-static int32_t mapping_of(const struct profile *p, uint64_t addr)
+static uint32_t space_of(const struct resolver *rs, uint64_t pid)
 {
-	/* Newest first: after a dlclose/dlopen the later mapping is current. */
-	for (size_t i = p->nmappings; i-- > 0;)
-		if (addr >= p->mappings[i].start && addr < p->mappings[i].end)
-			return (int32_t)i;
-	return -1;
+	size_t lo = 0, hi = rs->npids;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (rs->pids[mid] < pid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return (uint32_t)lo; /* every pid asked for is there */
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return (x > y) - (x < y);
+}
+
+static int by_space_start(const void *a, const void *b, void *arg)
+{
+	const struct resolver *rs = arg;
+	const struct profile_mapping *x = &rs->p->mappings[*(const uint32_t *)a];
+	const struct profile_mapping *y = &rs->p->mappings[*(const uint32_t *)b];
+	if (x->pid != y->pid)
+		return x->pid < y->pid ? -1 : 1;
+	if (x->start != y->start)
+		return x->start < y->start ? -1 : 1;
+	return *(const uint32_t *)a < *(const uint32_t *)b ? -1 : 1;
+}
+
+static void spaces_build(struct resolver *rs)
+{
+	const struct profile *p = rs->p;
+	rs->pids = xmalloc((p->nmappings + p->nstacks + 1) * sizeof(uint64_t));
+	size_t n = 0;
+	for (size_t i = 0; i < p->nmappings; i++)
+		rs->pids[n++] = p->mappings[i].pid;
+	for (size_t i = 0; i < p->nstacks; i++)
+		rs->pids[n++] = p->stacks[i].pid;
+	qsort(rs->pids, n, sizeof(uint64_t), cmp_u64);
+	size_t u = 0;
+	for (size_t i = 0; i < n; i++)
+		if (!u || rs->pids[u - 1] != rs->pids[i])
+			rs->pids[u++] = rs->pids[i];
+	rs->npids = u;
+	rs->by_start = xmalloc((p->nmappings + 1) * sizeof(uint32_t));
+	rs->max_end = xmalloc((p->nmappings + 1) * sizeof(uint64_t));
+	rs->space_first = xcalloc(u + 1, sizeof(size_t));
+	for (size_t i = 0; i < p->nmappings; i++)
+		rs->by_start[i] = (uint32_t)i;
+	qsort_r(rs->by_start, p->nmappings, sizeof(uint32_t), by_space_start, rs);
+	size_t k = 0;
+	for (size_t sp = 0; sp < u; sp++) {
+		rs->space_first[sp] = k;
+		uint64_t most = 0;
+		for (; k < p->nmappings && p->mappings[rs->by_start[k]].pid == rs->pids[sp]; k++) {
+			if (p->mappings[rs->by_start[k]].end > most)
+				most = p->mappings[rs->by_start[k]].end;
+			rs->max_end[k] = most;
+		}
+	}
+	rs->space_first[u] = k;
+}
+
+/* The mapping of a process holding addr, or -1. Of overlapping ones the
+ * newest wins: after a dlclose/dlopen the later mapping is current. */
+static int32_t mapping_of(const struct resolver *rs, uint32_t space, uint64_t addr)
+{
+	const struct profile_mapping *maps = rs->p->mappings;
+	size_t lo = rs->space_first[space], hi = rs->space_first[space + 1], first = lo;
+	while (lo < hi) { /* the first mapping starting past addr */
+		size_t mid = lo + (hi - lo) / 2;
+		if (maps[rs->by_start[mid]].start <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	int32_t best = -1;
+	/* Back while some mapping so far reaches past addr. */
+	for (size_t k = lo; k-- > first && rs->max_end[k] > addr;) {
+		uint32_t m = rs->by_start[k];
+		if (addr < maps[m].end && (int32_t)m > best)
+			best = (int32_t)m;
+	}
+	return best;
+}
+
+static int by_kernel_start(const void *a, const void *b)
+{
+	const struct profile_kernel_symbol *x = a, *y = b;
+	return (x->start > y->start) - (x->start < y->start);
+}
+
+/* The kernel symbol holding addr, or NULL. */
+static const struct profile_kernel_symbol *kernel_symbol_of(const struct resolver *rs,
+							    uint64_t addr)
+{
+	size_t lo = 0, hi = rs->p->nkernel_symbols;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (rs->ksyms[mid].start <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == 0)
+		return NULL;
+	const struct profile_kernel_symbol *k = &rs->ksyms[lo - 1];
+	if (k->size && addr - k->start >= k->size)
+		return NULL;
+	return k;
+}
+
+/* Gives the symbolizer the perf-map symbols of one process: JIT code of
+ * another process at the same address is not this one's. */
+static void jit_for_space(struct resolver *rs, uint32_t space)
+{
+	struct profile *p = rs->p;
+	if (!rs->sym || !p->njit_symbols || space == rs->jit_space)
+		return;
+	rs->jit_space = space;
+	if (!rs->jit)
+		rs->jit = xmalloc(p->njit_symbols * sizeof(*rs->jit));
+	size_t n = 0;
+	for (size_t i = 0; i < p->njit_symbols; i++)
+		if (space < rs->npids && p->jit_symbols[i].pid == rs->pids[space])
+			rs->jit[n++] = p->jit_symbols[i];
+	sym_set_jit(rs->sym, rs->jit, n);
 }
 
 /* The profile's copy of a string the symbolizer returned. */
@@ -658,31 +1005,54 @@ static const char *copy_string(struct resolver *rs, const char *str)
 		index_map_init(m, old.cap);
 		for (size_t k = 0; k < old.cap; k++)
 			if (old.slots[k].val)
-				m->slots[index_map_slot(m, old.slots[k].key)] = old.slots[k];
+				m->slots[index_map_slot(m, old.slots[k].key, 0)] = old.slots[k];
 		index_map_free(&old);
 	}
-	size_t i = index_map_slot(m, (uint64_t)(uintptr_t)str);
+	size_t i = index_map_slot(m, (uint64_t)(uintptr_t)str, 0);
 	if (m->slots[i].val)
 		return rs->string_copies[m->slots[i].val - 1];
 	GROW(rs->string_copies, rs->cap_string_copies, rs->nstring_copies + 1);
 	const char *copy = profile_intern(rs->p, str, strlen(str));
 	rs->string_copies[rs->nstring_copies++] = copy;
-	m->slots[i] = (struct index_slot){ (uint64_t)(uintptr_t)str, (uint32_t)rs->nstring_copies };
+	m->slots[i] = (struct index_slot){ (uint64_t)(uintptr_t)str, (uint32_t)rs->nstring_copies, 0 };
 	return copy;
 }
 
 /* Symbolizes one address into a new location and its inline chain. */
-static uint32_t add_location(struct resolver *rs, uint64_t addr)
+static uint32_t add_location(struct resolver *rs, uint64_t addr, uint32_t space)
 {
 	struct profile *p = rs->p;
-	int32_t m = mapping_of(p, addr);
+	bool kernel = space == SPACE_KERNEL;
+	int32_t m = kernel ? -1 : mapping_of(rs, space, addr);
 	const struct profile_mapping *pm = m >= 0 ? &p->mappings[m] : NULL;
 	const char *module = "";
 	const struct sym_frame *frames = NULL;
 	struct sym_frame one;
 	size_t n = 0;
 	char fallback[512];
-	bool anon = !pm;
+	bool anon = !pm && !kernel;
+	if (kernel) {
+		/* kallsyms names a module's function "name [module]". */
+		const struct profile_kernel_symbol *k = kernel_symbol_of(rs, addr);
+		module = rs->kernel_module;
+		if (k) {
+			const char *name = k->name;
+			size_t len = strlen(name);
+			const char *open = len && name[len - 1] == ']' ? strrchr(name, '[') : NULL;
+			if (open && open > name) {
+				module = profile_intern(p, open, len - (size_t)(open - name));
+				while (open > name && (open[-1] == ' ' || open[-1] == '\t'))
+					open--;
+				len = (size_t)(open - name);
+			}
+			snprintf(fallback, sizeof(fallback), "%.*s", (int)len, name);
+		} else {
+			snprintf(fallback, sizeof(fallback), "[kernel]+0x%" PRIx64, addr);
+		}
+		one = (struct sym_frame){ fallback, "", 0, 0 };
+		frames = &one;
+		n = 1;
+	}
 	if (pm) {
 		/* Once per mapping, not per address. */
 		if (!rs->mapping_module[m]) {
@@ -693,10 +1063,12 @@ static uint32_t add_location(struct resolver *rs, uint64_t addr)
 		module = rs->mapping_module[m];
 		anon = rs->mapping_anon[m];
 	}
-	if (rs->sym && !anon)
+	if (rs->sym && pm && !anon)
 		n = sym_lookup(rs->sym, pm, addr, &frames);
 	/* Code with no file behind it is JIT code: the runtime's perf map
 	 * names it. */
+	if (rs->sym && anon)
+		jit_for_space(rs, space);
 	const char *jit = rs->sym && anon ? sym_jit(rs->sym, addr) : NULL;
 	if (jit) {
 		one = (struct sym_frame){ jit, "", 0, 0 };
@@ -739,10 +1111,19 @@ static uint32_t add_location(struct resolver *rs, uint64_t addr)
 	return loc;
 }
 
+struct slot_addr {
+	uint64_t addr;
+	size_t slot;
+	uint32_t space;
+};
+
+/* By process, then address: each module of each process in one sweep. */
 static int cmp_addr(const void *a, const void *b)
 {
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b; /* first members */
-	return (x > y) - (x < y);
+	const struct slot_addr *x = a, *y = b;
+	if (x->space != y->space)
+		return x->space < y->space ? -1 : 1;
+	return (x->addr > y->addr) - (x->addr < y->addr);
 }
 
 /* A return address points after the call: look up the call itself,
@@ -756,12 +1137,16 @@ void profile_resolve(struct profile *p, struct symbolizer *sym)
 {
 	if (p->locations)
 		return;
-	if (sym && p->njit_symbols)
-		sym_set_jit(sym, p->jit_symbols, p->njit_symbols);
 	size_t frames = 0;
 	for (size_t i = 0; i < p->nstacks; i++)
 		frames += p->stacks[i].n;
-	struct resolver rs = { .p = p, .sym = sym };
+	struct resolver rs = { .p = p, .sym = sym, .jit_space = UINT32_MAX - 1 };
+	spaces_build(&rs);
+	rs.kernel_module = profile_intern(p, "[kernel]", 8);
+	rs.ksyms = xmalloc((p->nkernel_symbols + 1) * sizeof(*rs.ksyms));
+	if (p->nkernel_symbols)
+		memcpy(rs.ksyms, p->kernel_symbols, p->nkernel_symbols * sizeof(*rs.ksyms));
+	qsort(rs.ksyms, p->nkernel_symbols, sizeof(*rs.ksyms), by_kernel_start);
 	/* Every frame could be a distinct address: size the map for that
 	 * so it never fills. */
 	index_map_init(&rs.locations, frames);
@@ -772,28 +1157,28 @@ void profile_resolve(struct profile *p, struct symbolizer *sym)
 	/* Distinct addresses first, then symbolized in address order: each
 	 * module's symbols and debug info are read in one forward sweep.
 	 * Each frame remembers its slot meanwhile, in its locations array. */
-	struct slot_addr {
-		uint64_t addr;
-		size_t slot;
-	} *addrs = xmalloc((frames ? frames : 1) * sizeof(*addrs));
+	struct slot_addr *addrs = xmalloc((frames ? frames : 1) * sizeof(*addrs));
 	size_t naddrs = 0;
 	for (size_t i = 0; i < p->nstacks; i++) {
 		struct profile_stack *s = &p->stacks[i];
+		uint32_t user = space_of(&rs, s->pid);
 		s->locations = xmalloc((s->n ? s->n : 1) * sizeof(uint32_t));
 		for (uint32_t f = 0; f < s->n; f++) {
 			uint64_t addr = lookup_address(s, f);
-			size_t slot = index_map_slot(&rs.locations, addr);
+			uint32_t space = s->pcs[f] >= CAPTURE_KERNEL_ADDRESS_MIN ? SPACE_KERNEL : user;
+			size_t slot = index_map_slot(&rs.locations, addr, space);
 			s->locations[f] = (uint32_t)slot;
 			if (rs.locations.slots[slot].val)
 				continue;
-			rs.locations.slots[slot] = (struct index_slot){ addr, UINT32_MAX };
-			addrs[naddrs++] = (struct slot_addr){ addr, slot };
+			rs.locations.slots[slot] = (struct index_slot){ addr, UINT32_MAX, space };
+			addrs[naddrs++] = (struct slot_addr){ addr, slot, space };
 		}
 	}
 	qsort(addrs, naddrs, sizeof(*addrs), cmp_addr);
 	/* No probing from here on: a slot's value becomes its location. */
 	for (size_t i = 0; i < naddrs; i++)
-		rs.locations.slots[addrs[i].slot].val = add_location(&rs, addrs[i].addr);
+		rs.locations.slots[addrs[i].slot].val =
+			add_location(&rs, addrs[i].addr, addrs[i].space);
 	free(addrs);
 
 	for (size_t i = 0; i < p->nstacks; i++) {
@@ -810,6 +1195,12 @@ void profile_resolve(struct profile *p, struct symbolizer *sym)
 	free(rs.mapping_anon);
 	free(rs.fslots);
 	free(rs.first_line);
+	free(rs.pids);
+	free(rs.by_start);
+	free(rs.max_end);
+	free(rs.space_first);
+	free(rs.ksyms);
+	free(rs.jit);
 }
 
 size_t profile_stack_functions(const struct profile *p, const struct profile_stack *s,

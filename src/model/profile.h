@@ -22,6 +22,18 @@ struct profile_mapping {
 	uint8_t build_id[64];
 	size_t build_id_len;
 	uint64_t prot;
+	uint64_t pid; /* the process whose address space holds it (the header's
+		       * pid when the capture did not say) */
+};
+
+/* A process of the capture: from PROCESS records, or the one process a
+ * capture of the agent holds (its header's pid and command). Every
+ * profile read from a capture has at least one when any thread does. */
+struct profile_process {
+	uint64_t pid, ppid;  /* ppid 0: unknown */
+	const char *name;    /* command name; "pid N" when never announced */
+	const char *cmdline; /* arguments joined by spaces, "" when unknown */
+	uint64_t start_ns, end_ns; /* relative to the capture start; end 0: unknown */
 };
 
 struct profile_thread {
@@ -31,6 +43,8 @@ struct profile_thread {
 	uint64_t samples;
 	uint64_t sampled_cpu_ns; /* CPU time its samples stand for */
 	uint64_t cpu_ns;         /* CPU time it used, when its end was recorded */
+	uint64_t pid;            /* its process (the header's pid unless said) */
+	uint32_t process;        /* index into processes; >= nprocesses: none */
 };
 
 struct profile_stack {
@@ -38,6 +52,7 @@ struct profile_stack {
 	uint32_t end_reason; /* enum capture_stack_end */
 	uint64_t *pcs;       /* return addresses except pcs[0], the interrupted pc */
 	uint32_t *locations; /* after profile_resolve(): location index per frame */
+	uint64_t pid;        /* whose mappings its user addresses are in */
 };
 
 struct profile_sample {
@@ -47,7 +62,10 @@ struct profile_sample {
 	uint64_t count;   /* samples this record stands for */
 	uint64_t cpu_ns;  /* time it stands for: CPU time, or in a wall-clock
 			   * capture (profile.wall) real time */
-	uint8_t state;    /* wall-clock capture: enum capture_thread_state */
+	uint8_t state;    /* wall-clock capture, or off-CPU time of the
+			   * collector: enum capture_thread_state */
+	uint8_t off_cpu;  /* an off-CPU interval (OFF_CPU record), whatever its
+			   * state: preempted counts as running but off-CPU */
 	uint32_t labels;  /* index into label_sets; 0: no labels */
 };
 
@@ -79,6 +97,14 @@ struct profile_location {
 struct profile_jit_symbol {
 	uint64_t start, size;
 	const char *name;
+	uint64_t pid; /* the process whose perf map named it (its JIT_MAP's) */
+};
+
+/* A kernel function holding kernel addresses of the stacks (from
+ * /proc/kallsyms when recorded): "name" or "name [module]". */
+struct profile_kernel_symbol {
+	uint64_t start, size; /* size 0: up to the next symbol */
+	const char *name;
 };
 
 /* A perf map the agent copied into the capture, and what it left out. */
@@ -109,6 +135,11 @@ struct profile {
 	size_t nsamples, cap_samples;
 	struct profile_lost *lost;
 	size_t nlost, cap_lost;
+	/* Processes, in the order first announced. */
+	struct profile_process *processes;
+	size_t nprocesses, cap_processes;
+	struct profile_kernel_symbol *kernel_symbols;
+	size_t nkernel_symbols, cap_kernel_symbols;
 
 	/* Filled by profile_resolve(). */
 	struct profile_function *functions;
@@ -125,6 +156,10 @@ struct profile {
 	size_t njit_maps, cap_jit_maps;
 
 	bool wall;             /* wall-clock samples: times are real time */
+	/* Off-CPU intervals (the collector's OFF_CPU records) mixed with
+	 * CPU samples: wall is set too, and state_ns splits the time. */
+	bool off_cpu;
+	uint64_t off_cpu_ns; /* the time of the off-CPU samples */
 	/* What sample values (cpu_ns) measure: NULL or "nanoseconds" for
 	 * time, "bytes", "count". Reports format values by it. */
 	const char *unit;
@@ -184,6 +219,8 @@ struct profile {
 	size_t nstrings, cap_strings;
 	uint64_t *pc_pool;
 	struct intern *intern;
+	size_t process_records; /* PROCESS records read */
+	size_t jit_unbound;     /* first JIT symbol no JIT_MAP has claimed yet */
 };
 
 /* The pprof comment that carries merged_from. */
@@ -248,6 +285,20 @@ size_t profile_max_stack_functions(const struct profile *p);
 /* The thread with this tid, added (named "tid N") when the capture did
  * not announce it. */
 struct profile_thread *profile_thread_get(struct profile *p, uint64_t tid, uint64_t time);
+/* The process with this pid (the latest, when a pid was reused), or
+ * NULL. */
+const struct profile_process *profile_process_find(const struct profile *p, uint64_t pid);
+/* A thread's process, or NULL (a profile built by hand or from pprof). */
+const struct profile_process *profile_thread_process(const struct profile *p,
+						     const struct profile_thread *t);
+/* Samples and sampled time per process (arrays of nprocesses the caller
+ * frees), from the threads' counts: a filtered view gives its own. */
+void profile_process_totals(const struct profile *p, uint64_t **samples, uint64_t **ns);
+/* "name [tid]", and " in process [pid]" after it when the profile holds
+ * more than one process: how reports and exporters name a thread. */
+const char *profile_thread_label(const struct profile *p, const struct profile_thread *t,
+				 char *buf, size_t len);
+
 /* A capture string by id; NULL when undefined. */
 const char *profile_string(struct profile *p, uint64_t id);
 

@@ -48,7 +48,12 @@ void report_summary(const struct profile *p, FILE *out);
 void report_filtered(const struct profile *view, const struct profile *all, const char *desc,
 		     FILE *out);
 
-/* The busiest `max` threads (0: all): samples, CPU time, effective rate. */
+/* The busiest `max` processes (0: all): pid, name, samples, time and
+ * command line. */
+void report_processes(const struct profile *p, FILE *out, size_t max);
+
+/* The busiest `max` threads (0: all): samples, CPU time, effective rate;
+ * with several processes, each thread's. */
 void report_threads(const struct profile *p, FILE *out, size_t max);
 
 /* The heap report (oneprof report --heap): totals, problems, the call

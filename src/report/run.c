@@ -55,11 +55,16 @@ static int run_per_thread(const struct profile *view, const struct profile *all,
 		profile_filter_init(&f);
 		f.thread = (long)t;
 		struct profile *tv = profile_filter(view, &f, err, errlen);
-		char cpu[32];
+		char cpu[32], name[512];
 		report_format_value(o->unit, cpu, sizeof(cpu), (double)view->threads[t].sampled_cpu_ns);
-		fprintf(out, "\n%s=== Thread %" PRIu64 " %s: %" PRIu64 " samples, %s, %.1f%% of all "
+		/* One process: "tid name" as always; several: which process. */
+		if (all->nprocesses > 1)
+			profile_thread_label(all, th, name, sizeof(name));
+		else
+			snprintf(name, sizeof(name), "%" PRIu64 " %s", th->tid, th->name);
+		fprintf(out, "\n%s=== Thread %s: %" PRIu64 " samples, %s, %.1f%% of all "
 			"samples ===%s\n",
-			report_c(o, RC_BOLD), th->tid, th->name, view->threads[t].samples, cpu,
+			report_c(o, RC_BOLD), name, view->threads[t].samples, cpu,
 			all->total_count ? 100.0 * (double)view->threads[t].samples /
 						   (double)all->total_count
 					 : 0.0,

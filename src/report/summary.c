@@ -5,7 +5,7 @@
 
 #include "../util/util.h"
 
-#include "report.h"
+#include "internal.h"
 
 void report_format_ns(char *buf, size_t len, double ns)
 {
@@ -71,8 +71,10 @@ void report_threads(const struct profile *p, FILE *out, size_t max)
 		order[i] = &p->threads[i];
 	qsort(order, p->nthreads, sizeof(*order), by_samples);
 	size_t shown = max && max < p->nthreads ? max : p->nthreads;
-	fprintf(out, "  %8s  %-16s %8s %10s %10s\n", "tid", "thread", "samples", "CPU",
-		"rate");
+	/* Several processes: which one each thread is in. */
+	bool procs = p->nprocesses > 1;
+	fprintf(out, "  %8s  %-16s %8s %10s %10s%s\n", "tid", "thread", "samples", "CPU",
+		"rate", procs ? "  process [pid]" : "");
 	for (size_t i = 0; i < shown; i++) {
 		const struct profile_thread *t = order[i];
 		char cpu[32] = "?", rate[32] = "?";
@@ -85,13 +87,51 @@ void report_threads(const struct profile *p, FILE *out, size_t max)
 			report_format_ns(cpu, sizeof(cpu), (double)t->cpu_ns);
 		if (per)
 			snprintf(rate, sizeof(rate), "%.1f Hz", (double)t->samples * 1e9 / (double)per);
-		fprintf(out, "  %8" PRIu64 "  %-16s %8" PRIu64 " %10s %10s\n", t->tid, t->name,
+		fprintf(out, "  %8" PRIu64 "  %-16s %8" PRIu64 " %10s %10s", t->tid, t->name,
 			t->samples, cpu, rate);
+		const struct profile_process *pr = procs ? profile_thread_process(p, t) : NULL;
+		if (pr)
+			fprintf(out, "  %s [%" PRIu64 "]", pr->name, pr->pid);
+		fputc('\n', out);
 	}
 	if (shown < p->nthreads)
 		fprintf(out, "  ... and %zu more threads\n",
 			p->nthreads - shown);
 	free(order);
+}
+
+static int by_process_samples(const void *a, const void *b, void *arg)
+{
+	const uint64_t *samples = arg;
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+	if (samples[x] != samples[y])
+		return samples[x] < samples[y] ? 1 : -1;
+	return x < y ? -1 : x > y;
+}
+
+void report_processes(const struct profile *p, FILE *out, size_t max)
+{
+	uint64_t *samples, *ns;
+	profile_process_totals(p, &samples, &ns);
+	size_t *order = xmalloc((p->nprocesses ? p->nprocesses : 1) * sizeof(size_t));
+	for (size_t i = 0; i < p->nprocesses; i++)
+		order[i] = i;
+	qsort_r(order, p->nprocesses, sizeof(size_t), by_process_samples, samples);
+	size_t shown = max && max < p->nprocesses ? max : p->nprocesses;
+	fprintf(out, "  %8s  %-16s %8s %10s  %s\n", "pid", "process", "samples",
+		p->wall ? "time" : "CPU", "command");
+	for (size_t i = 0; i < shown; i++) {
+		const struct profile_process *pr = &p->processes[order[i]];
+		char t[32];
+		report_format_value(p->unit, t, sizeof(t), (double)ns[order[i]]);
+		fprintf(out, "  %8" PRIu64 "  %-16s %8" PRIu64 " %10s  %s\n", pr->pid, pr->name,
+			samples[order[i]], t, pr->cmdline);
+	}
+	if (shown < p->nprocesses)
+		fprintf(out, "  ... and %zu more processes\n", p->nprocesses - shown);
+	free(order);
+	free(samples);
+	free(ns);
 }
 
 void report_summary(const struct profile *p, FILE *out)
@@ -107,6 +147,10 @@ void report_summary(const struct profile *p, FILE *out)
 	fprintf(out, " (pid %" PRIu64 ", %s)\n", h->pid, *h->hostname.s ? h->hostname.s : "?");
 	if (p->merged_from)
 		fprintf(out, "Merged:   from %s\n", p->merged_from);
+	if (p->nprocesses > 1) {
+		fprintf(out, "Processes: %zu\n", p->nprocesses);
+		report_processes(p, out, 10);
+	}
 
 	char dur[32], cpu[32], proc_cpu[32];
 	uint64_t duration = p->duration_ns;
@@ -137,7 +181,21 @@ void report_summary(const struct profile *p, FILE *out)
 	 * (while sampling was on: then per second of CPU time sampled). */
 	fprintf(out, "Samples:  %" PRIu64 " at %" PRIu64 " Hz (%s)", p->total_count, h->hz,
 		*h->sampler.s ? h->sampler.s : "unknown timer");
-	if (p->wall) {
+	if (p->off_cpu) {
+		/* The collector's: CPU samples are the running time, each
+		 * off-CPU interval one sample of its length. */
+		char on[32], off[32];
+		uint64_t on_ns = p->total_cpu_ns > p->off_cpu_ns ? p->total_cpu_ns - p->off_cpu_ns : 0;
+		report_format_ns(on, sizeof(on), (double)on_ns);
+		report_format_ns(off, sizeof(off), (double)p->off_cpu_ns);
+		fprintf(out, ", with off-CPU intervals\nOn/off:   on-CPU %s (%.1f%%), off-CPU %s "
+			"(%.1f%%)\nStates:  ",
+			on, report_pct(on_ns, p->total_cpu_ns), off,
+			report_pct(p->off_cpu_ns, p->total_cpu_ns));
+		for (unsigned st = 0; st < CAPTURE_STATE_COUNT; st++)
+			fprintf(out, "%s %s %.1f%%", st ? "," : "", capture_state_name(st),
+				report_pct(p->state_ns[st], p->total_cpu_ns));
+	} else if (p->wall) {
 		fprintf(out, ", one per thread per period of real time\nStates:  ");
 		for (unsigned st = 0; st < CAPTURE_STATE_COUNT; st++)
 			fprintf(out, "%s %s %.1f%%", st ? "," : "", capture_state_name(st),

@@ -11,29 +11,73 @@
 
 /* flat flat% sum% cum cum%, then two spaces before the name. */
 #define STATS_COLS 44
+/* With off-CPU time: off-CPU and off%, before the name. */
+#define OFF_COLS 18
 
 static void top_header(const struct report_options *o, FILE *out, size_t shown, size_t n,
-		       const char *what)
+		       const char *what, bool off)
 {
 	fprintf(out, "\nShowing top %zu of %zu %s, sorted by %s time\n", shown, n, what,
 		o->sort_cum ? "cumulative" : "flat");
-	fprintf(out, "%s%10s %6s %6s %10s %6s  %s%s\n", report_c(o, RC_BOLD), "flat", "flat%", "sum%",
-		"cum", "cum%", o->lines ? "function file:line" : "function", report_c(o, RC_OFF));
+	if (off)
+		fprintf(out, "Time is wall time: on-CPU samples plus off-CPU intervals; off-CPU is "
+			"the cum time spent blocked, off%% its share of cum\n");
+	fprintf(out, "%s%10s %6s %6s %10s %6s", report_c(o, RC_BOLD), "flat", "flat%", "sum%", "cum",
+		"cum%");
+	if (off)
+		fprintf(out, " %10s %6s", "off-CPU", "off%");
+	fprintf(out, "  %s%s\n", o->lines ? "function file:line" : "function", report_c(o, RC_OFF));
 }
 
-/* One row; *sum carries the running flat total for sum%. */
+/* Per function, the off-CPU part of its cum time (once per sample however
+ * deep the recursion): an array of nfunctions (free it). */
+static uint64_t *off_cpu_totals(const struct profile *p)
+{
+	uint64_t *stack_off = xcalloc(p->nstacks ? p->nstacks : 1, sizeof(uint64_t));
+	for (size_t i = 0; i < p->nsamples; i++) {
+		const struct profile_sample *s = &p->samples[i];
+		if (s->off_cpu && s->stack < p->nstacks)
+			stack_off[s->stack] += s->cpu_ns;
+	}
+	struct profile_frames pf;
+	profile_frames_build(p, &pf);
+	uint64_t *off = xcalloc(p->nfunctions ? p->nfunctions : 1, sizeof(uint64_t));
+	size_t *seen = xcalloc(p->nfunctions ? p->nfunctions : 1, sizeof(size_t));
+	for (size_t st = 0; st < p->nstacks; st++) {
+		const uint32_t *fn = profile_frames_of(&pf, st);
+		for (size_t k = 0; stack_off[st] && k < profile_frames_count(&pf, st); k++) {
+			if (seen[fn[k]] == st + 1)
+				continue;
+			seen[fn[k]] = st + 1;
+			off[fn[k]] += stack_off[st];
+		}
+	}
+	free(seen);
+	free(stack_off);
+	profile_frames_free(&pf);
+	return off;
+}
+
+/* One row; *sum carries the running flat total for sum%. off: the
+ * off-CPU part of total_ns, or NULL when the profile has none. */
 static void top_row(const struct report_options *o, FILE *out, uint64_t total, uint64_t self_ns,
-		    uint64_t total_ns, uint64_t *sum, const char *name, size_t room)
+		    uint64_t total_ns, uint64_t *sum, const char *name, size_t room,
+		    const uint64_t *off)
 {
 	char flat[32], cum[32], fit[512];
 	report_format_value(o->unit, flat, sizeof(flat), (double)self_ns);
 	report_format_value(o->unit, cum, sizeof(cum), (double)total_ns);
 	*sum += self_ns;
 	bool hot = report_pct(self_ns, total) >= 10.0;
-	fprintf(out, "%10s %5.1f%% %5.1f%% %10s %5.1f%%  %s%s%s\n", flat, report_pct(self_ns, total),
-		report_pct(*sum, total), cum, report_pct(total_ns, total),
-		hot ? report_c(o, RC_HOT) : "", report_fit(fit, sizeof(fit), name, room),
-		hot ? report_c(o, RC_OFF) : "");
+	fprintf(out, "%10s %5.1f%% %5.1f%% %10s %5.1f%%", flat, report_pct(self_ns, total),
+		report_pct(*sum, total), cum, report_pct(total_ns, total));
+	if (off) {
+		char o_ns[32];
+		report_format_value(o->unit, o_ns, sizeof(o_ns), (double)*off);
+		fprintf(out, " %10s %5.1f%%", o_ns, report_pct(*off, total_ns));
+	}
+	fprintf(out, "  %s%s%s\n", hot ? report_c(o, RC_HOT) : "",
+		report_fit(fit, sizeof(fit), name, room), hot ? report_c(o, RC_OFF) : "");
 }
 
 /* --- by source line --- */
@@ -166,7 +210,7 @@ static void top_lines(const struct profile *p, FILE *out, const struct report_op
 	qsort_r(order, n, sizeof(uint32_t), by_line_time, &ls);
 
 	size_t shown = o->nodecount && o->nodecount < n ? o->nodecount : n;
-	top_header(o, out, shown, n, "lines");
+	top_header(o, out, shown, n, "lines", false);
 	size_t room = report_name_room(o, STATS_COLS);
 	uint64_t sum = 0;
 	for (size_t i = 0; i < shown; i++) {
@@ -178,7 +222,7 @@ static void top_lines(const struct profile *p, FILE *out, const struct report_op
 		if (r->line)
 			snprintf(num, sizeof(num), "%u", r->line);
 		snprintf(label, sizeof(label), "%s %s:%s", name, file, num);
-		top_row(o, out, total, r->self_ns, r->total_ns, &sum, label, room);
+		top_row(o, out, total, r->self_ns, r->total_ns, &sum, label, room, NULL);
 	}
 	free(order);
 	free(t.rows);
@@ -198,14 +242,16 @@ void report_top(const struct profile *p, FILE *out, const struct report_options 
 	size_t n;
 	uint32_t *order = report_graph_order(&g, o->sort_cum, &n);
 	size_t shown = o->nodecount && o->nodecount < n ? o->nodecount : n;
-	top_header(o, out, shown, n, "functions");
-	size_t room = report_name_room(o, STATS_COLS);
+	uint64_t *off = p->off_cpu ? off_cpu_totals(p) : NULL;
+	top_header(o, out, shown, n, "functions", off != NULL);
+	size_t room = report_name_room(o, STATS_COLS + (off ? OFF_COLS : 0));
 	uint64_t sum = 0;
 	for (size_t i = 0; i < shown; i++) {
 		uint32_t f = order[i];
 		top_row(o, out, g.total, g.fn[f].self_ns, g.fn[f].total_ns, &sum, p->functions[f].name,
-			room);
+			room, off ? &off[f] : NULL);
 	}
+	free(off);
 	free(order);
 	report_graph_free(&g);
 }

@@ -41,6 +41,8 @@ void sym_ptrmap_free(struct sym_ptrmap *m);
 
 struct sym_module {
 	const char *path; /* as recorded */
+	uint64_t pid;     /* of the first mapping of it: /proc/PID/root is tried
+			   * when the path does not give the recorded file */
 	uint8_t build_id[64];
 	size_t build_id_len;
 	bool usable; /* segments known: file offsets become ELF addresses */

@@ -4,6 +4,7 @@
 #include "symbolize.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -429,6 +430,40 @@ static void fall_back(struct symbolizer *s, struct sym_module *mod, const char *
 	sym_warn(s, "module '%s' %s; its frames are shown as module+offset", mod->path, why);
 }
 
+/* The ELF file open on fd, when it is one and has the recorded build-id
+ * (or the capture recorded none); else NULL and why. Closes fd. */
+static Elf *open_checked(const struct sym_module *mod, int fd, const char *opened, char *why,
+			 size_t len)
+{
+	Elf *bin = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	/* Everything is mapped now: the descriptor is not needed, and a
+	 * capture with hundreds of modules must not run out of them. */
+	if (bin)
+		elf_cntl(bin, ELF_C_FDDONE);
+	close(fd);
+	GElf_Ehdr eh;
+	if (!bin || elf_kind(bin) != ELF_K_ELF || !gelf_getehdr(bin, &eh)) {
+		snprintf(why, len, "('%s') is not a readable ELF file (%s)", opened, elf_errmsg(-1));
+		if (bin)
+			elf_end(bin);
+		return NULL;
+	}
+	uint8_t bid[64];
+	size_t bid_len;
+	sym_elf_build_id(bin, bid, &bid_len);
+	if (mod->build_id_len && bid_len &&
+	    (bid_len != mod->build_id_len || memcmp(bid, mod->build_id, bid_len) != 0)) {
+		char want[129], got[129];
+		hex(mod->build_id, mod->build_id_len, want);
+		hex(bid, bid_len, got);
+		snprintf(why, len, "changed since the recording ('%s' has build-id %s, the capture %s)",
+			 opened, got, want);
+		elf_end(bin);
+		return NULL;
+	}
+	return bin;
+}
+
 static void load_module(struct symbolizer *s, struct sym_module *mod)
 {
 	if (is_vdso(mod->path)) {
@@ -438,41 +473,31 @@ static void load_module(struct symbolizer *s, struct sym_module *mod)
 	if (mod->path[0] == '[')
 		return; /* [heap], [stack], [anon:...]: no file, module+offset is right */
 
-	char opened[4096], why[512], dmg[256];
+	char opened[4096], why[1024], dmg[256];
+	Elf *bin = NULL;
 	int fd = sym_open_module(s, mod->path, opened, sizeof(opened));
-	if (fd < 0) {
+	if (fd < 0)
 		snprintf(why, sizeof(why), "cannot be read ('%s': %s)", opened, strerror(errno));
-		fall_back(s, mod, why);
-		return;
+	else
+		bin = open_checked(mod, fd, opened, why, sizeof(why));
+	/* A process in another mount namespace (a container) sees its files
+	 * under its own root: while it runs, /proc/PID/root reaches them;
+	 * the build-id says whether it is the recorded file. */
+	if (!bin && mod->pid && mod->path[0] == '/') {
+		char root[4096], why2[512];
+		snprintf(root, sizeof(root), "/proc/%" PRIu64 "/root%s", mod->pid, mod->path);
+		int rfd = open(root, O_RDONLY | O_CLOEXEC);
+		if (rfd < 0)
+			snprintf(why2, sizeof(why2), "'%s': %s", root, strerror(errno));
+		else if ((bin = open_checked(mod, rfd, root, why2, sizeof(why2))))
+			snprintf(opened, sizeof(opened), "%s", root);
+		if (!bin) {
+			size_t len = strlen(why);
+			snprintf(why + len, sizeof(why) - len, "; nor through its process's root (%s)",
+				 why2);
+		}
 	}
-	Elf *bin = elf_begin(fd, ELF_C_READ_MMAP, NULL);
-	/* Everything is mapped now: the descriptor is not needed, and a
-	 * capture with hundreds of modules must not run out of them. */
-	if (bin)
-		elf_cntl(bin, ELF_C_FDDONE);
-	close(fd);
-	GElf_Ehdr eh;
-	if (!bin || elf_kind(bin) != ELF_K_ELF || !gelf_getehdr(bin, &eh)) {
-		snprintf(why, sizeof(why), "('%s') is not a readable ELF file (%s)", opened,
-			 elf_errmsg(-1));
-		if (bin)
-			elf_end(bin);
-		fall_back(s, mod, why);
-		return;
-	}
-
-	uint8_t bid[64];
-	size_t bid_len;
-	sym_elf_build_id(bin, bid, &bid_len);
-	if (mod->build_id_len && bid_len &&
-	    (bid_len != mod->build_id_len || memcmp(bid, mod->build_id, bid_len) != 0)) {
-		char want[129], got[129];
-		hex(mod->build_id, mod->build_id_len, want);
-		hex(bid, bid_len, got);
-		snprintf(why, sizeof(why),
-			 "changed since the recording ('%s' has build-id %s, the capture %s)",
-			 opened, got, want);
-		elf_end(bin);
+	if (!bin) {
 		fall_back(s, mod, why);
 		return;
 	}
@@ -542,6 +567,7 @@ static struct sym_module *module_for(struct symbolizer *s, const struct profile_
 	if (!mod) {
 		mod = xcalloc(1, sizeof(*mod));
 		mod->path = sym_intern(s, m->path, strlen(m->path));
+		mod->pid = m->pid;
 		memcpy(mod->build_id, m->build_id, m->build_id_len);
 		mod->build_id_len = m->build_id_len;
 		GROW(s->mods, s->cap_mods, s->nmods + 1);

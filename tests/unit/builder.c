@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../../src/capture/encoding.h"
 #include "../../src/capture/writer.h"
 #include "../../src/model/profile.h"
 #include "../../src/symbolize/sym_internal.h"
@@ -128,6 +129,64 @@ void tb_capture_stack(struct tb_capture *c, uint64_t id, const uint64_t *pcs, si
 {
 	if (c->w)
 		capture_write_stack(c->w, id, CAPTURE_STACK_COMPLETE, pcs, n);
+}
+
+void tb_capture_stack_pid(struct tb_capture *c, uint64_t id, const uint64_t *pcs, size_t n,
+			  uint64_t pid)
+{
+	/* id, end reason, n, zigzag deltas (the first from 0), pid: all
+	 * varints. */
+	uint64_t *f = xmalloc((n + 4) * sizeof(uint64_t));
+	size_t k = 0;
+	f[k++] = id;
+	f[k++] = CAPTURE_STACK_COMPLETE;
+	f[k++] = n;
+	for (size_t i = 0; i < n; i++)
+		f[k++] = zigzag_encode((int64_t)(pcs[i] - (i ? pcs[i - 1] : 0)));
+	f[k++] = pid;
+	tb_capture_rec(c, CAPTURE_REC_STACK, f, k);
+	free(f);
+}
+
+void tb_capture_mapping_pid(struct tb_capture *c, uint64_t id, uint64_t start, uint64_t end,
+			    uint64_t offset, uint64_t path_id, uint64_t pid)
+{
+	/* No build-id: its length 0, and the body is varints only. */
+	uint64_t f[] = { id, start, end, offset, path_id, 0, 5 /* r-x */, pid };
+	tb_capture_rec(c, CAPTURE_REC_MAPPING, f, sizeof(f) / sizeof(f[0]));
+}
+
+int tb_self_exec_mapping(uint64_t inside, uint64_t *start, uint64_t *end, uint64_t *offset,
+			 char *path, size_t len)
+{
+	char exe[4096];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	FILE *f = n > 0 ? fopen("/proc/self/maps", "r") : NULL;
+	if (!f)
+		return -1;
+	exe[n] = '\0';
+	char line[8192];
+	int found = -1;
+	while (found && fgets(line, sizeof(line), f)) {
+		unsigned long long lo, hi, off;
+		char perms[8];
+		int pos = 0;
+		if (sscanf(line, "%llx-%llx %7s %llx %*s %*s%n", &lo, &hi, perms, &off, &pos) != 4)
+			continue;
+		char *p = line + pos;
+		while (*p == ' ')
+			p++;
+		p[strcspn(p, "\n")] = '\0';
+		if (strcmp(p, exe) || !strchr(perms, 'x') || inside < lo || inside >= hi)
+			continue;
+		*start = lo;
+		*end = hi;
+		*offset = off;
+		snprintf(path, len, "%s", p);
+		found = 0;
+	}
+	fclose(f);
+	return found;
 }
 
 void tb_capture_rec(struct tb_capture *c, unsigned kind, const uint64_t *fields, size_t n)

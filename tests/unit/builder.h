@@ -49,6 +49,12 @@ struct tb_capture *tb_capture_new(void);
 void tb_capture_string(struct tb_capture *c, uint64_t id, const char *s);
 /* A STACK record of n pcs, leaf first. */
 void tb_capture_stack(struct tb_capture *c, uint64_t id, const uint64_t *pcs, size_t n);
+/* A STACK record of n pcs with the collector's trailing pid. */
+void tb_capture_stack_pid(struct tb_capture *c, uint64_t id, const uint64_t *pcs, size_t n,
+			  uint64_t pid);
+/* A MAPPING record without build-id, with the collector's trailing pid. */
+void tb_capture_mapping_pid(struct tb_capture *c, uint64_t id, uint64_t start, uint64_t end,
+			    uint64_t offset, uint64_t path_id, uint64_t pid);
 /* Any record whose body is only varints. */
 void tb_capture_rec(struct tb_capture *c, unsigned kind, const uint64_t *fields, size_t n);
 #define TB_REC(c, kind, ...)                                                        \
@@ -59,6 +65,11 @@ void tb_capture_rec(struct tb_capture *c, unsigned kind, const uint64_t *fields,
 struct profile *tb_capture_load(struct tb_capture *c, char *err, size_t errlen);
 struct profile *tb_capture_load_with(struct tb_capture *c, unsigned flags, char *err,
 				     size_t errlen);
+
+/* The executable mapping of the test binary holding `inside`, from
+ * /proc/self/maps: 0, or -1 when there is none. */
+int tb_self_exec_mapping(uint64_t inside, uint64_t *start, uint64_t *end, uint64_t *offset,
+			 char *path, size_t len);
 
 /* The GNU build-id of the test binary itself, read from its file: its
  * length, 0 when it has none. */
