@@ -88,12 +88,15 @@ $(B)/oneprof: $(CLI_OBJ) $(B)/liboneprof-cli.a
 # tests link it). AGENT_OBJ and the two link rules above were expanded
 # already, hence the extra prerequisite lines; LIB_SRC is read by the rules
 # below (unit-tests-asan, capture-tool, fuzz).
+# space.c unwinds copied stacks for the out-of-process collector from
+# files on disk: CLI side only, not in the agent.
 UNWIND_SRC := $(wildcard src/unwind/*.c)
-AGENT_SRC += $(UNWIND_SRC)
-AGENT_OBJ += $(UNWIND_SRC:%.c=$(B)/pic/%.o)
+UNWIND_AGENT_SRC := $(filter-out src/unwind/space.c,$(UNWIND_SRC))
+AGENT_SRC += $(UNWIND_AGENT_SRC)
+AGENT_OBJ += $(UNWIND_AGENT_SRC:%.c=$(B)/pic/%.o)
 LIB_SRC += $(UNWIND_SRC)
 LIB_OBJ += $(UNWIND_SRC:%.c=$(B)/obj/%.o)
-$(B)/liboneprof.so: $(UNWIND_SRC:%.c=$(B)/pic/%.o)
+$(B)/liboneprof.so: $(UNWIND_AGENT_SRC:%.c=$(B)/pic/%.o)
 $(B)/liboneprof-cli.a: $(UNWIND_SRC:%.c=$(B)/obj/%.o)
 # The unwind test chain must have no frame pointers (that is what it
 # tests): these come after BASE_CFLAGS' -fno-omit-frame-pointer and win,
@@ -252,7 +255,8 @@ clean:
 # tests/fuzz/eh_frame_seeds/.
 fuzz: $(B)/fuzz/fuzz-eh-frame
 EH_FUZZ_SRC := tests/fuzz/fuzz_eh_frame.c src/unwind/eh_frame.c src/unwind/walk.c
-$(B)/fuzz/fuzz-eh-frame: $(EH_FUZZ_SRC) src/unwind/unwind_internal.h src/capture/encoding.h
+$(B)/fuzz/fuzz-eh-frame: $(EH_FUZZ_SRC) src/unwind/unwind_internal.h src/unwind/walk_core.h \
+		src/capture/encoding.h
 	@mkdir -p $(dir $@)
 	clang -std=gnu11 -g -O1 -Iinclude -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
 		-fno-sanitize-recover=undefined -pthread -o $@ $(EH_FUZZ_SRC)

@@ -131,7 +131,7 @@ enum capture_record_kind {
 /* Why a stack walk stopped. */
 enum capture_stack_end {
 	CAPTURE_STACK_COMPLETE = 0,    /* reached the outermost frame */
-	CAPTURE_STACK_TRUNCATED = 1,   /* hit the depth limit */
+	CAPTURE_STACK_TRUNCATED = 1,   /* hit the depth limit, or a stack copy's end */
 	CAPTURE_STACK_BAD_FRAME = 2,   /* frame pointer outside the stack or not increasing */
 	CAPTURE_STACK_NO_STACK_INFO = 3, /* thread stack bounds unknown */
 	CAPTURE_STACK_NO_UNWIND_INFO = 4, /* a pc with no CFI, and no frame pointer either */

@@ -12,7 +12,12 @@
  * becomes a range with no rule, where the walker takes one frame-pointer
  * step instead.
  *
- * Ownership: the module owns every table; unwind_free() releases them. */
+ * The same rows also unwind stacks offline (space.c, CLI side only): a
+ * copy of a user stack taken by the kernel for the out-of-process
+ * collector, with tables read from the module files on disk.
+ *
+ * Ownership: the module owns every in-process table; unwind_free()
+ * releases them. */
 #ifndef UNWIND_H
 #define UNWIND_H
 
@@ -67,5 +72,78 @@ struct unwind_stats {
 	unsigned failed_modules;
 };
 void unwind_get_stats(struct unwind_stats *st);
+
+/* ---- offline: copied stacks of another process (CLI side) ----
+ *
+ * The out-of-process collector gets, per sample, the user registers and
+ * SIZE bytes of user stack from the sample's rsp (perf_event's
+ * PERF_SAMPLE_REGS_USER and PERF_SAMPLE_STACK_USER) and unwinds them here,
+ * with the rows and the row interpreter of the in-process walker. x86-64
+ * only. Neither type is thread-safe: one thread owns a files cache and the
+ * spaces made from it. Not for the agent: space.c is not linked into it. */
+
+/* Tables of module files read from disk, cached by file identity (device,
+ * inode, size, mtime) and shared by every address space made from it, so
+ * libc is parsed once for all processes. Owns every table; outlives the
+ * spaces made from it. */
+struct unwind_files;
+struct unwind_files *unwind_files_new(void);
+void unwind_files_free(struct unwind_files *f);
+
+/* The most bytes of .eh_frame_hdr or .eh_frame read from one file (a
+ * larger .eh_frame is read up to this many bytes, whose FDEs still count;
+ * a larger header fails the file). */
+#define UNWIND_MAX_TABLE_BYTES ((size_t)256 << 20)
+void unwind_files_set_max_table_bytes(struct unwind_files *f, size_t bytes);
+
+/* files: distinct files seen (by identity); parsed: files with tables;
+ * failed: files that could not be opened (or changed since they were
+ * mapped), are not x86-64 ELF, are truncated, have no .eh_frame_hdr or a
+ * malformed one (walks take frame-pointer steps in them); missing:
+ * mappings whose path did not name a regular file ([vdso], deleted
+ * files); rows and unsupported_fdes as in struct unwind_stats. */
+struct unwind_files_stats {
+	unsigned files, parsed, failed, missing;
+	size_t rows, unsupported_fdes;
+};
+void unwind_files_get_stats(const struct unwind_files *f, struct unwind_files_stats *st);
+
+/* One process's address space: its executable mappings. Refers to the
+ * files cache it was made with; owns its mapping list only. */
+struct unwind_space;
+struct unwind_space *unwind_space_new(struct unwind_files *files);
+
+/* Maps [start, end) of the file at path (a path this process can open:
+ * the collector passes /proc/PID/root/PATH) from file offset `offset`, as
+ * in /proc/PID/maps; replaces whatever was mapped there (mmap over mmap).
+ * The file is identified now (stat) and read at the first walk that needs
+ * it, so the path must still open then; a path that names no file is
+ * mapped without tables and counted as missing. Returns 0, -EINVAL (empty
+ * range) or -ENOMEM. */
+int unwind_space_map(struct unwind_space *s, uint64_t start, uint64_t end, uint64_t offset,
+		     const char *path);
+/* Removes whatever is mapped in [start, end). */
+void unwind_space_unmap(struct unwind_space *s, uint64_t start, uint64_t end);
+/* fork: a copy of the mappings, sharing the files cache. NULL when out of
+ * memory. */
+struct unwind_space *unwind_space_clone(const struct unwind_space *s);
+/* exec: no mappings. */
+void unwind_space_clear(struct unwind_space *s);
+void unwind_space_free(struct unwind_space *s);
+
+/* Walks the stack of regs using a copy of it: stack[0] is the byte at
+ * regs->sp, stack_len bytes (the kernel's dyn_size). pcs and end reasons
+ * as for unwind_walk, the window being the copy, except that a slot
+ * beyond the copy's end (a user address, aligned) ends the walk with
+ * CAPTURE_STACK_TRUNCATED: the copy was too small for the stack (the
+ * sample's SIZE; most programs need 8 to 16 KiB), the frames found are
+ * right and the outer ones missing. A slot below regs->sp or misaligned,
+ * or a CFA that does not move outward, is CAPTURE_STACK_BAD_FRAME; an
+ * empty copy (the kernel could not read at sp) is BAD_FRAME after pcs[0].
+ * A module file is read on the first walk that needs it (may allocate and
+ * do file I/O). */
+unsigned unwind_space_walk(struct unwind_space *s, const struct unwind_regs *regs,
+			   const uint8_t *stack, size_t stack_len, uint64_t *pcs, unsigned max,
+			   unsigned *end_reason);
 
 #endif

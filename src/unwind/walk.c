@@ -17,9 +17,10 @@
  * Walker: per frame, the module by binary search over text ranges, then
  * the row by binary search; pc for frame 0 and pc-1 for return addresses
  * (a call may be a function's last instruction). A pc with no row takes
- * one frame-pointer step instead. Every load is an aligned stack slot
- * inside [max(stack_lo, sp), stack_hi), so no table or stack content can
- * make it fault. */
+ * one frame-pointer step instead (the row interpreter is walk_core.h,
+ * shared with the offline walker of space.c). Every load is an aligned
+ * stack slot inside [max(stack_lo, sp), stack_hi), so no table or stack
+ * content can make it fault. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* dl_iterate_phdr */
 #endif
@@ -35,6 +36,7 @@
 
 #include "unwind.h"
 #include "unwind_internal.h"
+#include "walk_core.h"
 
 /* Stack slots may lie in ASan redzones of other frames in sanitizer
  * builds: only the (bounds-checked) slot load goes uninstrumented, the
@@ -140,18 +142,19 @@ static const struct uw_row *lookup(const struct uw_set *s, uintptr_t pc)
 	return NULL;
 }
 
-/* Loads the stack slot at addr if it is aligned and inside [lo, hi). */
-static UW_SLOT_ATTR bool slot(uintptr_t addr, uintptr_t lo, uintptr_t hi, uintptr_t *out)
+static const struct uw_row *lookup_set(const void *set, uintptr_t pc)
 {
-	if (addr < lo || addr > hi - sizeof(uintptr_t) || (addr & (sizeof(uintptr_t) - 1)))
-		return false;
-	*out = *(const volatile uintptr_t *)addr;
-	return true;
+	return lookup(set, pc);
 }
 
-static inline uintptr_t plus(uintptr_t base, int64_t off)
+/* Loads the live stack slot at addr if it is aligned and inside the
+ * window. */
+static UW_SLOT_ATTR enum uw_read slot(const struct uw_window *w, uintptr_t addr, uintptr_t *out)
 {
-	return base + (uintptr_t)off; /* wraps; the bounds check catches it */
+	if (addr < w->lo || addr > w->hi - sizeof(uintptr_t) || (addr & (sizeof(uintptr_t) - 1)))
+		return UW_READ_BAD;
+	*out = *(const volatile uintptr_t *)addr;
+	return UW_READ_OK;
 }
 
 unsigned unwind_walk(const struct unwind_regs *regs, uintptr_t stack_lo, uintptr_t stack_hi,
@@ -161,108 +164,18 @@ unsigned unwind_walk(const struct unwind_regs *regs, uintptr_t stack_lo, uintptr
 		*end_reason = CAPTURE_STACK_TRUNCATED;
 		return 0;
 	}
-	uintptr_t pc = regs->pc, sp = regs->sp, fp = regs->fp;
-	unsigned n = 0;
-	pcs[n++] = pc;
-	uintptr_t lo = sp > stack_lo ? sp : stack_lo, hi = stack_hi;
-	if (hi < lo || hi - lo < 2 * sizeof(uintptr_t)) {
+	uintptr_t sp = regs->sp;
+	pcs[0] = regs->pc;
+	struct uw_window w = { sp > stack_lo ? sp : stack_lo, stack_hi, NULL };
+	if (w.hi < w.lo || w.hi - w.lo < 2 * sizeof(uintptr_t)) {
 		*end_reason = CAPTURE_STACK_BAD_FRAME;
-		return n;
+		return 1;
 	}
-	unsigned reason, ticket;
+	unsigned ticket;
 	const struct uw_set *set = enter(&ticket);
-	bool fp_ok = true;
-	for (bool first = true;; first = false) {
-		const struct uw_row *row = lookup(set, first ? pc : pc - 1);
-		uintptr_t cfa, ra, nfp = fp, v;
-		bool nfp_ok = fp_ok;
-		switch (row ? row->cfa_rule : UW_NONE) {
-		case UW_OUTERMOST:
-		case UW_SIGNAL: /* the interrupted context is in a ucontext we do not parse */
-			reason = CAPTURE_STACK_COMPLETE;
-			goto out;
-		case UW_NONE: /* no CFI: one frame-pointer step */
-			if (!fp_ok || !slot(fp, lo, hi, &nfp) || !slot(fp + 8, lo, hi, &ra)) {
-				reason = UNWIND_STACK_NO_UNWIND_INFO;
-				goto out;
-			}
-			cfa = fp + 16;
-			break;
-		default:
-			switch (row->cfa_rule) {
-			case UW_CFA_RSP:
-				cfa = plus(sp, row->cfa_off);
-				break;
-			case UW_CFA_RBP:
-				cfa = plus(fp, row->cfa_off);
-				break;
-			case UW_CFA_PLT:
-				cfa = plus(sp, row->cfa_off) + ((pc & 15) >= (uintptr_t)row->arg ? 8 : 0);
-				break;
-			case UW_CFA_DEREF_RSP:
-			case UW_CFA_DEREF_RBP:
-				if (!slot(plus(row->cfa_rule == UW_CFA_DEREF_RSP ? sp : fp, row->cfa_off),
-					  lo, hi, &v)) {
-					reason = CAPTURE_STACK_BAD_FRAME;
-					goto out;
-				}
-				cfa = plus(v, row->arg);
-				break;
-			default:
-				reason = CAPTURE_STACK_BAD_FRAME;
-				goto out;
-			}
-			if ((row->cfa_rule == UW_CFA_RBP || row->cfa_rule == UW_CFA_DEREF_RBP) && !fp_ok) {
-				reason = CAPTURE_STACK_BAD_FRAME;
-				goto out;
-			}
-			if (!slot(plus(cfa, row->ra_off), lo, hi, &ra)) {
-				reason = CAPTURE_STACK_BAD_FRAME;
-				goto out;
-			}
-			bool got = true;
-			switch (row->rbp_rule) {
-			case UW_RBP_SAME:
-				break;
-			case UW_RBP_AT_CFA:
-				got = slot(plus(cfa, row->rbp_off), lo, hi, &nfp);
-				break;
-			case UW_RBP_AT_RBP:
-				got = fp_ok && slot(plus(fp, row->rbp_off), lo, hi, &nfp);
-				break;
-			case UW_RBP_AT_RSP:
-				got = slot(plus(sp, row->rbp_off), lo, hi, &nfp);
-				break;
-			default:
-				nfp_ok = false;
-				break;
-			}
-			if (!got) {
-				reason = CAPTURE_STACK_BAD_FRAME;
-				goto out;
-			}
-		}
-		if (ra == 0) { /* the outermost frame by convention */
-			reason = CAPTURE_STACK_COMPLETE;
-			goto out;
-		}
-		if (cfa <= sp || cfa > hi) { /* callers live higher: no progress is a bad frame */
-			reason = CAPTURE_STACK_BAD_FRAME;
-			goto out;
-		}
-		if (n >= max) {
-			reason = CAPTURE_STACK_TRUNCATED;
-			goto out;
-		}
-		pcs[n++] = ra;
-		pc = ra;
-		sp = cfa;
-		fp = nfp;
-		fp_ok = nfp_ok;
-	}
-out:
+	unsigned n = uw_walk_rows(regs->pc, sp, regs->fp, &w, lookup_set, set, slot, false, pcs, 1,
+				  max, end_reason);
 	leave(ticket);
-	*end_reason = reason;
 	return n;
 }
 

@@ -27,6 +27,7 @@
 #include "../../src/unwind/unwind_internal.h"
 #include "unit.h"
 #include "unwind_chain.h"
+#include "unwind_syms.h"
 
 #define MAX_PCS 64
 
@@ -35,91 +36,11 @@ struct walk_result {
 	unsigned n, reason;
 };
 
-/* ---- function names from this binary's .symtab ---- */
-
-struct fsym {
-	uintptr_t lo, hi;
-	char *name;
-};
-
-struct symtab {
-	struct fsym *v;
-	size_t n;
-};
-
-static int main_bias_cb(struct dl_phdr_info *info, size_t size, void *arg)
-{
-	(void)size;
-	*(uintptr_t *)arg = info->dlpi_addr;
-	return 1; /* the first object is the main program */
-}
-
-static void symtab_load(struct symtab *st)
-{
-	memset(st, 0, sizeof(*st));
-	uintptr_t bias = 0;
-	dl_iterate_phdr(main_bias_cb, &bias);
-	elf_version(EV_CURRENT);
-	int fd = open("/proc/self/exe", O_RDONLY);
-	if (fd < 0)
-		return;
-	Elf *e = elf_begin(fd, ELF_C_READ, NULL);
-	Elf_Scn *scn = NULL;
-	while (e && (scn = elf_nextscn(e, scn))) {
-		GElf_Shdr sh;
-		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_SYMTAB || !sh.sh_entsize)
-			continue;
-		Elf_Data *d = elf_getdata(scn, NULL);
-		size_t n = sh.sh_size / sh.sh_entsize;
-		st->v = calloc(n, sizeof(*st->v));
-		for (size_t i = 0; d && st->v && i < n; i++) {
-			GElf_Sym s;
-			if (!gelf_getsym(d, (int)i, &s) || GELF_ST_TYPE(s.st_info) != STT_FUNC ||
-			    !s.st_size || !s.st_value)
-				continue;
-			const char *name = elf_strptr(e, sh.sh_link, s.st_name);
-			if (!name)
-				continue;
-			st->v[st->n].lo = bias + s.st_value;
-			st->v[st->n].hi = bias + s.st_value + s.st_size;
-			st->v[st->n].name = strdup(name);
-			st->n++;
-		}
-		break;
-	}
-	if (e)
-		elf_end(e);
-	close(fd);
-}
-
-static void symtab_free(struct symtab *st)
-{
-	for (size_t i = 0; i < st->n; i++)
-		free(st->v[i].name);
-	free(st->v);
-}
-
-static const struct fsym *symtab_find(const struct symtab *st, uintptr_t pc)
-{
-	for (size_t i = 0; i < st->n; i++)
-		if (pc >= st->v[i].lo && pc < st->v[i].hi)
-			return &st->v[i];
-	return NULL;
-}
-
-static const struct fsym *symtab_named(const struct symtab *st, const char *name)
-{
-	for (size_t i = 0; i < st->n; i++)
-		if (strcmp(st->v[i].name, name) == 0)
-			return &st->v[i];
-	return NULL;
-}
-
 /* The name of frame i: return addresses are looked up at pc-1, since the
  * call may be the last instruction of its function. */
-static const char *frame_name(const struct symtab *st, const struct walk_result *r, unsigned i)
+static const char *frame_name(const struct usym_table *st, const struct walk_result *r, unsigned i)
 {
-	const struct fsym *f = symtab_find(st, (uintptr_t)r->pcs[i] - (i ? 1 : 0));
+	const struct usym *f = usym_find(st, (uintptr_t)r->pcs[i] - (i ? 1 : 0));
 	return f ? f->name : NULL;
 }
 
@@ -130,7 +51,7 @@ static int in_libc(uint64_t pc)
 	       strstr(di.dli_fname, "libc.so") != NULL;
 }
 
-static void dump(const struct symtab *st, const struct walk_result *r)
+static void dump(const struct usym_table *st, const struct walk_result *r)
 {
 	printf("    walk: %u frames, reason %u\n", r->n, r->reason);
 	for (unsigned i = 0; i < r->n; i++) {
@@ -144,7 +65,7 @@ static void dump(const struct symtab *st, const struct walk_result *r)
 }
 
 /* Checks that frames from..from+n-1 are the functions named, in order. */
-static int expect_frames(const struct symtab *st, const struct walk_result *r, unsigned from,
+static int expect_frames(const struct usym_table *st, const struct walk_result *r, unsigned from,
 			 const char *const *names, unsigned n)
 {
 	int ok = r->n >= from + n;
@@ -196,9 +117,9 @@ static const char *const chain_names[] = { "unwind_chain_leaf", "unwind_chain_c"
 					   "unwind_chain_b", "unwind_chain_a" };
 
 /* The chain really has no frame pointer setup (push %rbp; mov %rsp,%rbp). */
-static void check_frameless(const struct symtab *st, const char *name)
+static void check_frameless(const struct usym_table *st, const char *name)
 {
-	const struct fsym *f = symtab_named(st, name);
+	const struct usym *f = usym_named(st, name);
 	CHECK(f != NULL);
 	if (!f)
 		return;
@@ -213,8 +134,8 @@ static void check_frameless(const struct symtab *st, const char *name)
 TEST(unwind_chain_without_frame_pointers)
 {
 	CHECK_EQ_INT(unwind_rebuild(), 0);
-	struct symtab st;
-	symtab_load(&st);
+	struct usym_table st;
+	usym_load(&st);
 	CHECK(st.n > 0);
 	for (unsigned i = 0; i < 4; i++)
 		check_frameless(&st, chain_names[i]);
@@ -230,14 +151,14 @@ TEST(unwind_chain_without_frame_pointers)
 
 	/* Frame pointers alone could not have found the chain: rbp points into
 	 * this test function's frame (or holds chain_c's data). */
-	symtab_free(&st);
+	usym_free(&st);
 }
 
 TEST(unwind_reaches_libc_and_completes)
 {
 	CHECK_EQ_INT(unwind_rebuild(), 0);
-	struct symtab st;
-	symtab_load(&st);
+	struct usym_table st;
+	usym_load(&st);
 	struct walk_probe p;
 	memset(&p, 0, sizeof(p));
 	struct unwind_chain_ctx ctx = { walk_probe, &p, 0, NULL, NULL };
@@ -253,7 +174,7 @@ TEST(unwind_reaches_libc_and_completes)
 	CHECK(p.res.n > 6 && in_libc(p.res.pcs[6]));
 	if (libc_frames < 1 || p.res.reason != CAPTURE_STACK_COMPLETE)
 		dump(&st, &p.res);
-	symtab_free(&st);
+	usym_free(&st);
 }
 
 /* ---- a signal interrupting a frameless leaf: the sampler's situation ---- */
@@ -289,8 +210,8 @@ static void *kicker(void *arg)
 TEST(unwind_signal_in_frameless_leaf)
 {
 	CHECK_EQ_INT(unwind_rebuild(), 0);
-	struct symtab st;
-	symtab_load(&st);
+	struct usym_table st;
+	usym_load(&st);
 	stack_bounds(&sig_lo, &sig_hi);
 	memset(&sig_res, 0, sizeof(sig_res));
 	sig_ready = sig_stop = 0;
@@ -312,7 +233,7 @@ TEST(unwind_signal_in_frameless_leaf)
 					     "test_unwind_signal_in_frameless_leaf", "main" };
 	expect_frames(&st, &sig_res, 0, names, 6);
 	CHECK_EQ_INT(sig_res.reason, CAPTURE_STACK_COMPLETE);
-	symtab_free(&st);
+	usym_free(&st);
 }
 
 /* ---- from inside the application's own signal handler ---- */
@@ -329,8 +250,8 @@ static void on_sigusr2(int sig)
 TEST(unwind_stops_at_signal_frame)
 {
 	CHECK_EQ_INT(unwind_rebuild(), 0);
-	struct symtab st;
-	symtab_load(&st);
+	struct usym_table st;
+	usym_load(&st);
 	memset(&handler_probe, 0, sizeof(handler_probe));
 	struct sigaction sa, old;
 	memset(&sa, 0, sizeof(sa));
@@ -350,7 +271,7 @@ TEST(unwind_stops_at_signal_frame)
 	CHECK_EQ_INT(r->reason, CAPTURE_STACK_COMPLETE);
 	if (r->n != 6)
 		dump(&st, r);
-	symtab_free(&st);
+	usym_free(&st);
 }
 
 /* ---- bounds ---- */
@@ -513,8 +434,8 @@ static void *unwind_thread_fn(void *arg)
 TEST(unwind_thread_to_clone)
 {
 	CHECK_EQ_INT(unwind_rebuild(), 0);
-	struct symtab st;
-	symtab_load(&st);
+	struct usym_table st;
+	usym_load(&st);
 	struct thread_arg *t = calloc(1, sizeof(*t));
 	pthread_t th;
 	CHECK_EQ_INT(pthread_create(&th, NULL, unwind_thread_fn, t), 0);
@@ -532,7 +453,7 @@ TEST(unwind_thread_to_clone)
 	if (r->n < 7 || !in_libc(r->pcs[r->n - 1]) || r->reason != CAPTURE_STACK_COMPLETE)
 		dump(&st, r);
 	free(t);
-	symtab_free(&st);
+	usym_free(&st);
 }
 
 /* ---- rebuilds while walking ---- */
