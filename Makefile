@@ -25,7 +25,7 @@ SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined
 AGENT_SRC := $(wildcard src/agent/*.c) src/capture/writer.c src/util/escape.c
 # The CLI-side library: reader, model, symbolizer, reports, exporters.
 # The agent's perf map parser is in it too, for its unit tests and fuzzer.
-LIB_SRC := $(wildcard src/capture/*.c src/model/*.c src/symbolize/*.c \
+LIB_SRC := $(wildcard src/capture/*.c src/model/*.c src/symbolize/*.c src/collect/*.c \
                       src/report/*.c src/export/*.c src/util/*.c) src/agent/jitmap.c \
            src/agent/procfs.c src/agent/expo.c src/agent/httpd.c
 CLI_SRC := $(wildcard src/cli/*.c)

@@ -158,6 +158,15 @@ void capture_write_mapping(struct capture_writer *w, uint64_t id, uint64_t start
 			   uint64_t offset, uint64_t path_id, const uint8_t *build_id,
 			   size_t build_id_len, uint64_t prot)
 {
+	capture_write_mapping_pid(w, id, start, end, offset, path_id, build_id, build_id_len, prot,
+				  0);
+}
+
+void capture_write_mapping_pid(struct capture_writer *w, uint64_t id, uint64_t start,
+			       uint64_t end, uint64_t offset, uint64_t path_id,
+			       const uint8_t *build_id, size_t build_id_len, uint64_t prot,
+			       uint64_t pid)
+{
 	struct capture_buf *s = &w->scratch;
 	capture_buf_varint(s, id);
 	capture_buf_varint(s, start);
@@ -167,11 +176,19 @@ void capture_write_mapping(struct capture_writer *w, uint64_t id, uint64_t start
 	capture_buf_varint(s, build_id_len);
 	capture_buf_bytes(s, build_id, build_id_len);
 	capture_buf_varint(s, prot);
+	if (pid)
+		capture_buf_varint(s, pid);
 	append_record(w, CAPTURE_REC_MAPPING);
 }
 
 void capture_write_stack(struct capture_writer *w, uint64_t id, unsigned end_reason,
 			 const uint64_t *pcs, size_t n)
+{
+	capture_write_stack_pid(w, id, end_reason, pcs, n, 0);
+}
+
+void capture_write_stack_pid(struct capture_writer *w, uint64_t id, unsigned end_reason,
+			     const uint64_t *pcs, size_t n, uint64_t pid)
 {
 	struct capture_buf *s = &w->scratch;
 	capture_buf_varint(s, id);
@@ -183,6 +200,8 @@ void capture_write_stack(struct capture_writer *w, uint64_t id, unsigned end_rea
 		capture_buf_varint(s, zigzag_encode((int64_t)(pcs[i] - prev)));
 		prev = pcs[i];
 	}
+	if (pid)
+		capture_buf_varint(s, pid);
 	append_record(w, CAPTURE_REC_STACK);
 }
 

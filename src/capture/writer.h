@@ -43,6 +43,14 @@ void capture_write_mapping(struct capture_writer *w, uint64_t id, uint64_t start
 			   size_t build_id_len, uint64_t prot);
 void capture_write_stack(struct capture_writer *w, uint64_t id, unsigned end_reason,
 			 const uint64_t *pcs, size_t n);
+/* The same with the trailing pid of a multi-process capture (the
+ * out-of-process collector); pid 0 leaves the field out. */
+void capture_write_mapping_pid(struct capture_writer *w, uint64_t id, uint64_t start,
+			       uint64_t end, uint64_t offset, uint64_t path_id,
+			       const uint8_t *build_id, size_t build_id_len, uint64_t prot,
+			       uint64_t pid);
+void capture_write_stack_pid(struct capture_writer *w, uint64_t id, unsigned end_reason,
+			     const uint64_t *pcs, size_t n, uint64_t pid);
 /* Any record whose body is only varints. */
 void capture_write_varints(struct capture_writer *w, unsigned kind, const uint64_t *fields,
 			   size_t n);

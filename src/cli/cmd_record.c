@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../collect/collect.h"
 #include "../model/profile.h"
 #include "../agent/httpd.h"
 #include "../agent/interval.h"
@@ -25,11 +26,16 @@
 
 const char cmd_record_help[] =
 	"usage: oneprof record [options] -- COMMAND [ARGS...]\n"
+	"       oneprof record -p PID[,PID...] [--duration S] [options]\n"
+	"       oneprof record --system [--duration S] [options]\n"
+	"       oneprof record --perf [options] -- COMMAND [ARGS...]\n"
 	"\n"
 	"Runs COMMAND with the oneprof agent preloaded, sampling the CPU time of\n"
 	"every thread, and writes a capture. COMMAND's exit status is passed through.\n"
+	"With -p, --system or --perf, oneprof samples from outside with perf_event\n"
+	"instead (no agent: running processes, static binaries, the whole machine).\n"
 	"\n"
-	"  -F, --freq HZ          samples per second per thread (1-10000, default 99)\n"
+	"  -F, --freq, --hz HZ    samples per second per thread (1-10000, default 99)\n"
 	"  -o, --output FILE      capture to write (default oneprof.opf)\n"
 	"      --max-depth N      most frames kept per stack (1-1024, default 128)\n"
 	"      --wall             sample wall-clock time: blocked threads too, with\n"
@@ -61,6 +67,19 @@ const char cmd_record_help[] =
 	"      --max-overhead=PCT halve the sampling rate whenever the profiler's own CPU\n"
 	"                         time passes PCT percent of one core (like 1 or 0.5;\n"
 	"                         turns --monitor on)\n"
+	"\n"
+	"Out-of-process collection (perf_event, software cpu-clock):\n"
+	"  -p, --pid PID[,PID...] attach to running processes and their threads (and\n"
+	"                         the threads and processes they start)\n"
+	"  -a, --system           every CPU of the machine\n"
+	"      --perf             run COMMAND without the agent, following its forked\n"
+	"                         children and the programs they exec\n"
+	"      --duration S       stop after S seconds (like 2 or 0.5); else at Ctrl-C,\n"
+	"                         SIGTERM, or when every target exited\n"
+	"      --ring-pages N     kernel ring per event, in pages (a power of two,\n"
+	"                         default 64); lost records are counted and shown\n"
+	"      --call-graph fp    stacks from frame pointers, walked by the kernel\n"
+	"                         (the default; dwarf is not supported yet)\n"
 	"\n"
 	"The agent also reads ONEPROF_RING_SIZE (per-thread buffer, default 256K) and\n"
 	"ONEPROF_FLUSH_MS (most time samples wait before reaching the file, default 1000)\n"
@@ -289,6 +308,137 @@ static void print_summary(const char *output)
 	profile_free(p);
 }
 
+/* -p, --system and --perf: the out-of-process collector (src/collect/). */
+struct collector_options {
+	const char *pids;      /* as given */
+	bool system, perf;
+	unsigned modes;        /* how many of the three were given */
+	uint64_t duration_ns;
+	unsigned ring_pages;
+	const char *agent_only; /* an agent option given, for the error */
+};
+
+static int parse_pids(const char *s, pid_t *pids, size_t *n)
+{
+	*n = 0;
+	while (*s) {
+		char *end;
+		errno = 0;
+		long v = strtol(s, &end, 10);
+		if (end == s || errno || v <= 0 || v > 0x7fffffff || (*end && *end != ',') ||
+		    *n == COLLECT_MAX_PIDS) {
+			cli_error("record: -p '%s' is not a list of process ids (like 123 or "
+				  "123,456; at most %u)", s, COLLECT_MAX_PIDS);
+			return -1;
+		}
+		pids[(*n)++] = (pid_t)v;
+		s = *end ? end + 1 : end;
+	}
+	if (!*n) {
+		cli_error("record: -p needs a process id (like -p 123)");
+		return -1;
+	}
+	return 0;
+}
+
+static void print_summary(const char *output);
+
+static int record_collector(const struct collector_options *co, const char *output,
+			    unsigned long hz, int ncmd, char **cmd)
+{
+	if (co->modes != 1) {
+		cli_error("record: %s; choose one of -p PID, --system or --perf -- COMMAND",
+			  co->modes ? "-p, --system and --perf exclude each other"
+				    : "--duration needs -p PID or --system");
+		return 2;
+	}
+	if (co->agent_only) {
+		cli_error("record: %s needs the in-process agent; drop it, or record with "
+			  "'oneprof record -- COMMAND' instead of -p/--system/--perf",
+			  co->agent_only);
+		return 2;
+	}
+	if (co->perf && ncmd == 0) {
+		cli_error("record: --perf needs a command; usage: oneprof record --perf -- COMMAND "
+			  "[ARGS...]");
+		return 2;
+	}
+	if (!co->perf && ncmd > 0) {
+		cli_error("record: %s takes no command ('%s' given); to profile a new command use "
+			  "--perf -- COMMAND", co->system ? "--system" : "-p", cmd[0]);
+		return 2;
+	}
+	pid_t pids[COLLECT_MAX_PIDS];
+	struct collect_options o = {
+		.hz = (unsigned)hz,
+		.ring_pages = co->ring_pages,
+		.duration_ns = co->duration_ns,
+		.output = output,
+	};
+	char cmd_path[PATH_MAX];
+	if (co->pids) {
+		if (parse_pids(co->pids, pids, &o.npids) != 0)
+			return 2;
+		o.mode = COLLECT_PIDS;
+		o.pids = pids;
+	} else if (co->system) {
+		o.mode = COLLECT_SYSTEM;
+	} else {
+		int rc = find_command(cmd[0], cmd_path, sizeof(cmd_path));
+		if (rc != 0) {
+			if (rc == -ENOENT)
+				cli_error("record: command '%s' not found%s; check its name or give "
+					  "its path", cmd[0], strchr(cmd[0], '/') ? "" : " in PATH");
+			else
+				cli_error("record: cannot run '%s': %s", cmd[0], strerror(-rc));
+			return 127;
+		}
+		o.mode = COLLECT_COMMAND;
+		o.argv = cmd;
+		o.path = cmd_path;
+	}
+	struct collect_stats st;
+	char err[1024];
+	int rc = collect_run(&o, &st, err, sizeof(err));
+	if (rc != 0) {
+		cli_error("record: %s", err);
+		if (rc == 127)
+			unlink(output);
+		return rc;
+	}
+	if (st.kernel_excluded)
+		cli_warn("kernel frames left out: the kernel allows user frames only "
+			 "(kernel.perf_event_paranoid is %ld); run as root or with CAP_PERFMON for "
+			 "kernel frames", perf_sysctl("/proc/sys/kernel/perf_event_paranoid", 0));
+	if (st.kernel_hidden)
+		cli_warn("kernel addresses are hidden in /proc/kallsyms (kernel.kptr_restrict is "
+			 "%ld): kernel frames stay unnamed; run as root or set 'sysctl "
+			 "kernel.kptr_restrict=0'", perf_sysctl("/proc/sys/kernel/kptr_restrict", 0));
+	if (st.lost)
+		cli_warn("the kernel's perf ring overflowed: %" PRIu64 " records lost; raise "
+			 "--ring-pages (now %u) or lower -F", st.lost, o.ring_pages);
+	if (st.throttled)
+		cli_warn("the kernel throttled sampling %" PRIu64 " time%s (an interrupt took too "
+			 "long; kernel.perf_event_max_sample_rate is now %ld): samples are missing "
+			 "there; lower -F", st.throttled, st.throttled > 1 ? "s" : "",
+			 perf_sysctl("/proc/sys/kernel/perf_event_max_sample_rate", 0));
+	if (st.bad_records)
+		cli_warn("%" PRIu64 " malformed perf records were skipped", st.bad_records);
+	fprintf(cli_err, "oneprof: perf_event collector: %" PRIu64 " event%s, %" PRIu64
+		" process%s sampled, %" PRIu64 " kernel symbols\n", st.events,
+		st.events == 1 ? "" : "s", st.processes, st.processes == 1 ? "" : "es",
+		st.kernel_symbols);
+	print_summary(output);
+	if (o.mode != COLLECT_COMMAND || !st.command_exited)
+		return 0;
+	if (WIFSIGNALED(st.command_status)) {
+		int sig = WTERMSIG(st.command_status);
+		cli_warn("the program was killed by signal %d (%s)", sig, strsignal(sig));
+		return 128 + sig;
+	}
+	return WEXITSTATUS(st.command_status);
+}
+
 int cmd_record(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -298,7 +448,7 @@ int cmd_record(int argc, char **argv)
 		{ "wall", no_argument, NULL, 'w' },
 		{ "no-follow-fork", no_argument, NULL, 'f' },
 		{ "no-inherit", no_argument, NULL, 'i' },
-		{ "paused", no_argument, NULL, 'p' },
+		{ "paused", no_argument, NULL, 1010 },
 		{ "toggle-signal", required_argument, NULL, 't' },
 		{ "heap", no_argument, NULL, 'H' },
 		{ "heap-sample", optional_argument, NULL, 'S' },
@@ -310,15 +460,73 @@ int cmd_record(int argc, char **argv)
 		{ "metrics-addr", required_argument, NULL, 1005 },
 		{ "monitor", optional_argument, NULL, 1006 },
 		{ "max-overhead", required_argument, NULL, 1007 },
+		{ "hz", required_argument, NULL, 'F' },
+		{ "pid", required_argument, NULL, 'p' },
+		{ "system", no_argument, NULL, 'a' },
+		{ "perf", no_argument, NULL, 1011 },
+		{ "duration", required_argument, NULL, 1012 },
+		{ "ring-pages", required_argument, NULL, 1013 },
+		{ "call-graph", required_argument, NULL, 1014 },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct record_options o = { .output = "oneprof.opf", .hz = 99 };
+	struct collector_options co = { .ring_pages = COLLECT_DEFAULT_RING_PAGES };
 	const char *output;
 	int c;
 	/* '+': stop at the first non-option, the command. */
-	while ((c = getopt_long(argc, argv, "+F:o:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+F:o:hp:a", opts, NULL)) != -1) {
+		if (c == 'w' || c == 'f' || c == 'i' || c == 1010 || c == 't' || c == 'H' ||
+		    c == 'S' || (c >= 1000 && c <= 1007) || c == 'd')
+			co.agent_only = argv[optind - 1];
 		switch (c) {
+		case 'p':
+			co.pids = optarg;
+			co.modes++;
+			break;
+		case 'a':
+			co.system = true;
+			co.modes++;
+			break;
+		case 1011:
+			co.perf = true;
+			co.modes++;
+			break;
+		case 1012: {
+			char *end;
+			double sec = strtod(optarg, &end);
+			if (end == optarg || *end || !(sec > 0) || sec > 1e7) {
+				cli_error("record: --duration %s is not a number of seconds (like 2 or "
+					  "0.5)", optarg);
+				return 2;
+			}
+			co.duration_ns = (uint64_t)(sec * 1e9);
+			break;
+		}
+		case 1013: {
+			unsigned long v;
+			if (!cli_parse_uint(optarg, 1, COLLECT_MAX_RING_PAGES, &v) || (v & (v - 1))) {
+				cli_error("record: --ring-pages %s is not a power of two from 1 to %u "
+					  "(like 16 or 64)", optarg, COLLECT_MAX_RING_PAGES);
+				return 2;
+			}
+			co.ring_pages = (unsigned)v;
+			break;
+		}
+		case 1014:
+			if (!strncmp(optarg, "dwarf", 5) && (!optarg[5] || optarg[5] == ',')) {
+				cli_error("record: --call-graph %s is not supported yet; use "
+					  "--call-graph fp (frame pointers) or the in-process agent "
+					  "('oneprof record -- COMMAND'), which unwinds without them",
+					  optarg);
+				return 2;
+			}
+			if (strcmp(optarg, "fp")) {
+				cli_error("record: --call-graph %s is not a call-graph mode; use fp",
+					  optarg);
+				return 2;
+			}
+			break;
 		case 'F':
 			if (!cli_parse_uint(optarg, 1, 10000, &o.hz)) {
 				cli_error("record: -F '%s' is not a rate from 1 to 10000 Hz", optarg);
@@ -337,7 +545,7 @@ int cmd_record(int argc, char **argv)
 		case 'i':
 			o.no_inherit = true;
 			break;
-		case 'p':
+		case 1010:
 			o.paused = true;
 			break;
 		case 't':
@@ -444,6 +652,8 @@ int cmd_record(int argc, char **argv)
 			return 2;
 		}
 	}
+	if (co.modes || co.duration_ns)
+		return record_collector(&co, o.output, o.hz, argc - optind, argv + optind);
 	if (optind >= argc) {
 		cli_error("record: no command given; usage: oneprof record [-F HZ] [-o FILE] -- "
 			  "COMMAND [ARGS...]");

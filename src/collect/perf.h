@@ -1,0 +1,63 @@
+/* perf_event plumbing of the out-of-process collector: opening events,
+ * mapping their rings, and reading whole records out of a ring.
+ *
+ * Ownership: a perf_ring owns its mapping and its copy buffer, not the
+ * event's file descriptor, which the session opens and closes. */
+#ifndef COLLECT_PERF_H
+#define COLLECT_PERF_H
+
+#include <linux/perf_event.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* The largest record a ring can hold: perf_event_header.size is 16 bits. */
+#define PERF_RECORD_MAX 65536u
+
+struct perf_ring {
+	struct perf_event_mmap_page *meta; /* the control page */
+	uint8_t *data;                     /* data pages: size bytes, a power of two */
+	uint64_t size;
+	size_t map_len;                    /* whole mapping, 0: not mmap'ed (tests) */
+	uint8_t *copy;                     /* PERF_RECORD_MAX bytes: a record that wraps */
+};
+
+/* Called with each whole record, contiguous in memory, size >= 8. */
+typedef void (*perf_record_fn)(void *arg, const struct perf_event_header *h);
+
+/* Maps the ring of an event: one control page and `pages` data pages (a
+ * power of two). Returns 0 or -errno. */
+int perf_ring_map(struct perf_ring *r, int fd, unsigned pages);
+/* A ring over memory the caller owns (the unit tests' synthetic rings):
+ * meta then `size` bytes of data. */
+int perf_ring_attach(struct perf_ring *r, struct perf_event_mmap_page *meta, uint8_t *data,
+		     uint64_t size);
+void perf_ring_unmap(struct perf_ring *r);
+
+/* Hands every whole record between the ring's tail and head to fn, then
+ * gives the space back to the kernel. A record that straddles the end of
+ * the ring is copied out first. A header that cannot be right (size
+ * under 8, or past the head) skips the rest of what is there and counts
+ * one in *bad: the kernel never writes that, so it is a bug, not data.
+ * Returns the records handed over. */
+size_t perf_ring_drain(struct perf_ring *r, perf_record_fn fn, void *arg, uint64_t *bad);
+
+/* perf_event_open(2); -errno on failure. */
+int perf_open(struct perf_event_attr *attr, pid_t pid, int cpu);
+
+/* A software cpu-clock sampling event as the collector uses it:
+ * frequency mode at hz, CLOCK_MONOTONIC timestamps, IP, TID, TIME, CPU,
+ * PERIOD and the kernel's frame-pointer callchain; MMAP2, COMM and task
+ * records with the sample id fields on every record. Disabled: the
+ * session enables it once its ring is mapped (or on exec). */
+void perf_attr_cpu_clock(struct perf_event_attr *attr, unsigned hz);
+
+/* One line saying why opening an event failed and how to fix it. `what`
+ * names the target ("process 123", "CPU 1", "command 'x'"). */
+void perf_open_error(int err, const char *what, char *msg, size_t cap);
+
+/* An integer from a /proc/sys file; def when unreadable. */
+long perf_sysctl(const char *path, long def);
+
+#endif

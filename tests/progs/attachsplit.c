@@ -1,0 +1,60 @@
+/* A known split for attaching to: THREADS threads (default 2) named
+ * split-0, split-1, ..., each calling work_50, work_30 and work_20 (5, 3
+ * and 2 units of identical work: a 50/30/20 split of CPU time) until the
+ * program is killed. Prints "ready" once every thread is named, so a test
+ * attaches to a steady state. Built with frame pointers (the kernel's
+ * frame-pointer callchains need them).
+ *
+ * Usage: attachsplit [THREADS [SECONDS]]  (SECONDS: exit after that long,
+ * default 60, so a failed test leaves nothing running for long) */
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+static volatile uint64_t sink;
+
+__attribute__((noinline)) void enter(void) { __asm__ volatile("" ::: "memory"); }
+
+#define SPIN(units)                                                              \
+	do {                                                                     \
+		uint64_t x = sink;                                               \
+		for (long i = 0; i < (units) * 4000000L; i++)                      \
+			x = x * 6364136223846793005ull + 1442695040888963407ull; \
+		sink = x;                                                        \
+	} while (0)
+
+__attribute__((noinline)) void work_50(void) { enter(); SPIN(5); }
+__attribute__((noinline)) void work_30(void) { enter(); SPIN(3); }
+__attribute__((noinline)) void work_20(void) { enter(); SPIN(2); }
+
+static void *thread_main(void *arg)
+{
+	char name[16];
+	snprintf(name, sizeof(name), "split-%d", (int)(intptr_t)arg);
+	pthread_setname_np(pthread_self(), name);
+	for (;;) {
+		work_50();
+		work_30();
+		work_20();
+	}
+	return NULL;
+}
+
+int main(int argc, char **argv)
+{
+	int threads = argc > 1 ? atoi(argv[1]) : 2;
+	int seconds = argc > 2 ? atoi(argv[2]) : 60;
+	if (threads < 1 || threads > 64)
+		return 2;
+	pthread_t t;
+	for (int i = 0; i < threads; i++)
+		pthread_create(&t, NULL, thread_main, (void *)(intptr_t)i);
+	usleep(50000);
+	printf("ready\n");
+	fflush(stdout);
+	sleep((unsigned)seconds);
+	return 0;
+}
