@@ -16,7 +16,7 @@ set -eu
 # 'make fuzz' also needs clang, which it names.
 BUILD_PKGS="gcc make libc6-dev libelf-dev libdw-dev libiberty-dev libzstd-dev zlib1g-dev libxxhash-dev"
 TEST_PKGS="protobuf-compiler nodejs npm chromium libxml2-utils unzip g++ debuginfod prometheus libuv1-dev curl
-           python3 python3-venv"
+           python3 python3-venv strace"
 
 missing=""
 for p in $BUILD_PKGS $TEST_PKGS; do

@@ -85,6 +85,7 @@ struct agent_config {
 	bool output_default; /* ONEPROF_OUTPUT unset: oneprof.PID.opf */
 	unsigned hz;
 	int signo;
+	bool signal_chosen; /* ONEPROF_SIGNAL named it: never SIGTRAP delivery */
 	unsigned timer; /* enum sampler_kind to try first */
 	bool descendant; /* under 'oneprof record', not the recorded process */
 	bool follow_fork; /* a forked child keeps profiling into its own capture */
@@ -268,6 +269,15 @@ void sampler_uninstall(void) AGENT_HIDDEN;
  * budget); the per-thread timers only, not the wall-clock ticker. */
 void sampler_set_hz(unsigned hz) AGENT_HIDDEN;
 const char *sampler_name(void) AGENT_HIDDEN;
+/* The sampling signal's handler, for trap.c's SIGTRAP handler. */
+void sampler_on_signal(int sig, siginfo_t *si, void *uc) AGENT_HIDDEN;
+
+/* trap.c: samples delivered as SIGTRAP by sigtrap perf events (one
+ * interrupt a sample instead of two). TRAP_SIG_DATA marks the agent's. */
+#define TRAP_SIG_DATA 0x6f6e6570726f66ul /* "oneprof" */
+bool trap_can_deliver(void) AGENT_HIDDEN;
+int trap_install(void) AGENT_HIDDEN;
+void trap_uninstall(void) AGENT_HIDDEN;
 extern __thread struct agent_thread *sampler_self
 	__attribute__((tls_model("initial-exec"))) AGENT_HIDDEN;
 

@@ -170,6 +170,7 @@ static int load_signal_and_timer(struct agent_config *cfg)
 {
 	const char *s = lookup("ONEPROF_SIGNAL");
 	cfg->signo = SIGPROF;
+	cfg->signal_chosen = s != NULL;
 	if (s && (cfg->signo = parse_signal(s)) < 0)
 		return bad("ONEPROF_SIGNAL", s, "is not a usable signal (" SIGNAL_CHOICES ")");
 	s = lookup("ONEPROF_TOGGLE_SIGNAL");

@@ -97,7 +97,7 @@ uint64_t thread_cpu_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-static void on_sigprof(int sig, siginfo_t *si, void *ucv)
+void sampler_on_signal(int sig, siginfo_t *si, void *ucv)
 {
 	(void)sig;
 	int saved_errno = errno;
@@ -156,6 +156,9 @@ out:
 	errno = saved_errno;
 }
 
+/* The signal perf events raise: the sampling signal, or SIGTRAP. */
+static int perf_signo;
+
 static const char *const sampler_names[] = {
 	[SAMPLER_PERF] = "perf_event(task-clock)",
 	[SAMPLER_TIMER] = "timer_create(CLOCK_THREAD_CPUTIME_ID)",
@@ -165,6 +168,8 @@ static const char *const sampler_names[] = {
 
 const char *sampler_name(void)
 {
+	if (agent.sampler == SAMPLER_PERF && perf_signo == SIGTRAP)
+		return "perf_event(task-clock) by SIGTRAP";
 	return sampler_names[agent.sampler];
 }
 
@@ -174,6 +179,7 @@ const char *sampler_name(void)
  * in that thread through F_SETOWN_EX; no ring buffer is mapped. */
 static int perf_open(pid_t tid, uint64_t period_ns, int signo, bool enable)
 {
+	bool trap = signo == SIGTRAP;
 	struct perf_event_attr attr;
 	memset(&attr, 0, sizeof(attr));
 	attr.size = sizeof(attr);
@@ -182,9 +188,24 @@ static int perf_open(pid_t tid, uint64_t period_ns, int signo, bool enable)
 	attr.sample_period = period_ns;
 	attr.wakeup_events = 1;
 	attr.disabled = 1;
+	if (trap) {
+		/* The kernel sends SIGTRAP itself (trap.c); removed on exec,
+		 * which the kernel requires of sigtrap events. */
+		attr.sigtrap = 1;
+		attr.remove_on_exec = 1;
+		attr.sig_data = TRAP_SIG_DATA;
+	}
 	int fd = (int)syscall(SYS_perf_event_open, &attr, tid, -1, -1, PERF_FLAG_FD_CLOEXEC);
 	if (fd < 0)
 		return -errno;
+	if (trap) {
+		if (enable && ioctl(fd, PERF_EVENT_IOC_ENABLE, 0) != 0) {
+			int e = errno;
+			close(fd);
+			return -e;
+		}
+		return fd;
+	}
 	struct f_owner_ex owner = { .type = F_OWNER_TID, .pid = tid };
 	if (fcntl(fd, F_SETFL, O_ASYNC | O_NONBLOCK) != 0 || fcntl(fd, F_SETSIG, signo) != 0 ||
 	    fcntl(fd, F_SETOWN_EX, &owner) != 0 ||
@@ -243,7 +264,7 @@ int sampler_install(void)
 		return -errno;
 	void (*prev)(int) = old.sa_handler; /* the union: either member tells */
 	/* Our own handler is there in a fork child starting over. */
-	if (prev != SIG_DFL && prev != SIG_IGN && old.sa_sigaction != on_sigprof) {
+	if (prev != SIG_DFL && prev != SIG_IGN && old.sa_sigaction != sampler_on_signal) {
 		fprintf(stderr,
 			"oneprof: signal %d (%s) already has a handler in this program; profiling "
 			"disabled rather than replacing it (choose a free signal with "
@@ -252,11 +273,22 @@ int sampler_install(void)
 		return -EBUSY;
 	}
 	/* Choose the timer once, by trying it on this thread: every thread
-	 * then uses the same kind, and the capture says which. */
+	 * then uses the same kind, and the capture says which. A perf event
+	 * delivers by SIGTRAP where it can (trap.c), else by the signal. */
 	pid_t tid = (pid_t)syscall(SYS_gettid);
-	int fd = agent.cfg.timer == SAMPLER_PERF && !agent.cfg.wall
-			 ? perf_open(tid, agent.period_ns, signo, false)
-			 : -1;
+	bool perf = agent.cfg.timer == SAMPLER_PERF && !agent.cfg.wall;
+	int fd = -1;
+	perf_signo = signo;
+	if (perf && trap_can_deliver()) {
+		fd = perf_open(tid, agent.period_ns, SIGTRAP, false);
+		if (fd >= 0 && trap_install() == 0)
+			perf_signo = SIGTRAP;
+	}
+	if (perf && perf_signo != SIGTRAP) {
+		if (fd >= 0)
+			close(fd);
+		fd = perf_open(tid, agent.period_ns, signo, false);
+	}
 	if (agent.cfg.wall) {
 		agent.sampler = SAMPLER_WALL;
 	} else if (fd >= 0) {
@@ -269,7 +301,7 @@ int sampler_install(void)
 	}
 
 	memset(&sa, 0, sizeof(sa));
-	sa.sa_sigaction = on_sigprof;
+	sa.sa_sigaction = sampler_on_signal;
 	/* SA_RESTART: a sample must never make a system call of the program
 	 * fail with EINTR. */
 	sa.sa_flags = SA_SIGINFO | SA_RESTART;
@@ -292,7 +324,7 @@ int sampler_thread_start(struct agent_thread *t)
 	t->perf_fd = -1;
 	t->epoch = atomic_load(&agent.epoch);
 	if (agent.sampler == SAMPLER_PERF) {
-		int fd = perf_open(t->tid, agent.period_ns, agent.cfg.signo, on);
+		int fd = perf_open(t->tid, agent.period_ns, perf_signo, on);
 		if (fd >= 0) {
 			t->perf_fd = fd;
 			return 0;
@@ -362,4 +394,5 @@ void sampler_uninstall(void)
 	sampler_stop_process();
 	wall_stop();
 	signal(agent.cfg.signo, SIG_DFL);
+	trap_uninstall();
 }
