@@ -367,6 +367,11 @@ int capture_reader_next(struct capture_reader *r, struct capture_record *rec)
 	return 0;
 }
 
+bool capture_reader_pending(const struct capture_reader *r)
+{
+	return r->status == CAPTURE_READ_MORE && cursor_left(&r->cur) > 0;
+}
+
 void capture_reader_fail(struct capture_reader *r, const char *why)
 {
 	stop_at(r, CAPTURE_READ_CORRUPT, "%s", why);

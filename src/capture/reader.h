@@ -63,6 +63,10 @@ struct capture_reader;
 struct capture_reader *capture_reader_open(FILE *f, const char *name, char *err, size_t errlen);
 /* 1: a record in *rec; 0: no more (see capture_reader_status). */
 int capture_reader_next(struct capture_reader *r, struct capture_record *rec);
+/* true when records of the chunk already read are left: the next
+ * capture_reader_next() needs no read. A live reader over a pipe
+ * (oneprof top) polls the pipe only when this is false. */
+bool capture_reader_pending(const struct capture_reader *r);
 /* Marks the stream corrupt at the current record (a decoder above found a
  * record it cannot use) and ends it. */
 void capture_reader_fail(struct capture_reader *r, const char *why);

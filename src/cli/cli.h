@@ -28,6 +28,7 @@ int cmd_export(int argc, char **argv);
 int cmd_diff(int argc, char **argv);
 int cmd_merge(int argc, char **argv);
 int cmd_monitor(int argc, char **argv);
+int cmd_top(int argc, char **argv);
 
 extern const char cmd_record_help[];
 extern const char cmd_report_help[];
@@ -35,6 +36,7 @@ extern const char cmd_export_help[];
 extern const char cmd_diff_help[];
 extern const char cmd_merge_help[];
 extern const char cmd_monitor_help[];
+extern const char cmd_top_help[];
 /* The exporters' names and descriptions, for 'help export'. */
 void cmd_export_list_formats(FILE *out);
 

@@ -30,6 +30,7 @@ static const struct command commands[] = {
 	{ "diff", cmd_diff, cmd_diff_help, "compare two profiles (captures or pprof): functions by change in share" },
 	{ "merge", cmd_merge, cmd_merge_help, "merge profiles (captures or pprof) of one kind into one pprof file" },
 	{ "monitor", cmd_monitor, cmd_monitor_help, "live view of a process's metrics from /proc; --prometheus serves them" },
+	{ "top", cmd_top, cmd_top_help, "live view of the hottest functions of running processes or the whole machine" },
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 
@@ -175,7 +176,7 @@ static int help(const char *name)
 	}
 	fputs(c->help, cli_out);
 	if (c->run == cmd_report || c->run == cmd_export || c->run == cmd_diff ||
-	    c->run == cmd_merge)
+	    c->run == cmd_merge || c->run == cmd_top)
 		fputs(cli_symbol_help, cli_out);
 	if (c->run == cmd_export)
 		cmd_export_list_formats(cli_out);

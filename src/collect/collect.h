@@ -12,6 +12,7 @@
 #ifndef COLLECT_H
 #define COLLECT_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -44,6 +45,14 @@ struct collect_options {
 	unsigned ring_pages;  /* a power of two */
 	uint64_t duration_ns; /* 0: until a signal, or every target exited */
 	const char *output;
+	/* oneprof top: the capture goes to fd (not closed) instead of
+	 * output, cut into a chunk at least every flush_ns (0:
+	 * COLLECT_FLUSH_NS), and the recording ends once *stop is set (by
+	 * another thread; NULL: never). */
+	bool use_fd;
+	int fd;
+	uint64_t flush_ns;
+	const atomic_bool *stop;
 };
 
 struct collect_stats {

@@ -439,7 +439,7 @@ int collect_run(const struct collect_options *o, struct collect_stats *out, char
 		break;
 	}
 	}
-	int fd = rc == 0 ? open_output(o->output, err, cap) : -1;
+	int fd = rc != 0 ? -1 : o->use_fd ? o->fd : open_output(o->output, err, cap);
 	struct collect *c = fd >= 0 ? collect_new(fd, o, header_pid, err, cap) : NULL;
 	if (!c) {
 		close_events(&s);
@@ -448,7 +448,7 @@ int collect_run(const struct collect_options *o, struct collect_stats *out, char
 			close(s.exec_fd);
 			waitpid(s.child, NULL, 0);
 		}
-		if (fd >= 0)
+		if (fd >= 0 && !o->use_fd)
 			close(fd);
 		return rc == -ESRCH ? 1 : 2;
 	}
@@ -510,6 +510,8 @@ int collect_run(const struct collect_options *o, struct collect_stats *out, char
 			break;
 		if (stop_signal && o->mode != COLLECT_COMMAND)
 			break;
+		if (o->stop && atomic_load(o->stop))
+			break;
 		if (stop_signal && !forwarded) {
 			kill(s.child, stop_signal);
 			forwarded = true;
@@ -537,7 +539,7 @@ int collect_run(const struct collect_options *o, struct collect_stats *out, char
 				s.rings[i].hup = true;
 		drain_all(&s, c, &round);
 		now = mono_ns();
-		if (now - last_flush >= COLLECT_FLUSH_NS) {
+		if (now - last_flush >= (o->flush_ns ? o->flush_ns : COLLECT_FLUSH_NS)) {
 			collect_flush(c);
 			last_flush = now;
 			if (have_cpu)
@@ -598,13 +600,14 @@ int collect_run(const struct collect_options *o, struct collect_stats *out, char
 	*out = *collect_get_stats(c);
 	collect_free(c);
 	close_events(&s);
-	close(fd);
+	if (!o->use_fd)
+		close(fd);
 	sigaction(SIGINT, &old_int, NULL);
 	sigaction(SIGQUIT, &old_quit, NULL);
 	sigaction(SIGTERM, &old_term, NULL);
 	if (rc == 0 && wrc != 0) {
 		snprintf(err, cap, "writing capture '%s' failed: %s; the capture is cut short",
-			 o->output, strerror(-wrc));
+			 o->use_fd ? "(live view)" : o->output, strerror(-wrc));
 		return 1;
 	}
 	return rc;

@@ -619,6 +619,25 @@ struct profile *profile_read_with(FILE *f, const char *name, unsigned flags, cha
 	return p;
 }
 
+struct profile *profile_stream_new(const struct capture_header *h, const char *name)
+{
+	struct profile *p = xcalloc(1, sizeof(*p));
+	p->intern = intern_new();
+	p->name = profile_intern(p, name, strlen(name));
+	capture_header_copy(&p->hdr, h);
+	return p;
+}
+
+bool profile_stream_add(struct profile *p, const struct capture_record *rec)
+{
+	return add_record(p, rec);
+}
+
+void profile_stream_processes(struct profile *p)
+{
+	processes_finish(p);
+}
+
 /* Reads a whole pprof file: protobuf needs random access to its tables. */
 static struct profile *load_pprof(FILE *f, const char *path, const char *sample_index, char *err,
 				  size_t errlen)

@@ -254,6 +254,15 @@ struct profile *profile_read_with(FILE *f, const char *name, unsigned flags, cha
 				  size_t errlen);
 void profile_free(struct profile *p);
 
+/* A profile fed one record at a time as a capture is being written (the
+ * live model of oneprof top, model/live.h): every sample kept on its own,
+ * never coalesced. profile_stream_add() returns false for a malformed
+ * record; profile_stream_processes() gives every thread its process, as
+ * the end of reading does, and may be called again as more arrive. */
+struct profile *profile_stream_new(const struct capture_header *h, const char *name);
+bool profile_stream_add(struct profile *p, const struct capture_record *rec);
+void profile_stream_processes(struct profile *p);
+
 /* A setting of the capture's config text ("key=value" lines): the value,
  * up to its line's end, or NULL when the key is not there; as a number,
  * or def. */

@@ -29,6 +29,10 @@ struct report_options {
 	bool color;        /* ANSI colour (stdout is a terminal, NO_COLOR unset) */
 	uint64_t total_ns; /* what percentages are of; 0: the profile's own total */
 	const char *unit;  /* of the values: the profile's (set by report_run) */
+	/* REPORT_TOP by function: a samples column (samples with the
+	 * function at the top) and a process column (the process holding
+	 * most of its cum samples, or "N procs"), as oneprof top shows. */
+	bool procs;
 };
 
 /* The report o asks for, on `view` (a profile or a filtered view of
@@ -121,6 +125,8 @@ void report_format_bytes(char *buf, size_t len, double bytes);
 /* The terminal width for stdout: $COLUMNS when it is a number, else the
  * terminal's (TIOCGWINSZ), else 0 (not a terminal: no limit). */
 unsigned report_term_width(void);
+/* The terminal's rows the same way: $LINES, else TIOCGWINSZ, else 0. */
+unsigned report_term_height(void);
 /* Colour on stdout: a terminal and NO_COLOR unset or empty. */
 bool report_use_color(void);
 

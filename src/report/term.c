@@ -26,6 +26,21 @@ unsigned report_term_width(void)
 	return 0;
 }
 
+unsigned report_term_height(void)
+{
+	const char *env = getenv("LINES");
+	if (env && *env) {
+		char *end;
+		long v = strtol(env, &end, 10);
+		if (!*end && v > 0 && v < 100000)
+			return (unsigned)v;
+	}
+	struct winsize ws;
+	if (isatty(STDOUT_FILENO) && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_row > 0)
+		return ws.ws_row;
+	return 0;
+}
+
 bool report_use_color(void)
 {
 	/* https://no-color.org: present and not empty disables colour. */

@@ -1,6 +1,7 @@
 /* Top functions by flat and cumulative time (pprof's "top"), or, with
  * --lines, top source lines (pprof's -lines): each row one line of one
  * function, an inlined function's own line rather than its caller's. */
+#include <inttypes.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,9 +15,14 @@
 /* With off-CPU time: off-CPU and off%, before the name. */
 #define OFF_COLS 18
 
+/* With o->procs: samples and process, before the name. */
+#define PROC_NAME_CHARS 22
+#define PROC_COLS (1 + 8 + 1 + PROC_NAME_CHARS)
+
 static void top_header(const struct report_options *o, FILE *out, size_t shown, size_t n,
 		       const char *what, bool off)
 {
+	bool procs = o->procs && !o->lines;
 	fprintf(out, "\nShowing top %zu of %zu %s, sorted by %s time\n", shown, n, what,
 		o->sort_cum ? "cumulative" : "flat");
 	if (off)
@@ -26,6 +32,8 @@ static void top_header(const struct report_options *o, FILE *out, size_t shown, 
 		"cum%");
 	if (off)
 		fprintf(out, " %10s %6s", "off-CPU", "off%");
+	if (procs)
+		fprintf(out, " %8s %-*s", "samples", PROC_NAME_CHARS, "process");
 	fprintf(out, "  %s%s\n", o->lines ? "function file:line" : "function", report_c(o, RC_OFF));
 }
 
@@ -58,11 +66,78 @@ static uint64_t *off_cpu_totals(const struct profile *p)
 	return off;
 }
 
+/* Per function, for the process column: samples with it at the top,
+ * and the process holding most of its cum samples. */
+struct fn_procs {
+	uint64_t self_count;
+	uint32_t proc;   /* index into processes; UINT32_MAX: none known */
+	uint32_t nprocs; /* processes with samples through it */
+};
+
+struct fn_proc_count {
+	uint32_t fn, proc;
+	uint64_t count;
+};
+
+static int by_fn_proc(const void *a, const void *b)
+{
+	const struct fn_proc_count *x = a, *y = b;
+	if (x->fn != y->fn)
+		return x->fn < y->fn ? -1 : 1;
+	return x->proc < y->proc ? -1 : x->proc > y->proc;
+}
+
+/* An array of nfunctions (free it). */
+static struct fn_procs *fn_procs_build(const struct profile *p)
+{
+	struct fn_procs *fp = xcalloc(p->nfunctions + 1, sizeof(*fp));
+	struct profile_frames pf;
+	profile_frames_build(p, &pf);
+	struct fn_proc_count *pairs = NULL;
+	size_t n = 0, cap = 0;
+	size_t *seen = xcalloc(p->nfunctions + 1, sizeof(size_t));
+	for (size_t i = 0; i < p->nsamples; i++) {
+		const struct profile_sample *s = &p->samples[i];
+		if (s->stack >= p->nstacks || !profile_frames_count(&pf, s->stack))
+			continue;
+		const struct profile_thread *t = s->thread < p->nthreads ? &p->threads[s->thread] : NULL;
+		uint32_t proc = t && t->process < p->nprocesses ? t->process : UINT32_MAX;
+		const uint32_t *fn = profile_frames_of(&pf, s->stack);
+		fp[fn[0]].self_count += s->count;
+		for (size_t k = 0; k < profile_frames_count(&pf, s->stack); k++) {
+			if (seen[fn[k]] == i + 1)
+				continue; /* recursion: once per sample */
+			seen[fn[k]] = i + 1;
+			GROW(pairs, cap, n + 1);
+			pairs[n++] = (struct fn_proc_count){ fn[k], proc, s->count };
+		}
+	}
+	qsort(pairs, n, sizeof(*pairs), by_fn_proc);
+	uint64_t best = 0;
+	for (size_t i = 0; i < n;) {
+		size_t j = i;
+		uint64_t c = 0;
+		while (j < n && pairs[j].fn == pairs[i].fn && pairs[j].proc == pairs[i].proc)
+			c += pairs[j++].count;
+		struct fn_procs *f = &fp[pairs[i].fn];
+		if (!f->nprocs || c > best) {
+			f->proc = pairs[i].proc;
+			best = c;
+		}
+		f->nprocs++;
+		i = j;
+	}
+	free(seen);
+	free(pairs);
+	profile_frames_free(&pf);
+	return fp;
+}
+
 /* One row; *sum carries the running flat total for sum%. off: the
  * off-CPU part of total_ns, or NULL when the profile has none. */
 static void top_row(const struct report_options *o, FILE *out, uint64_t total, uint64_t self_ns,
 		    uint64_t total_ns, uint64_t *sum, const char *name, size_t room,
-		    const uint64_t *off)
+		    const uint64_t *off, const struct profile *p, const struct fn_procs *fp)
 {
 	char flat[32], cum[32], fit[512];
 	report_format_value(o->unit, flat, sizeof(flat), (double)self_ns);
@@ -75,6 +150,18 @@ static void top_row(const struct report_options *o, FILE *out, uint64_t total, u
 		char o_ns[32];
 		report_format_value(o->unit, o_ns, sizeof(o_ns), (double)*off);
 		fprintf(out, " %10s %5.1f%%", o_ns, report_pct(*off, total_ns));
+	}
+	if (fp) {
+		char label[256], pfit[256];
+		if (fp->nprocs > 1)
+			snprintf(label, sizeof(label), "%u procs", fp->nprocs);
+		else if (fp->proc < p->nprocesses)
+			snprintf(label, sizeof(label), "%s [%" PRIu64 "]", p->processes[fp->proc].name,
+				 p->processes[fp->proc].pid);
+		else
+			snprintf(label, sizeof(label), "?");
+		fprintf(out, " %8" PRIu64 " %-*s", fp->self_count, PROC_NAME_CHARS,
+			report_fit(pfit, sizeof(pfit), label, PROC_NAME_CHARS));
 	}
 	fprintf(out, "  %s%s%s\n", hot ? report_c(o, RC_HOT) : "",
 		report_fit(fit, sizeof(fit), name, room), hot ? report_c(o, RC_OFF) : "");
@@ -222,7 +309,7 @@ static void top_lines(const struct profile *p, FILE *out, const struct report_op
 		if (r->line)
 			snprintf(num, sizeof(num), "%u", r->line);
 		snprintf(label, sizeof(label), "%s %s:%s", name, file, num);
-		top_row(o, out, total, r->self_ns, r->total_ns, &sum, label, room, NULL);
+		top_row(o, out, total, r->self_ns, r->total_ns, &sum, label, room, NULL, p, NULL);
 	}
 	free(order);
 	free(t.rows);
@@ -244,13 +331,15 @@ void report_top(const struct profile *p, FILE *out, const struct report_options 
 	size_t shown = o->nodecount && o->nodecount < n ? o->nodecount : n;
 	uint64_t *off = p->off_cpu ? off_cpu_totals(p) : NULL;
 	top_header(o, out, shown, n, "functions", off != NULL);
-	size_t room = report_name_room(o, STATS_COLS + (off ? OFF_COLS : 0));
+	struct fn_procs *fp = o->procs ? fn_procs_build(p) : NULL;
+	size_t room = report_name_room(o, STATS_COLS + (off ? OFF_COLS : 0) + (fp ? PROC_COLS : 0));
 	uint64_t sum = 0;
 	for (size_t i = 0; i < shown; i++) {
 		uint32_t f = order[i];
 		top_row(o, out, g.total, g.fn[f].self_ns, g.fn[f].total_ns, &sum, p->functions[f].name,
-			room, off ? &off[f] : NULL);
+			room, off ? &off[f] : NULL, p, fp ? &fp[f] : NULL);
 	}
+	free(fp);
 	free(off);
 	free(order);
 	report_graph_free(&g);
