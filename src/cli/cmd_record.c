@@ -78,6 +78,9 @@ const char cmd_record_help[] =
 	"                         SIGTERM, or when every target exited\n"
 	"      --ring-pages N     kernel ring per event, in pages (a power of two,\n"
 	"                         default 64); lost records are counted and shown\n"
+	"      --off-cpu          also record each stretch a thread spends off its CPU\n"
+	"                         (blocked or preempted) with the stack it blocked in,\n"
+	"                         from the sched:sched_switch tracepoint (root; tracefs)\n"
 	"      --call-graph fp    stacks from frame pointers, walked by the kernel\n"
 	"                         (the default; dwarf is not supported yet)\n"
 	"\n"
@@ -315,6 +318,7 @@ struct collector_options {
 	unsigned modes;        /* how many of the three were given */
 	uint64_t duration_ns;
 	unsigned ring_pages;
+	bool off_cpu;
 	const char *agent_only; /* an agent option given, for the error */
 };
 
@@ -346,6 +350,11 @@ static void print_summary(const char *output);
 static int record_collector(const struct collector_options *co, const char *output,
 			    unsigned long hz, int ncmd, char **cmd)
 {
+	if (co->off_cpu && co->modes == 0) {
+		cli_error("record: --off-cpu needs the perf_event collector (-p PID, --system or "
+			  "--perf -- COMMAND); with the agent, --wall samples blocked threads");
+		return 2;
+	}
 	if (co->modes != 1) {
 		cli_error("record: %s; choose one of -p PID, --system or --perf -- COMMAND",
 			  co->modes ? "-p, --system and --perf exclude each other"
@@ -374,6 +383,7 @@ static int record_collector(const struct collector_options *co, const char *outp
 		.ring_pages = co->ring_pages,
 		.duration_ns = co->duration_ns,
 		.output = output,
+		.off_cpu = co->off_cpu,
 	};
 	char cmd_path[PATH_MAX];
 	if (co->pids) {
@@ -422,12 +432,20 @@ static int record_collector(const struct collector_options *co, const char *outp
 			 "long; kernel.perf_event_max_sample_rate is now %ld): samples are missing "
 			 "there; lower -F", st.throttled, st.throttled > 1 ? "s" : "",
 			 perf_sysctl("/proc/sys/kernel/perf_event_max_sample_rate", 0));
+	if (st.off_cpu_unpaired)
+		cli_warn("%" PRIu64 " off-CPU intervals without their end: the thread's return to a "
+			 "CPU was not seen (a full ring: raise --ring-pages, now %u; or a switch the "
+			 "kernel did not report); each ends at the last switch seen on its CPU, or "
+			 "is left out", st.off_cpu_unpaired, o.ring_pages);
 	if (st.bad_records)
 		cli_warn("%" PRIu64 " malformed perf records were skipped", st.bad_records);
 	fprintf(cli_err, "oneprof: perf_event collector: %" PRIu64 " event%s, %" PRIu64
 		" process%s sampled, %" PRIu64 " kernel symbols\n", st.events,
 		st.events == 1 ? "" : "s", st.processes, st.processes == 1 ? "" : "es",
 		st.kernel_symbols);
+	if (o.off_cpu)
+		fprintf(cli_err, "oneprof: off-CPU: %" PRIu64 " intervals (%" PRIu64 " still open at "
+			"the end, closed there)\n", st.off_cpu, st.off_cpu_open);
 	print_summary(output);
 	if (o.mode != COLLECT_COMMAND || !st.command_exited)
 		return 0;
@@ -467,6 +485,7 @@ int cmd_record(int argc, char **argv)
 		{ "duration", required_argument, NULL, 1012 },
 		{ "ring-pages", required_argument, NULL, 1013 },
 		{ "call-graph", required_argument, NULL, 1014 },
+		{ "off-cpu", no_argument, NULL, 1015 },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -513,6 +532,9 @@ int cmd_record(int argc, char **argv)
 			co.ring_pages = (unsigned)v;
 			break;
 		}
+		case 1015:
+			co.off_cpu = true;
+			break;
 		case 1014:
 			if (!strncmp(optarg, "dwarf", 5) && (!optarg[5] || optarg[5] == ',')) {
 				cli_error("record: --call-graph %s is not supported yet; use "
@@ -652,7 +674,7 @@ int cmd_record(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (co.modes || co.duration_ns)
+	if (co.modes || co.duration_ns || co.off_cpu)
 		return record_collector(&co, o.output, o.hz, argc - optind, argv + optind);
 	if (optind >= argc) {
 		cli_error("record: no command given; usage: oneprof record [-F HZ] [-o FILE] -- "

@@ -666,20 +666,9 @@ static uint64_t trailer_time(const struct perf_event_header *h)
 	return t;
 }
 
-static void on_sample(struct collect *c, struct rd *r)
+uint64_t collect_stack(struct collect *c, pid_t pid, pid_t tid, uint64_t time, uint64_t ip,
+		       const uint8_t *chain, uint64_t nr)
 {
-	uint64_t ip = rd_u64(r);
-	pid_t pid = (pid_t)rd_u32(r);
-	pid_t tid = (pid_t)rd_u32(r);
-	uint64_t time = rd_u64(r);
-	rd_u32(r); /* cpu */
-	rd_u32(r);
-	uint64_t period = rd_u64(r);
-	uint64_t nr = rd_u64(r);
-	if (r->bad || nr > (uint64_t)(r->end - r->p) / 8) {
-		c->st.bad_records++;
-		return;
-	}
 	/* Key: pid, end reason, frames. The pid is part of a stack's
 	 * identity: the same addresses mean other code in another process. */
 	uint64_t key[3 + COLLECT_MAX_FRAMES];
@@ -688,7 +677,7 @@ static void on_sample(struct collect *c, struct rd *r)
 	unsigned reason = CAPTURE_STACK_COMPLETE;
 	for (uint64_t i = 0; i < nr; i++) {
 		uint64_t pc;
-		memcpy(&pc, r->p + i * 8, 8);
+		memcpy(&pc, chain + i * 8, 8);
 		if (pc >= (uint64_t)PERF_CONTEXT_MAX)
 			continue; /* a context marker (kernel, user...), not a frame */
 		if (n == COLLECT_MAX_FRAMES) {
@@ -716,6 +705,32 @@ static void on_sample(struct collect *c, struct rd *r)
 				c->kaddrs[c->nkaddrs++] = pcs[i];
 			}
 	}
+	return id;
+}
+
+void collect_write_off_cpu(struct collect *c, uint64_t time, pid_t tid, uint64_t stack,
+			   uint64_t off_ns, unsigned state)
+{
+	uint64_t f[5] = { rel_time(c, time), (uint64_t)tid, stack, off_ns, state };
+	capture_write_varints(c->cw, CAPTURE_REC_OFF_CPU, f, 5);
+	c->st.off_cpu++;
+}
+
+static void on_sample(struct collect *c, struct rd *r)
+{
+	uint64_t ip = rd_u64(r);
+	pid_t pid = (pid_t)rd_u32(r);
+	pid_t tid = (pid_t)rd_u32(r);
+	uint64_t time = rd_u64(r);
+	rd_u32(r); /* cpu */
+	rd_u32(r);
+	uint64_t period = rd_u64(r);
+	uint64_t nr = rd_u64(r);
+	if (r->bad || nr > (uint64_t)(r->end - r->p) / 8) {
+		c->st.bad_records++;
+		return;
+	}
+	uint64_t id = collect_stack(c, pid, tid, time, ip, r->p, nr);
 	/* cpu-clock's period is in ns: the CPU time this sample stands for. */
 	uint64_t f[5] = { rel_time(c, time), (uint64_t)tid, id, 1, period };
 	capture_write_varints(c->cw, CAPTURE_REC_CPU_SAMPLE, f, 5);
@@ -948,11 +963,11 @@ static void build_header(struct capture_buf *h, const struct collect_options *o,
 	capture_header_u64(h, CAPTURE_HDR_CLOCK_ID, CLOCK_MONOTONIC);
 	len = (size_t)snprintf(buf, sizeof(buf),
 			       "collector=perf\ntarget=%s\ncall_graph=fp\nring_pages=%u\nhz=%u\n"
-			       "duration_ns=%llu\n",
+			       "duration_ns=%llu\noff_cpu=%d\n",
 			       o->mode == COLLECT_SYSTEM ? "system"
 			       : o->mode == COLLECT_PIDS ? "pid"
 							 : "command",
-			       o->ring_pages, o->hz, (unsigned long long)o->duration_ns);
+			       o->ring_pages, o->hz, (unsigned long long)o->duration_ns, o->off_cpu);
 	if (o->mode == COLLECT_PIDS) {
 		len += (size_t)snprintf(buf + len, sizeof(buf) - len, "pids=");
 		for (size_t i = 0; i < o->npids && len < sizeof(buf) - 16; i++)

@@ -53,6 +53,7 @@ struct collect_options {
 	int fd;
 	uint64_t flush_ns;
 	const atomic_bool *stop;
+	bool off_cpu;         /* also OFF_CPU records from sched:sched_switch (offcpu.h) */
 };
 
 struct collect_stats {
@@ -63,6 +64,11 @@ struct collect_stats {
 	uint64_t events;       /* perf events opened */
 	uint64_t processes;    /* processes written to the capture */
 	uint64_t kernel_symbols;
+	uint64_t off_cpu;          /* OFF_CPU records written */
+	uint64_t off_cpu_open;     /* of those, intervals open at the end (closed there) */
+	uint64_t off_cpu_unpaired; /* intervals whose switch-in was never seen (a lost or
+				      unreported switch): ended at the CPU's last switch
+				      seen (a lower bound), or left out without one */
 	bool kernel_hidden;    /* kallsyms addresses hidden (kptr_restrict): no kernel names */
 	bool kernel_excluded;  /* the kernel refused kernel samples: user frames only */
 	bool command_exited;   /* COLLECT_COMMAND: the command ended; status below */

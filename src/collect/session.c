@@ -21,6 +21,7 @@
 
 #include "../agent/procfs.h"
 #include "../util/util.h"
+#include "offcpu.h"
 
 /* One ring per CPU: every event on that CPU writes into it
  * (PERF_EVENT_IOC_SET_OUTPUT). The kernel refuses to map the ring of an
@@ -31,13 +32,17 @@ struct cpu_ring {
 	int fd; /* the event that owns the ring; -1: none yet */
 	struct perf_ring ring;
 	bool hup;
+	bool off; /* --off-cpu: the ring of the CPU's sched_switch events */
 };
 
 struct session {
 	const struct collect_options *o;
 	struct perf_event_attr attr;
-	struct cpu_ring *rings;
-	size_t nrings;
+	struct cpu_ring *rings; /* ncpus cpu-clock rings, then (--off-cpu) ncpus off-CPU ones */
+	size_t nrings, ncpus;
+	struct perf_event_attr off_attr; /* --off-cpu: the sched_switch event */
+	struct offcpu_format off_format;
+	struct offcpu *off;             /* --off-cpu: the interval tracker */
 	int *fds;           /* every event */
 	size_t nfds, cap_fds;
 	bool kernel_excluded;
@@ -105,14 +110,19 @@ static void online_cpus(struct session *s)
 	}
 }
 
-/* Opens one event and maps its ring. 0, or -errno with err filled. When
- * the kernel refuses kernel samples only (perf_event_paranoid 2 for a
- * process of one's own), the event is opened again for user frames. */
-static int open_event(struct session *s, pid_t pid, size_t slot, const char *what, char *err,
-		      size_t cap)
+/* Opens one event and maps its ring (or shares the ring of the slot).
+ * 0, or -errno with err filled. When the kernel refuses kernel samples
+ * only (perf_event_paranoid 2 for a process of one's own), the cpu-clock
+ * event is opened again for user frames. */
+static int open_one(struct session *s, struct perf_event_attr *attr, pid_t pid, size_t slot,
+		    const char *what, char *err, size_t cap)
 {
 	int cpu = s->rings[slot].cpu;
-	int fd = perf_open(&s->attr, pid, cpu);
+	int fd = perf_open(attr, pid, cpu);
+	if (fd < 0 && attr == &s->off_attr) {
+		offcpu_open_error(-fd, &s->off_format, what, err, cap);
+		return fd;
+	}
 	if ((fd == -EACCES || fd == -EPERM) && !s->attr.exclude_kernel && pid != -1) {
 		struct perf_event_attr user = s->attr;
 		user.exclude_kernel = 1;
@@ -155,10 +165,21 @@ static int open_event(struct session *s, pid_t pid, size_t slot, const char *wha
 	return 0;
 }
 
+/* The cpu-clock event of pid on the CPU of slot and, with --off-cpu, its
+ * sched_switch event, into that CPU's off-CPU ring. */
+static int open_event(struct session *s, pid_t pid, size_t slot, const char *what, char *err,
+		      size_t cap)
+{
+	int rc = open_one(s, &s->attr, pid, slot, what, err, cap);
+	if (rc == 0 && s->off)
+		rc = open_one(s, &s->off_attr, pid, s->ncpus + slot, what, err, cap);
+	return rc;
+}
+
 /* The event of task pid (-1: every task) on every online CPU. */
 static int open_task(struct session *s, pid_t pid, const char *what, char *err, size_t cap)
 {
-	for (size_t i = 0; i < s->nrings; i++) {
+	for (size_t i = 0; i < s->ncpus; i++) {
 		int rc = open_event(s, pid, i, what, err, cap);
 		if (rc != 0)
 			return rc;
@@ -235,7 +256,7 @@ static int open_pid(struct session *s, pid_t pid, char *err, size_t cap)
 /* --system: one event per online CPU, for every task. */
 static int open_system(struct session *s, char *err, size_t cap)
 {
-	for (size_t i = 0; i < s->nrings; i++) {
+	for (size_t i = 0; i < s->ncpus; i++) {
 		char what[32];
 		snprintf(what, sizeof(what), "CPU %d", s->rings[i].cpu);
 		int rc = open_event(s, -1, i, what, err, cap);
@@ -309,9 +330,11 @@ static int release_child(struct session *s)
 struct round_rec {
 	uint64_t time;
 	size_t seq, off;
+	bool off_cpu; /* from an off-CPU ring */
 };
 
 struct round {
+	bool off; /* the ring being drained is an off-CPU one */
 	uint8_t *bytes;
 	size_t len, cap;
 	struct round_rec *recs;
@@ -341,7 +364,7 @@ static void keep_record(void *arg, const struct perf_event_header *h)
 	}
 	memcpy(r->bytes + r->len, h, h->size);
 	GROW(r->recs, r->cap_recs, r->n + 1);
-	r->recs[r->n] = (struct round_rec){ record_time(h), r->n, r->len };
+	r->recs[r->n] = (struct round_rec){ record_time(h), r->n, r->len, r->off };
 	r->n++;
 	r->len += h->size;
 }
@@ -354,17 +377,46 @@ static int by_time(const void *a, const void *b)
 	return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
-static void drain_all(struct session *s, struct collect *c, struct round *r)
+/* Decodes the records of every ring up to a cut: the time when the round
+ * began (all: the last round). A record stamped later stays for the next
+ * round, since a ring drained earlier in this round may still get records
+ * stamped before it: a thread that leaves CPU 0 after its ring was read
+ * and comes back on CPU 1 before that one is would otherwise show its
+ * return before its departure. */
+static void drain_all(struct session *s, struct collect *c, struct round *r, bool last)
 {
 	struct collect_stats *st = collect_stats_mut(c);
-	r->len = r->n = 0;
+	uint64_t cut = last ? UINT64_MAX : mono_ns();
 	for (size_t i = 0; i < s->nrings; i++)
-		if (s->rings[i].fd >= 0)
+		if (s->rings[i].fd >= 0) {
+			r->off = s->rings[i].off;
 			perf_ring_drain(&s->rings[i].ring, keep_record, r, &st->bad_records);
+		}
 	qsort(r->recs, r->n, sizeof(*r->recs), by_time);
-	for (size_t i = 0; i < r->n; i++) {
-		collect_record(c, (const struct perf_event_header *)(r->bytes + r->recs[i].off));
+	size_t i = 0;
+	for (; i < r->n && r->recs[i].time < cut; i++) {
+		const struct perf_event_header *h =
+			(const struct perf_event_header *)(r->bytes + r->recs[i].off);
+		if (r->recs[i].off_cpu)
+			offcpu_record(s->off, c, h);
+		else
+			collect_record(c, h);
 	}
+	/* The rest moves to the front, in order, ahead of the next round's. */
+	size_t kept = r->n - i, len = 0;
+	uint8_t *bytes = kept ? xmalloc(r->len) : NULL;
+	for (size_t k = 0; k < kept; k++) {
+		struct round_rec *rec = &r->recs[i + k];
+		uint16_t size = ((const struct perf_event_header *)(r->bytes + rec->off))->size;
+		memcpy(bytes + len, r->bytes + rec->off, size);
+		r->recs[k] = (struct round_rec){ rec->time, k, len, rec->off_cpu };
+		len += size;
+	}
+	if (kept)
+		memcpy(r->bytes, bytes, len);
+	free(bytes);
+	r->n = kept;
+	r->len = len;
 }
 
 /* CPU time of a single -p target (user + system), when readable. */
@@ -414,6 +466,27 @@ int collect_run(const struct collect_options *o, struct collect_stats *out, char
 	int rc = 0;
 	pid_t header_pid = 0;
 	online_cpus(&s);
+	s.ncpus = s.nrings;
+	if (o->off_cpu) {
+		/* Before any event: without the tracepoint, --off-cpu fails
+		 * here rather than record CPU samples only. */
+		if (offcpu_format_load(&s.off_format, err, cap) != 0) {
+			free(s.rings);
+			return 2;
+		}
+		offcpu_attr(&s.off_attr, &s.off_format, o->mode != COLLECT_SYSTEM,
+			    o->mode == COLLECT_COMMAND);
+		s.off_attr.watermark = 1;
+		s.off_attr.wakeup_watermark = s.attr.wakeup_watermark;
+		/* --system: the collector's own switches (its poll loop) are
+		 * left out, as nothing of the profiled work. */
+		s.off = offcpu_new(&s.off_format, o->mode == COLLECT_SYSTEM ? getpid() : 0);
+		s.rings = xrealloc(s.rings, 2 * s.ncpus * sizeof(*s.rings));
+		for (size_t i = 0; i < s.ncpus; i++)
+			s.rings[s.ncpus + i] = (struct cpu_ring){ .cpu = s.rings[i].cpu, .fd = -1,
+								   .off = true };
+		s.nrings = 2 * s.ncpus;
+	}
 	switch (o->mode) {
 	case COLLECT_PIDS:
 		s.attr.inherit = 1;
@@ -443,6 +516,7 @@ int collect_run(const struct collect_options *o, struct collect_stats *out, char
 	struct collect *c = fd >= 0 ? collect_new(fd, o, header_pid, err, cap) : NULL;
 	if (!c) {
 		close_events(&s);
+		offcpu_free(s.off);
 		if (s.child > 0) {
 			close(s.go_fd); /* the child exits without running the command */
 			close(s.exec_fd);
@@ -537,7 +611,7 @@ int collect_run(const struct collect_options *o, struct collect_stats *out, char
 		for (size_t i = 0; i < s.nrings; i++)
 			if (pfd[i].revents & (POLLHUP | POLLERR))
 				s.rings[i].hup = true;
-		drain_all(&s, c, &round);
+		drain_all(&s, c, &round, false);
 		now = mono_ns();
 		if (now - last_flush >= (o->flush_ns ? o->flush_ns : COLLECT_FLUSH_NS)) {
 			collect_flush(c);
@@ -561,9 +635,13 @@ int collect_run(const struct collect_options *o, struct collect_stats *out, char
 		}
 	}
 	free(pfd);
+	/* Off-CPU intervals still open end here, when recording stops. */
+	uint64_t end_ns = mono_ns();
 	for (size_t i = 0; i < s.nfds; i++)
 		ioctl(s.fds[i], PERF_EVENT_IOC_DISABLE, 0);
-	drain_all(&s, c, &round);
+	drain_all(&s, c, &round, true);
+	if (s.off)
+		offcpu_finish(s.off, c, end_ns);
 	if (have_cpu)
 		target_cpu(o->pids[0], &cpu_last);
 
@@ -596,6 +674,7 @@ int collect_run(const struct collect_options *o, struct collect_stats *out, char
 	}
 	free(round.bytes);
 	free(round.recs);
+	offcpu_free(s.off);
 	int wrc = collect_finish(c);
 	*out = *collect_get_stats(c);
 	collect_free(c);
