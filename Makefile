@@ -150,7 +150,11 @@ $(B)/tests/progs/libsplitround.so: tests/progs/lib/splitround.c $(FLAGS_STAMP) |
 $(B)/tests/progs/split-lib: tests/progs/split.c $(B)/tests/progs/libsplitround.so
 	$(CC) $(NOFP_CFLAGS) -DSHARED_ROUND -o $@ $< -L$(B)/tests/progs -lsplitround \
 		-Wl,-rpath,'$$ORIGIN'
-PROGS += $(B)/tests/progs/split-nofp $(B)/tests/progs/split-lib
+$(B)/tests/progs/attachsplit-nofp: tests/progs/attachsplit.c $(FLAGS_STAMP) | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(NOFP_CFLAGS) -o $@ $<
+PROGS += $(B)/tests/progs/split-nofp $(B)/tests/progs/split-lib \
+	$(B)/tests/progs/attachsplit-nofp
 
 # --- monitor tests (tests/e2e/t120..t124) ---
 # The libuv loop monitor's test program: include/oneprof_uv.h compiled in,

@@ -82,7 +82,11 @@ const char cmd_record_help[] =
 	"                         (blocked or preempted) with the stack it blocked in,\n"
 	"                         from the sched:sched_switch tracepoint (root; tracefs)\n"
 	"      --call-graph fp    stacks from frame pointers, walked by the kernel\n"
-	"                         (the default; dwarf is not supported yet)\n"
+	"                         (the default)\n"
+	"      --call-graph dwarf[,SIZE]  copy SIZE bytes of user stack per sample\n"
+	"                         (default 8192, a multiple of 8 up to 65528) and\n"
+	"                         unwind them with .eh_frame: whole stacks without\n"
+	"                         frame pointers (x86-64)\n"
 	"\n"
 	"The agent also reads ONEPROF_RING_SIZE (per-thread buffer, default 256K) and\n"
 	"ONEPROF_FLUSH_MS (most time samples wait before reaching the file, default 1000)\n"
@@ -319,6 +323,7 @@ struct collector_options {
 	uint64_t duration_ns;
 	unsigned ring_pages;
 	bool off_cpu;
+	unsigned dwarf_stack;   /* --call-graph dwarf[,SIZE]; 0: fp */
 	const char *agent_only; /* an agent option given, for the error */
 };
 
@@ -342,6 +347,32 @@ static int parse_pids(const char *s, pid_t *pids, size_t *n)
 		cli_error("record: -p needs a process id (like -p 123)");
 		return -1;
 	}
+	return 0;
+}
+
+/* --call-graph fp | dwarf[,SIZE]: *dwarf_stack 0 for fp, else SIZE. */
+static int parse_call_graph(const char *arg, unsigned *dwarf_stack)
+{
+	if (!strcmp(arg, "fp")) {
+		*dwarf_stack = 0;
+		return 0;
+	}
+	if (strncmp(arg, "dwarf", 5) || (arg[5] && arg[5] != ',')) {
+		cli_error("record: --call-graph %s is not a call-graph mode; use fp (frame "
+			  "pointers) or dwarf[,SIZE] (copied stacks, like dwarf or dwarf,16384)",
+			  arg);
+		return -1;
+	}
+	unsigned long v = PERF_DWARF_DEFAULT_STACK;
+	if (arg[5] && (!cli_parse_uint(arg + 6, PERF_DWARF_MIN_STACK, PERF_DWARF_MAX_STACK, &v) ||
+		       v % 8)) {
+		cli_error("record: --call-graph %s: the stack size '%s' is not a multiple of 8 "
+			  "from %u to %u bytes; give one like dwarf,16384 (default %u)", arg,
+			  arg + 6, PERF_DWARF_MIN_STACK, PERF_DWARF_MAX_STACK,
+			  PERF_DWARF_DEFAULT_STACK);
+		return -1;
+	}
+	*dwarf_stack = (unsigned)v;
 	return 0;
 }
 
@@ -384,6 +415,7 @@ static int record_collector(const struct collector_options *co, const char *outp
 		.duration_ns = co->duration_ns,
 		.output = output,
 		.off_cpu = co->off_cpu,
+		.dwarf_stack = co->dwarf_stack,
 	};
 	char cmd_path[PATH_MAX];
 	if (co->pids) {
@@ -446,6 +478,18 @@ static int record_collector(const struct collector_options *co, const char *outp
 	if (o.off_cpu)
 		fprintf(cli_err, "oneprof: off-CPU: %" PRIu64 " intervals (%" PRIu64 " still open at "
 			"the end, closed there)\n", st.off_cpu, st.off_cpu_open);
+	if (o.dwarf_stack) {
+		fprintf(cli_err, "oneprof: DWARF unwinding: %u module file%s read, %u unreadable "
+			"(frame-pointer steps there), %" PRIu64 " of %" PRIu64 " stacks longer than "
+			"the %u-byte copy (truncated)\n", st.dwarf_files,
+			st.dwarf_files == 1 ? "" : "s", st.dwarf_files_failed, st.dwarf_truncated,
+			st.samples, o.dwarf_stack);
+		if (st.samples && st.dwarf_truncated * 10 > st.samples)
+			cli_warn("%.0f%% of the stacks were cut at the end of their %u-byte copy; "
+				 "raise it with --call-graph dwarf,SIZE (up to %u)",
+				 100.0 * (double)st.dwarf_truncated / (double)st.samples,
+				 o.dwarf_stack, PERF_DWARF_MAX_STACK);
+	}
 	print_summary(output);
 	if (o.mode != COLLECT_COMMAND || !st.command_exited)
 		return 0;
@@ -536,18 +580,8 @@ int cmd_record(int argc, char **argv)
 			co.off_cpu = true;
 			break;
 		case 1014:
-			if (!strncmp(optarg, "dwarf", 5) && (!optarg[5] || optarg[5] == ',')) {
-				cli_error("record: --call-graph %s is not supported yet; use "
-					  "--call-graph fp (frame pointers) or the in-process agent "
-					  "('oneprof record -- COMMAND'), which unwinds without them",
-					  optarg);
+			if (parse_call_graph(optarg, &co.dwarf_stack) != 0)
 				return 2;
-			}
-			if (strcmp(optarg, "fp")) {
-				cli_error("record: --call-graph %s is not a call-graph mode; use fp",
-					  optarg);
-				return 2;
-			}
 			break;
 		case 'F':
 			if (!cli_parse_uint(optarg, 1, 10000, &o.hz)) {

@@ -177,6 +177,7 @@ struct collect {
 	long max_stack;   /* kernel.perf_event_max_stack */
 	uint64_t process_cpu_ns;
 	uint64_t lost_written, throttled_written;
+	struct collect_dwarf *dw; /* --call-graph dwarf; NULL: frame pointers */
 	struct collect_stats st;
 };
 
@@ -277,6 +278,7 @@ static void maps_clear(struct collect_process *p)
 
 static void proc_free(struct collect_process *p)
 {
+	collect_dwarf_forget(p);
 	maps_clear(p);
 	free(p->maps);
 	free(p->cmdline);
@@ -405,6 +407,8 @@ static void add_mapping(struct collect *c, struct collect_process *p, uint64_t s
 	m->dev = dev;
 	m->ino = ino;
 	mapping_paths(m, p->pid, path);
+	if (c->dw)
+		collect_dwarf_map(c->dw, p, m);
 	if (p->announced)
 		write_mapping(c, p, m);
 }
@@ -667,7 +671,7 @@ static uint64_t trailer_time(const struct perf_event_header *h)
 }
 
 uint64_t collect_stack(struct collect *c, pid_t pid, pid_t tid, uint64_t time, uint64_t ip,
-		       const uint8_t *chain, uint64_t nr)
+		       const uint8_t *chain, uint64_t nr, const uint8_t *end)
 {
 	/* Key: pid, end reason, frames. The pid is part of a stack's
 	 * identity: the same addresses mean other code in another process. */
@@ -686,10 +690,24 @@ uint64_t collect_stack(struct collect *c, pid_t pid, pid_t tid, uint64_t time, u
 		}
 		pcs[n++] = pc;
 	}
-	if (n == 0)
-		pcs[n++] = ip;
 	if (c->max_stack > 0 && nr >= (uint64_t)c->max_stack)
 		reason = CAPTURE_STACK_TRUNCATED; /* the kernel stopped at its limit */
+	if (c->dw && end) {
+		/* The user frames, unwound from the sample's stack copy, after
+		 * the kernel's (the callchain has no user frames then). */
+		unsigned why = reason;
+		bool bad = false;
+		n = collect_dwarf_user(c->dw, proc_get(c, pid), chain + nr * 8, end, pcs, n,
+				       COLLECT_MAX_FRAMES, &why, &bad);
+		if (bad) {
+			c->st.bad_records++;
+			return 0;
+		}
+		if (reason == CAPTURE_STACK_COMPLETE)
+			reason = why;
+	}
+	if (n == 0)
+		pcs[n++] = ip;
 	key[0] = (uint64_t)pid;
 	key[1] = reason;
 	bool is_new;
@@ -730,7 +748,9 @@ static void on_sample(struct collect *c, struct rd *r)
 		c->st.bad_records++;
 		return;
 	}
-	uint64_t id = collect_stack(c, pid, tid, time, ip, r->p, nr);
+	uint64_t id = collect_stack(c, pid, tid, time, ip, r->p, nr, r->end);
+	if (!id)
+		return; /* malformed user registers or stack: counted */
 	/* cpu-clock's period is in ns: the CPU time this sample stands for. */
 	uint64_t f[5] = { rel_time(c, time), (uint64_t)tid, id, 1, period };
 	capture_write_varints(c->cw, CAPTURE_REC_CPU_SAMPLE, f, 5);
@@ -781,6 +801,7 @@ static void on_comm(struct collect *c, const struct perf_event_header *h, struct
 		/* A new image: the old mappings are gone (the new ones follow
 		 * as MMAP2 records), and so are its name and arguments. */
 		maps_clear(p);
+		collect_dwarf_exec(p);
 		snprintf(p->comm, sizeof(p->comm), "%s", comm);
 		char path[64], buf[8192];
 		snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
@@ -842,6 +863,8 @@ static void on_fork(struct collect *c, struct rd *r)
 			n->path = xstrdup(m->path);
 			n->open_path = xstrdup(m->open_path);
 		}
+		if (c->dw)
+			collect_dwarf_fork(c->dw, from, p);
 		if (!name[0])
 			snprintf(name, sizeof(name), "%s", p->comm);
 	} else {
@@ -962,12 +985,16 @@ static void build_header(struct capture_buf *h, const struct collect_options *o,
 	capture_header_u64(h, CAPTURE_HDR_START_CLOCK, start_ns);
 	capture_header_u64(h, CAPTURE_HDR_CLOCK_ID, CLOCK_MONOTONIC);
 	len = (size_t)snprintf(buf, sizeof(buf),
-			       "collector=perf\ntarget=%s\ncall_graph=fp\nring_pages=%u\nhz=%u\n"
+			       "collector=perf\ntarget=%s\ncall_graph=%s\nring_pages=%u\nhz=%u\n"
 			       "duration_ns=%llu\noff_cpu=%d\n",
 			       o->mode == COLLECT_SYSTEM ? "system"
 			       : o->mode == COLLECT_PIDS ? "pid"
 							 : "command",
-			       o->ring_pages, o->hz, (unsigned long long)o->duration_ns, o->off_cpu);
+			       o->dwarf_stack ? "dwarf" : "fp", o->ring_pages, o->hz,
+			       (unsigned long long)o->duration_ns, o->off_cpu);
+	if (o->dwarf_stack)
+		len += (size_t)snprintf(buf + len, sizeof(buf) - len, "dwarf_stack_bytes=%u\n",
+					o->dwarf_stack);
 	if (o->mode == COLLECT_PIDS) {
 		len += (size_t)snprintf(buf + len, sizeof(buf) - len, "pids=");
 		for (size_t i = 0; i < o->npids && len < sizeof(buf) - 16; i++)
@@ -1005,9 +1032,15 @@ struct collect *collect_new(int fd, const struct collect_options *o, pid_t heade
 	struct collect *c = xcalloc(1, sizeof(*c));
 	c->o = *o;
 	c->max_stack = perf_sysctl("/proc/sys/kernel/perf_event_max_stack", 127);
+	if (o->dwarf_stack && !(c->dw = collect_dwarf_new())) {
+		snprintf(err, cap, "cannot start the DWARF unwinder: out of memory");
+		free(c);
+		return NULL;
+	}
 	c->cw = capture_writer_new(fd, 0, 3);
 	if (!c->cw) {
 		snprintf(err, cap, "cannot start the capture writer: out of memory");
+		collect_dwarf_free(c->dw);
 		free(c);
 		return NULL;
 	}
@@ -1020,6 +1053,7 @@ struct collect *collect_new(int fd, const struct collect_options *o, pid_t heade
 		snprintf(err, cap, "cannot write capture '%s': %s; choose a writable path with -o",
 			 o->output ? o->output : "?", strerror(-rc));
 		capture_writer_free(c->cw);
+		collect_dwarf_free(c->dw);
 		free(c);
 		return NULL;
 	}
@@ -1141,6 +1175,8 @@ int collect_finish(struct collect *c)
 		if (c->procs[i]->announced)
 			write_perf_map(c, c->procs[i]);
 	collect_flush(c);
+	if (c->dw)
+		collect_dwarf_stats(c->dw, &c->st);
 	uint64_t end[4] = { mono_ns() - c->start_ns, c->process_cpu_ns, c->st.samples, 0 };
 	capture_write_varints(c->cw, CAPTURE_REC_END, end, 4);
 	return capture_writer_flush(c->cw);
@@ -1167,5 +1203,6 @@ void collect_free(struct collect *c)
 	free(c->threads);
 	intmap_free(&c->thread_index);
 	free(c->kaddrs);
+	collect_dwarf_free(c->dw);
 	free(c);
 }

@@ -54,6 +54,10 @@ struct collect_options {
 	uint64_t flush_ns;
 	const atomic_bool *stop;
 	bool off_cpu;         /* also OFF_CPU records from sched:sched_switch (offcpu.h) */
+	/* --call-graph dwarf[,SIZE]: bytes of user stack copied per sample
+	 * and unwound by the collector (PERF_DWARF_MIN_STACK to
+	 * PERF_DWARF_MAX_STACK, a multiple of 8); 0: frame pointers. */
+	unsigned dwarf_stack;
 };
 
 struct collect_stats {
@@ -72,6 +76,13 @@ struct collect_stats {
 	bool kernel_hidden;    /* kallsyms addresses hidden (kptr_restrict): no kernel names */
 	bool kernel_excluded;  /* the kernel refused kernel samples: user frames only */
 	bool command_exited;   /* COLLECT_COMMAND: the command ended; status below */
+	/* --call-graph dwarf: samples with no user context (kernel threads:
+	 * kernel frames only), samples whose stack copy ran out before the
+	 * outermost frame (TRUNCATED: raise SIZE), module files whose unwind
+	 * tables were read, and those that could not be (frame-pointer steps
+	 * there). */
+	uint64_t dwarf_no_user, dwarf_truncated;
+	unsigned dwarf_files, dwarf_files_failed;
 	int command_status;    /* as waitpid gives it */
 };
 
@@ -88,6 +99,8 @@ struct collect_mapping {
 	uint64_t id;            /* its MAPPING record id; 0: not written yet */
 };
 
+struct unwind_space;
+
 struct collect_process {
 	pid_t pid, ppid;
 	pid_t nspid;            /* the pid in its own pid namespace (perf maps use it) */
@@ -97,6 +110,8 @@ struct collect_process {
 	size_t nmaps, cap_maps;
 	bool announced;         /* its PROCESS record (and mappings) are written */
 	bool ended;
+	struct unwind_space *space; /* --call-graph dwarf: the same mappings, for the
+				       unwinder (dwarf.c); NULL: none yet */
 };
 
 /* Records a whole session; fills *st and returns 0, or returns a

@@ -600,7 +600,7 @@ static void on_switch_sample(struct offcpu *o, struct collect *c, const struct p
 	s->pid = (int32_t)pid;
 	s->since = time;
 	s->state = (uint8_t)state;
-	s->stack = collect_stack(c, (pid_t)pid, (pid_t)tid, time, ip, chain, nr);
+	s->stack = collect_stack(c, (pid_t)pid, (pid_t)tid, time, ip, chain, nr, NULL);
 	s->open = true;
 }
 

@@ -44,6 +44,48 @@ void perf_attr_cpu_clock(struct perf_event_attr *attr, unsigned hz)
 	attr->wakeup_events = 0;
 }
 
+void perf_attr_dwarf(struct perf_event_attr *attr, uint32_t stack_bytes)
+{
+	attr->sample_type |= PERF_SAMPLE_REGS_USER | PERF_SAMPLE_STACK_USER;
+	attr->sample_regs_user = PERF_DWARF_REGS_MASK;
+	attr->sample_stack_user = stack_bytes;
+	/* Kernel frames still come from the kernel's walk; user frames from
+	 * the copy, so the kernel's frame-pointer guess is not wanted. */
+	attr->exclude_callchain_user = 1;
+}
+
+static bool take_u64(const uint8_t **p, const uint8_t *end, uint64_t *v)
+{
+	if (end - *p < 8)
+		return false;
+	memcpy(v, *p, 8);
+	*p += 8;
+	return true;
+}
+
+bool perf_parse_user_stack(const uint8_t *p, const uint8_t *end, struct perf_user_stack *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (!take_u64(&p, end, &out->abi))
+		return false;
+	if (out->abi != PERF_SAMPLE_REGS_ABI_NONE) {
+		/* One value per mask bit, lowest bit first: BP, SP, IP. */
+		if (!take_u64(&p, end, &out->bp) || !take_u64(&p, end, &out->sp) ||
+		    !take_u64(&p, end, &out->ip))
+			return false;
+	}
+	if (!take_u64(&p, end, &out->size))
+		return false;
+	if (out->size == 0)
+		return true; /* no data and no dyn_size follow */
+	if (out->size > (uint64_t)(end - p) || (uint64_t)(end - p) - out->size < 8)
+		return false;
+	out->stack = p;
+	p += out->size;
+	take_u64(&p, end, &out->dyn_size);
+	return out->dyn_size <= out->size;
+}
+
 long perf_sysctl(const char *path, long def)
 {
 	char buf[32];

@@ -53,6 +53,36 @@ int perf_open(struct perf_event_attr *attr, pid_t pid, int cpu);
  * session enables it once its ring is mapped (or on exec). */
 void perf_attr_cpu_clock(struct perf_event_attr *attr, unsigned hz);
 
+/* --call-graph dwarf: the user registers an unwind starts from (x86-64
+ * perf register numbers of <asm/perf_regs.h>: BP 6, SP 7, IP 8) and the
+ * bytes of user stack the kernel copies per sample. */
+#define PERF_DWARF_REGS_MASK ((1ull << 6) | (1ull << 7) | (1ull << 8))
+#define PERF_DWARF_DEFAULT_STACK 8192u /* perf's default too */
+#define PERF_DWARF_MIN_STACK 8u
+/* The largest multiple of 8 a 16-bit record size can carry (the kernel
+ * clips the copy further to what fits beside the sample's other fields). */
+#define PERF_DWARF_MAX_STACK 65528u
+
+/* Turns a cpu-clock event into a DWARF one: user registers and
+ * stack_bytes of user stack per sample (a multiple of 8), and kernel
+ * frames only in the callchain (user frames come from the unwinder). */
+void perf_attr_dwarf(struct perf_event_attr *attr, uint32_t stack_bytes);
+
+/* A sample's PERF_SAMPLE_REGS_USER and PERF_SAMPLE_STACK_USER fields. */
+struct perf_user_stack {
+	uint64_t abi;            /* PERF_SAMPLE_REGS_ABI_*; NONE: no user context (a
+				    kernel thread) and no registers */
+	uint64_t ip, sp, bp;
+	const uint8_t *stack;    /* the copy, from sp; NULL when none */
+	uint64_t size;           /* bytes the record holds */
+	uint64_t dyn_size;       /* of which the kernel could fill (<= size) */
+};
+
+/* Reads the fields at p (after the callchain) for a register mask of
+ * PERF_DWARF_REGS_MASK, every read inside [p, end). Returns false when
+ * the record is too short for them or dyn_size exceeds size. */
+bool perf_parse_user_stack(const uint8_t *p, const uint8_t *end, struct perf_user_stack *out);
+
 /* One line saying why opening an event failed and how to fix it. `what`
  * names the target ("process 123", "CPU 1", "command 'x'"). */
 void perf_open_error(int err, const char *what, char *msg, size_t cap);

@@ -457,8 +457,18 @@ int collect_run(const struct collect_options *o, struct collect_stats *out, char
 			 COLLECT_MAX_RING_PAGES, COLLECT_DEFAULT_RING_PAGES);
 		return 2;
 	}
+	if (o->dwarf_stack && (o->dwarf_stack < PERF_DWARF_MIN_STACK ||
+				o->dwarf_stack > PERF_DWARF_MAX_STACK || o->dwarf_stack % 8)) {
+		snprintf(err, cap, "DWARF stack size %u is not a multiple of 8 from %u to %u bytes; "
+			 "give --call-graph dwarf,SIZE like dwarf,16384 (default %u)",
+			 o->dwarf_stack, PERF_DWARF_MIN_STACK, PERF_DWARF_MAX_STACK,
+			 PERF_DWARF_DEFAULT_STACK);
+		return 2;
+	}
 	struct session s = { .o = o, .go_fd = -1, .exec_fd = -1 };
 	perf_attr_cpu_clock(&s.attr, o->hz);
+	if (o->dwarf_stack)
+		perf_attr_dwarf(&s.attr, o->dwarf_stack);
 	/* Wake up when half the ring is full; the loop drains every
 	 * COLLECT_POLL_MS anyway. */
 	s.attr.watermark = 1;

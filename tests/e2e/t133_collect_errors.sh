@@ -1,6 +1,6 @@
 # The perf_event collector's failures: one clear line each (a dead pid, a
-# ring size that is not a power of two, no permission, dwarf call graphs
-# not supported yet, bad mode combinations); and a ring that overflows
+# ring size that is not a power of two, no permission, a DWARF stack size
+# that is not a multiple of 8, bad mode combinations); and a ring that overflows
 # under a deliberately tiny buffer: the exact lost count, the same in the
 # collector's summary and in the report, and an undamaged capture.
 . "$(dirname "$0")/lib.sh"
@@ -34,8 +34,9 @@ check "error: dead pid" expect_error "cannot profile process $dead: no such proc
 	"$ONEPROF" record -p "$dead" -o "$TMP/d.opf"
 check "error: ring size not a power of two" expect_error "ring-pages 3 is not a power of two" \
 	"$ONEPROF" record -p $$ --ring-pages 3 -o "$TMP/r.opf"
-check "error: dwarf call graphs not supported yet" expect_error "call-graph dwarf,8192 is not supported yet" \
-	"$ONEPROF" record -p $$ --call-graph dwarf,8192 -o "$TMP/c.opf"
+check "error: dwarf stack size not a multiple of 8" expect_error \
+	"call-graph dwarf,8196: the stack size '8196' is not a multiple of 8" \
+	"$ONEPROF" record -p $$ --call-graph dwarf,8196 -o "$TMP/c.opf"
 check "error: -p with --system" expect_error "exclude each other" \
 	"$ONEPROF" record -p $$ --system -o "$TMP/c.opf"
 check "error: agent option with -p" expect_error "record: --heap needs the in-process agent" \

@@ -3,7 +3,8 @@
  * and 2 units of identical work: a 50/30/20 split of CPU time) until the
  * program is killed. Prints "ready" once every thread is named, so a test
  * attaches to a steady state. Built with frame pointers (the kernel's
- * frame-pointer callchains need them).
+ * frame-pointer callchains need them), and without (attachsplit-nofp, for
+ * --call-graph dwarf).
  *
  * Usage: attachsplit [THREADS [SECONDS]]  (SECONDS: exit after that long,
  * default 60, so a failed test leaves nothing running for long) */
@@ -16,7 +17,14 @@
 
 static volatile uint64_t sink;
 
+/* Built with -DFRAMELESS (attachsplit-nofp, no frame pointers) the work
+ * functions are frameless leaves: only unwinding from .eh_frame finds
+ * their callers then. */
+#ifdef FRAMELESS
+#define enter() ((void)0)
+#else
 __attribute__((noinline)) void enter(void) { __asm__ volatile("" ::: "memory"); }
+#endif
 
 #define SPIN(units)                                                              \
 	do {                                                                     \

@@ -388,3 +388,153 @@ TEST(collect_kallsyms_sizes_and_lookup)
 	CHECK_EQ_INT(ks.n, 0);
 	kallsyms_free(&ks);
 }
+
+/* --- --call-graph dwarf --- */
+
+/* The user fields after a callchain: abi, BP, SP, IP (abi 64 only), then
+ * the stack copy: size, bytes, dyn_size. */
+static void r_user(struct rec *r, uint64_t abi, uint64_t bp, uint64_t sp, uint64_t ip,
+		   const uint64_t *stack, size_t words, uint64_t dyn_size)
+{
+	r_u64(r, abi);
+	if (abi != PERF_SAMPLE_REGS_ABI_NONE) {
+		r_u64(r, bp);
+		r_u64(r, sp);
+		r_u64(r, ip);
+	}
+	r_u64(r, words * 8);
+	for (size_t i = 0; i < words; i++)
+		r_u64(r, stack[i]);
+	if (words)
+		r_u64(r, dyn_size);
+}
+
+static void dwarf_sample(struct collect *c, uint64_t time, const uint64_t *chain, size_t n,
+			 uint64_t abi, uint64_t bp, uint64_t sp, uint64_t ip, const uint64_t *stack,
+			 size_t words, uint64_t dyn_size, size_t cut)
+{
+	struct rec r;
+	r_begin(&r, PERF_RECORD_SAMPLE, PERF_RECORD_MISC_USER);
+	r_u64(&r, n ? chain[n - 1] : ip);
+	r_u32(&r, PID);
+	r_u32(&r, PID);
+	r_u64(&r, time);
+	r_u32(&r, 0);
+	r_u32(&r, 0);
+	r_u64(&r, 1000000);
+	r_u64(&r, n);
+	for (size_t i = 0; i < n; i++)
+		r_u64(&r, chain[i]);
+	r_user(&r, abi, bp, sp, ip, stack, words, dyn_size);
+	r.len -= cut;
+	collect_record(c, r_done(&r));
+}
+
+TEST(collect_parse_user_stack_bounds)
+{
+	struct rec r = { .len = 0 };
+	uint64_t stack[4] = { 1, 2, 3, 4 };
+	r_user(&r, PERF_SAMPLE_REGS_ABI_64, 0x10, 0x20, 0x30, stack, 4, 24);
+	struct perf_user_stack u;
+	CHECK(perf_parse_user_stack(r.b, r.b + r.len, &u));
+	CHECK_EQ_INT(u.abi, PERF_SAMPLE_REGS_ABI_64);
+	CHECK(u.bp == 0x10 && u.sp == 0x20 && u.ip == 0x30);
+	CHECK_EQ_INT(u.size, 32);
+	CHECK_EQ_INT(u.dyn_size, 24);
+	CHECK(u.stack == r.b + 8 * 5);
+	/* Every shorter record is refused, never read past. */
+	for (size_t cut = 1; cut <= r.len; cut++)
+		CHECK(!perf_parse_user_stack(r.b, r.b + r.len - cut, &u));
+	/* dyn_size beyond size: malformed. */
+	struct rec b = { .len = 0 };
+	r_user(&b, PERF_SAMPLE_REGS_ABI_64, 0, 0, 0, stack, 2, 17);
+	CHECK(!perf_parse_user_stack(b.b, b.b + b.len, &u));
+	/* No user context: no registers; an empty copy has no dyn_size. */
+	struct rec k = { .len = 0 };
+	r_user(&k, PERF_SAMPLE_REGS_ABI_NONE, 0, 0, 0, NULL, 0, 0);
+	CHECK_EQ_INT(k.len, 16);
+	CHECK(perf_parse_user_stack(k.b, k.b + k.len, &u));
+	CHECK_EQ_INT(u.abi, PERF_SAMPLE_REGS_ABI_NONE);
+	CHECK(u.stack == NULL && u.size == 0);
+	/* A size larger than the record. */
+	struct rec h = { .len = 0 };
+	r_u64(&h, PERF_SAMPLE_REGS_ABI_NONE);
+	r_u64(&h, 1u << 20);
+	r_u64(&h, 0);
+	CHECK(!perf_parse_user_stack(h.b, h.b + h.len, &u));
+}
+
+/* Synthetic DWARF samples: kernel frames then the frames walked in the
+ * copy (the mapping has no file: frame-pointer steps, here through a
+ * chain laid out in the copy), a kernel thread's sample (kernel frames
+ * only), a copy that ends before the chain does (TRUNCATED), and cut or
+ * inconsistent records (counted, skipped). */
+TEST(collect_dwarf_samples)
+{
+	char path[] = "/tmp/oneprof-unit-collect-XXXXXX";
+	int fd = mkstemp(path);
+	CHECK(fd >= 0);
+	if (fd < 0)
+		return;
+	struct collect_options o = { .mode = COLLECT_SYSTEM, .hz = 99, .ring_pages = 1,
+				     .output = path, .dwarf_stack = 64 };
+	char err[256];
+	struct collect *c = collect_new(fd, &o, 0, err, sizeof(err));
+	CHECK(c != NULL);
+	if (!c)
+		return;
+	uint64_t t = now_ns() + 1000;
+	comm(c, PID, "prog", true, t);
+	mmap2(c, PID, 0x400000, 0x1000, "/nonexistent/prog", t + 1);
+	const uint64_t S = 0x7ffd00000000ull;
+	/* An rbp chain in the copy: rbp S+16 (return address 0x400200),
+	 * then S+32 (0x400300), then S+48, whose return address 0 ends it. */
+	uint64_t stack[8] = { 0, 0, S + 32, 0x400200, S + 48, 0x400300, 0, 0 };
+	uint64_t kchain[] = { PERF_CONTEXT_KERNEL, 0xffffffff81000010ull };
+	dwarf_sample(c, t + 10, kchain, 2, PERF_SAMPLE_REGS_ABI_64, S + 16, S, 0x400100, stack, 8,
+		     64, 0);
+	/* The same, but only 32 bytes could be copied: the walk runs out. */
+	dwarf_sample(c, t + 20, NULL, 0, PERF_SAMPLE_REGS_ABI_64, S + 16, S, 0x400100, stack, 8,
+		     32, 0);
+	/* A kernel thread: no user context. */
+	dwarf_sample(c, t + 30, kchain, 2, PERF_SAMPLE_REGS_ABI_NONE, 0, 0, 0, NULL, 0, 0, 0);
+	/* Cut short, and dyn_size past size: skipped and counted. */
+	dwarf_sample(c, t + 40, kchain, 2, PERF_SAMPLE_REGS_ABI_64, S + 16, S, 0x400100, stack, 8,
+		     64, 8);
+	dwarf_sample(c, t + 50, kchain, 2, PERF_SAMPLE_REGS_ABI_64, S + 16, S, 0x400100, stack, 8,
+		     72, 0);
+	CHECK_EQ_INT(collect_finish(c), 0);
+	const struct collect_stats *st = collect_get_stats(c);
+	CHECK_EQ_INT(st->samples, 3);
+	CHECK_EQ_INT(st->bad_records, 2);
+	CHECK_EQ_INT(st->dwarf_no_user, 1);
+	CHECK_EQ_INT(st->dwarf_truncated, 1);
+	collect_free(c);
+	close(fd);
+
+	struct profile *prof = profile_load(path, err, sizeof(err));
+	if (!prof) {
+		unit_fail(__FILE__, __LINE__, "profile_load: %s", err);
+		unlink(path);
+		return;
+	}
+	const char *cg = profile_config(prof, "call_graph");
+	CHECK(cg && !strncmp(cg, "dwarf\n", 6));
+	CHECK_EQ_INT(profile_config_u64(prof, "dwarf_stack_bytes", 0), 64);
+	CHECK_EQ_INT(prof->nstacks, 3);
+	if (prof->nstacks == 3) {
+		/* Kernel frame, then the walked user frames. */
+		CHECK_EQ_INT(prof->stacks[0].n, 4);
+		CHECK(prof->stacks[0].pcs[0] == 0xffffffff81000010ull);
+		CHECK(prof->stacks[0].pcs[1] == 0x400100);
+		CHECK(prof->stacks[0].pcs[2] == 0x400200);
+		CHECK(prof->stacks[0].pcs[3] == 0x400300);
+		CHECK_EQ_INT(prof->stacks[0].end_reason, CAPTURE_STACK_COMPLETE);
+		CHECK_EQ_INT(prof->stacks[1].n, 2);
+		CHECK_EQ_INT(prof->stacks[1].end_reason, CAPTURE_STACK_TRUNCATED);
+		CHECK_EQ_INT(prof->stacks[2].n, 1);
+		CHECK(prof->stacks[2].pcs[0] == 0xffffffff81000010ull);
+	}
+	profile_free(prof);
+	unlink(path);
+}
