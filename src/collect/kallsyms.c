@@ -56,7 +56,8 @@ int kallsyms_read(FILE *f, struct kallsyms *ks)
 		nlen += len;
 	}
 	ks->hidden = np == 0 && zero > 0;
-	qsort(p, np, sizeof(*p), by_start);
+	if (np) /* p is NULL when nothing was read */
+		qsort(p, np, sizeof(*p), by_start);
 	ks->syms = xcalloc(np ? np : 1, sizeof(*ks->syms));
 	for (size_t i = 0; i < np; i++) {
 		/* Aliases share a start: the next symbol with a greater start

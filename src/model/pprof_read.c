@@ -569,7 +569,8 @@ static void read_samples(struct pprof_reader *r)
 		sm.stack = (uint32_t)(p->nstacks - 1);
 		sm.thread = sample_thread(r, name_key, tid, input);
 		/* One order for every sample, so equal sets are one set. */
-		qsort(labels, nlabels, sizeof(*labels), cmp_label);
+		if (nlabels)
+			qsort(labels, nlabels, sizeof(*labels), cmp_label);
 		for (size_t i = 0; i < nlabels; i++)
 			sm.labels = label_set_get(r, sm.labels, labels[i][0], labels[i][1]);
 		sm.count = r->count_index >= 0 ? count : value;

@@ -87,6 +87,7 @@ TEST(collect_ring_record_wrapping_the_end)
 	CHECK(s.body_ok[0] && s.body_ok[1] && s.body_ok[2]);
 	CHECK_EQ_INT(f.meta.data_tail, 288); /* the space is given back */
 	/* A header itself split by the end of the ring. */
+	perf_ring_unmap(&f.ring);
 	fake_init(&f, 252);
 	fake_put(&f, 12, 32, 7);
 	memset(&s, 0, sizeof(s));
