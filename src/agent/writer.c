@@ -16,7 +16,6 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
-#include <sys/utsname.h>
 #include <unistd.h>
 
 #define XXH_INLINE_ALL
@@ -673,16 +672,7 @@ static void build_header(struct capture_buf *h)
 		 agent.cfg.dump_signo, agent.cfg.monitor_ms,
 		 (unsigned long long)agent.cfg.max_overhead_ppm);
 	capture_header_str(h, CAPTURE_HDR_CONFIG, buf);
-	if (gethostname(buf, sizeof(buf)) == 0) {
-		buf[sizeof(buf) - 1] = '\0';
-		capture_header_str(h, CAPTURE_HDR_HOSTNAME, buf);
-	}
-	struct utsname u;
-	if (uname(&u) == 0) {
-		snprintf(buf, sizeof(buf), "%s %s %s", u.sysname, u.release, u.version);
-		capture_header_str(h, CAPTURE_HDR_KERNEL, buf);
-		capture_header_str(h, CAPTURE_HDR_ARCH, u.machine);
-	}
+	capture_header_host(h);
 	capture_header_str(h, CAPTURE_HDR_EXE, w.exe);
 	capture_header_str(h, CAPTURE_HDR_SAMPLER, sampler_name());
 	capture_header_u64(h, CAPTURE_HDR_HZ, agent.cfg.hz);

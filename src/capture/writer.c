@@ -3,7 +3,9 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include <zstd.h>
@@ -79,6 +81,21 @@ void capture_header_bytes(struct capture_buf *h, unsigned key, const void *p, si
 	capture_buf_varint(h, key);
 	capture_buf_varint(h, len);
 	capture_buf_bytes(h, p, len);
+}
+
+void capture_header_host(struct capture_buf *h)
+{
+	char buf[512];
+	if (gethostname(buf, sizeof(buf)) == 0) {
+		buf[sizeof(buf) - 1] = '\0';
+		capture_header_str(h, CAPTURE_HDR_HOSTNAME, buf);
+	}
+	struct utsname u;
+	if (uname(&u) == 0) {
+		snprintf(buf, sizeof(buf), "%s %s %s", u.sysname, u.release, u.version);
+		capture_header_str(h, CAPTURE_HDR_KERNEL, buf);
+		capture_header_str(h, CAPTURE_HDR_ARCH, u.machine);
+	}
 }
 
 void capture_header_str(struct capture_buf *h, unsigned key, const char *s)

@@ -26,6 +26,9 @@ void capture_buf_free(struct capture_buf *b);
 void capture_header_u64(struct capture_buf *h, unsigned key, uint64_t v);
 void capture_header_bytes(struct capture_buf *h, unsigned key, const void *p, size_t len);
 void capture_header_str(struct capture_buf *h, unsigned key, const char *s);
+/* The machine's fields, as every writer records them: hostname, kernel
+ * (uname sysname, release, version) and architecture. */
+void capture_header_host(struct capture_buf *h);
 
 struct capture_writer;
 

@@ -20,7 +20,6 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
-#include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
 #include <xxhash.h>
@@ -1003,16 +1002,7 @@ static void build_header(struct capture_buf *h, const struct collect_options *o,
 		snprintf(buf + len, sizeof(buf) - len, "\n");
 	}
 	capture_header_str(h, CAPTURE_HDR_CONFIG, buf);
-	if (gethostname(buf, sizeof(buf)) == 0) {
-		buf[sizeof(buf) - 1] = '\0';
-		capture_header_str(h, CAPTURE_HDR_HOSTNAME, buf);
-	}
-	struct utsname u;
-	if (uname(&u) == 0) {
-		snprintf(buf, sizeof(buf), "%s %s %s", u.sysname, u.release, u.version);
-		capture_header_str(h, CAPTURE_HDR_KERNEL, buf);
-		capture_header_str(h, CAPTURE_HDR_ARCH, u.machine);
-	}
+	capture_header_host(h);
 	if (o->mode == COLLECT_COMMAND && o->path) {
 		capture_header_str(h, CAPTURE_HDR_EXE, o->path);
 	} else if (pid > 0) {
