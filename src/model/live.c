@@ -127,21 +127,7 @@ struct profile *profile_live_take(struct profile_live *l, bool cumulative)
 		s.labels = 0; /* label sets are not carried over (top shows none) */
 		s.stack = stack_of[s.stack] - 1;
 		s.thread = thread_of[s.thread] - 1;
-		struct profile_thread *t = &q->threads[s.thread];
-		t->samples += s.count;
-		t->sampled_cpu_ns += s.cpu_ns;
-		q->total_count += s.count;
-		q->total_cpu_ns += s.cpu_ns;
-		q->stack_ends[q->stacks[s.stack].end_reason] += s.count;
-		if (s.off_cpu) {
-			q->off_cpu = q->wall = true;
-			q->off_cpu_ns += s.cpu_ns;
-			q->state_ns[s.state] += s.cpu_ns;
-		} else {
-			q->state_ns[CAPTURE_STATE_RUNNING] += s.cpu_ns;
-		}
-		if (s.time_ns > q->samples_end_ns)
-			q->samples_end_ns = s.time_ns;
+		profile_count_sample(q, &s);
 		q->samples[q->nsamples++] = s;
 	}
 	q->coalesced = true;

@@ -195,6 +195,36 @@ static struct profile_process *process_add(struct profile *p, uint64_t pid, cons
 	return pr;
 }
 
+void profile_count_sample(struct profile *p, const struct profile_sample *s)
+{
+	struct profile_thread *t = &p->threads[s->thread];
+	t->samples += s->count;
+	t->sampled_cpu_ns += s->cpu_ns;
+	p->total_count += s->count;
+	p->total_cpu_ns += s->cpu_ns;
+	p->stack_ends[p->stacks[s->stack].end_reason] += s->count;
+	p->state_ns[s->state] += s->cpu_ns;
+	if (s->off_cpu) {
+		p->off_cpu = p->wall = true;
+		p->off_cpu_ns += s->cpu_ns;
+	}
+	if (s->time_ns > p->samples_end_ns)
+		p->samples_end_ns = s->time_ns;
+}
+
+/* A decoded sample (its stack set) charged to thread tid, which takes
+ * the stack's process when no THREAD record announced it, counted and
+ * kept. */
+static void take_sample(struct profile *p, struct profile_sample *s, uint64_t tid)
+{
+	struct profile_thread *t = profile_thread_get(p, tid, s->time_ns);
+	if (!t->pid)
+		t->pid = p->stacks[s->stack].pid;
+	s->thread = (uint32_t)(t - p->threads);
+	profile_count_sample(p, s);
+	add_sample(p, s);
+}
+
 /* Decodes one record into the model. false: the record is malformed. */
 static bool add_record(struct profile *p, const struct capture_record *rec)
 {
@@ -305,7 +335,6 @@ static bool add_record(struct profile *p, const struct capture_record *rec)
 			s.state = (uint8_t)state;
 			s.cpu_ns = s.count * (1000000000u / p->hdr.hz);
 			p->wall = true;
-			p->state_ns[state] += s.cpu_ns;
 		}
 		/* Optional trailing field: the thread's label set. */
 		uint64_t labels = cursor_left(&c) ? cursor_varint(&c) : 0;
@@ -313,21 +342,8 @@ static bool add_record(struct profile *p, const struct capture_record *rec)
 		    (labels && labels >= p->nlabel_sets))
 			return false;
 		s.labels = (uint32_t)labels;
-		if (rec->kind == CAPTURE_REC_CPU_SAMPLE)
-			p->state_ns[CAPTURE_STATE_RUNNING] += s.cpu_ns;
-		struct profile_thread *t = profile_thread_get(p, tid, s.time_ns);
-		if (!t->pid) /* never announced: its stack says whose it is */
-			t->pid = p->stacks[stack - 1].pid;
-		t->samples += s.count;
-		t->sampled_cpu_ns += s.cpu_ns;
-		s.thread = (uint32_t)(t - p->threads);
 		s.stack = (uint32_t)(stack - 1);
-		p->total_count += s.count;
-		p->total_cpu_ns += s.cpu_ns;
-		p->stack_ends[p->stacks[s.stack].end_reason] += s.count;
-		if (s.time_ns > p->samples_end_ns)
-			p->samples_end_ns = s.time_ns;
-		add_sample(p, &s);
+		take_sample(p, &s, tid);
 		return true;
 	}
 	case CAPTURE_REC_OFF_CPU: {
@@ -345,22 +361,8 @@ static bool add_record(struct profile *p, const struct capture_record *rec)
 		s.count = 1;
 		s.state = (uint8_t)state;
 		s.off_cpu = 1;
-		p->off_cpu_ns += s.cpu_ns;
 		s.stack = (uint32_t)(stack - 1);
-		p->wall = p->off_cpu = true;
-		p->state_ns[state] += s.cpu_ns;
-		struct profile_thread *t = profile_thread_get(p, tid, s.time_ns);
-		if (!t->pid)
-			t->pid = p->stacks[s.stack].pid;
-		t->samples += s.count;
-		t->sampled_cpu_ns += s.cpu_ns;
-		s.thread = (uint32_t)(t - p->threads);
-		p->total_count += s.count;
-		p->total_cpu_ns += s.cpu_ns;
-		p->stack_ends[p->stacks[s.stack].end_reason] += s.count;
-		if (s.time_ns > p->samples_end_ns)
-			p->samples_end_ns = s.time_ns;
-		add_sample(p, &s);
+		take_sample(p, &s, tid);
 		return true;
 	}
 	case CAPTURE_REC_PROCESS: {

@@ -308,6 +308,10 @@ void profile_process_totals(const struct profile *p, uint64_t **samples, uint64_
 const char *profile_thread_label(const struct profile *p, const struct profile_thread *t,
 				 char *buf, size_t len);
 
+/* Adds a sample (thread and stack indexes set) to its thread's and the
+ * profile's totals: counts, time, walk ends, states, off-CPU time, the
+ * latest sample time. Every place that builds samples counts them here. */
+void profile_count_sample(struct profile *p, const struct profile_sample *s);
 /* A capture string by id; NULL when undefined. */
 const char *profile_string(struct profile *p, uint64_t id);
 

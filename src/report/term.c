@@ -11,9 +11,11 @@
  * wrapped line is easier to read than a name cut to nothing. */
 #define MIN_NAME_CHARS 16
 
-unsigned report_term_width(void)
+/* A terminal dimension: the environment variable when it holds a
+ * positive number, else the tty's size, else 0 (unknown). */
+static unsigned term_size(const char *env_name, bool rows)
 {
-	const char *env = getenv("COLUMNS");
+	const char *env = getenv(env_name);
 	if (env && *env) {
 		char *end;
 		long v = strtol(env, &end, 10);
@@ -21,24 +23,19 @@ unsigned report_term_width(void)
 			return (unsigned)v;
 	}
 	struct winsize ws;
-	if (isatty(STDOUT_FILENO) && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
-		return ws.ws_col;
+	if (isatty(STDOUT_FILENO) && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0)
+		return rows ? ws.ws_row : ws.ws_col;
 	return 0;
+}
+
+unsigned report_term_width(void)
+{
+	return term_size("COLUMNS", false);
 }
 
 unsigned report_term_height(void)
 {
-	const char *env = getenv("LINES");
-	if (env && *env) {
-		char *end;
-		long v = strtol(env, &end, 10);
-		if (!*end && v > 0 && v < 100000)
-			return (unsigned)v;
-	}
-	struct winsize ws;
-	if (isatty(STDOUT_FILENO) && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_row > 0)
-		return ws.ws_row;
-	return 0;
+	return term_size("LINES", true);
 }
 
 bool report_use_color(void)
