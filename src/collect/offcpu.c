@@ -7,15 +7,19 @@
  *   callchain (kernel frames, then the user frame-pointer chain) are that
  *   task's: the stack it blocked in. prev_state says why it left.
  * - Switch-in: whatever shows the thread running again first, of
- *   (a) a sched_switch whose next_pid is the thread: per-CPU events
- *       (--system) see every switch, both sides;
- *   (b) a PERF_RECORD_SWITCH without the OUT flag: -p and --perf use
- *       task-bound events, which are scheduled in only while their task
- *       runs, so the tracepoint of a switch to the task fires before its
- *       event is on and is never seen (unless the task leaving is
- *       profiled too: then (a) sees it). context_switch=1 on the same
- *       event makes the kernel write a switch-in record for the task
- *       once its events are in, with its tid and time (sample_id_all).
+ *   (a) a sched_switch whose next_pid is the thread, when the task
+ *       leaving is profiled too (per-CPU events of --system see both
+ *       sides of most switches);
+ *   (b) a PERF_RECORD_SWITCH without the OUT flag (context_switch=1 on
+ *       the same event), which the kernel writes in the incoming task's
+ *       context once its events are in, with its tid and time
+ *       (sample_id_all). Task-bound events (-p, --perf) are scheduled in
+ *       only while their task runs, so the tracepoint of a switch to the
+ *       task fires before its event is on and only (b) sees it; and
+ *       under --system, sched_switch samples of the idle task leaving a
+ *       CPU go missing on this machine's kernel on some CPUs (a sleeper
+ *       woken there lost 10 of 13 switch-ins), while (b) does not depend
+ *       on the task leaving. So every mode asks for both.
  *   Both may report the same switch-in; the second finds nothing open.
  * - The end: an interval still open when the recording ends is closed at
  *   that time (a thread blocked until then was off-CPU all along).
@@ -418,7 +422,7 @@ void offcpu_attr(struct perf_event_attr *attr, const struct offcpu_format *f, bo
 	attr->use_clockid = 1;
 	attr->clockid = CLOCK_MONOTONIC;
 	attr->inherit = per_task;
-	attr->context_switch = per_task;
+	attr->context_switch = 1; /* switch-in records: see the top */
 	attr->enable_on_exec = enable_on_exec;
 }
 

@@ -68,9 +68,9 @@ bool offcpu_decode(const struct offcpu_format *f, const uint8_t *raw, size_t len
 unsigned offcpu_state(const struct offcpu_format *f, int64_t prev_state);
 
 /* The tracepoint event: period 1, the collector's sample layout plus
- * RAW. per_task: -p and --perf (inherit, and PERF_RECORD_SWITCH records
- * for the switch-ins a task-bound event cannot see); enable_on_exec for
- * --perf. Disabled, like the cpu-clock event. */
+ * RAW, and PERF_RECORD_SWITCH records for switch-ins. per_task: -p and
+ * --perf (inherit); enable_on_exec for --perf. Disabled, like the
+ * cpu-clock event. */
 void offcpu_attr(struct perf_event_attr *attr, const struct offcpu_format *f, bool per_task,
 		 bool enable_on_exec);
 
