@@ -8,6 +8,7 @@
  * daemon's mappings. */
 #include "collect.h"
 #include "collect_internal.h"
+#include "intmap.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -88,59 +89,6 @@ static void idmap_free(struct idmap *m)
 	for (size_t i = 0; i < m->cap; i++)
 		free(m->slots[i].key);
 	free(m->slots);
-	memset(m, 0, sizeof(*m));
-}
-
-/* pid or tid -> index + 1 into an array; a reused id points at the
- * latest entry. */
-struct intmap {
-	int64_t *keys;
-	uint32_t *vals;
-	size_t cap, n;
-};
-
-static size_t intmap_slot(const struct intmap *m, int64_t key)
-{
-	size_t k = (size_t)XXH3_64bits(&key, sizeof(key)) & (m->cap - 1);
-	while (m->vals[k] && m->keys[k] != key)
-		k = (k + 1) & (m->cap - 1);
-	return k;
-}
-
-static uint32_t intmap_get(const struct intmap *m, int64_t key)
-{
-	return m->cap ? m->vals[intmap_slot(m, key)] : 0;
-}
-
-static void intmap_put(struct intmap *m, int64_t key, uint32_t val)
-{
-	if ((m->n + 1) * 2 > m->cap) {
-		struct intmap old = *m;
-		m->cap = old.cap ? old.cap * 2 : 256;
-		m->keys = xcalloc(m->cap, sizeof(*m->keys));
-		m->vals = xcalloc(m->cap, sizeof(*m->vals));
-		m->n = 0;
-		for (size_t i = 0; i < old.cap; i++)
-			if (old.vals[i]) {
-				size_t k = intmap_slot(m, old.keys[i]);
-				m->keys[k] = old.keys[i];
-				m->vals[k] = old.vals[i];
-				m->n++;
-			}
-		free(old.keys);
-		free(old.vals);
-	}
-	size_t k = intmap_slot(m, key);
-	if (!m->vals[k])
-		m->n++;
-	m->keys[k] = key;
-	m->vals[k] = val;
-}
-
-static void intmap_free(struct intmap *m)
-{
-	free(m->keys);
-	free(m->vals);
 	memset(m, 0, sizeof(*m));
 }
 
@@ -612,51 +560,6 @@ static struct cthread *thread_get(struct collect *c, pid_t pid, pid_t tid)
 }
 
 /* --- record decoding --- */
-
-/* A bounds-checked reader over one record. */
-struct rd {
-	const uint8_t *p, *end;
-	bool bad;
-};
-
-static uint64_t rd_u64(struct rd *r)
-{
-	uint64_t v = 0;
-	if (r->end - r->p < 8) {
-		r->bad = true;
-		r->p = r->end;
-		return 0;
-	}
-	memcpy(&v, r->p, 8);
-	r->p += 8;
-	return v;
-}
-
-static uint32_t rd_u32(struct rd *r)
-{
-	uint32_t v = 0;
-	if (r->end - r->p < 4) {
-		r->bad = true;
-		r->p = r->end;
-		return 0;
-	}
-	memcpy(&v, r->p, 4);
-	r->p += 4;
-	return v;
-}
-
-/* A NUL-terminated string inside the record; "" when unterminated. */
-static const char *rd_str(struct rd *r)
-{
-	const uint8_t *nul = memchr(r->p, '\0', (size_t)(r->end - r->p));
-	if (!nul) {
-		r->bad = true;
-		return "";
-	}
-	const char *s = (const char *)r->p;
-	r->p = nul + 1;
-	return s;
-}
 
 /* The time of a non-sample record: sample_id_all puts pid/tid, time,
  * cpu/res at its end. */

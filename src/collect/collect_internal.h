@@ -5,6 +5,53 @@
 
 #include "collect.h"
 
+#include <string.h>
+
+/* A bounds-checked reader over one record. */
+struct rd {
+	const uint8_t *p, *end;
+	bool bad;
+};
+
+static inline uint64_t rd_u64(struct rd *r)
+{
+	uint64_t v = 0;
+	if (r->end - r->p < 8) {
+		r->bad = true;
+		r->p = r->end;
+		return 0;
+	}
+	memcpy(&v, r->p, 8);
+	r->p += 8;
+	return v;
+}
+
+static inline uint32_t rd_u32(struct rd *r)
+{
+	uint32_t v = 0;
+	if (r->end - r->p < 4) {
+		r->bad = true;
+		r->p = r->end;
+		return 0;
+	}
+	memcpy(&v, r->p, 4);
+	r->p += 4;
+	return v;
+}
+
+/* A NUL-terminated string inside the record; "" when unterminated. */
+static inline const char *rd_str(struct rd *r)
+{
+	const uint8_t *nul = memchr(r->p, '\0', (size_t)(r->end - r->p));
+	if (!nul) {
+		r->bad = true;
+		return "";
+	}
+	const char *s = (const char *)r->p;
+	r->p = nul + 1;
+	return s;
+}
+
 /* Adds a running process from /proc: name, command line, mappings and,
  * when threads is set, its threads' names. false: it is gone. */
 bool collect_add_from_proc(struct collect *c, pid_t pid, bool threads);

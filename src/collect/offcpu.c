@@ -34,6 +34,7 @@
  * the interval is left out. Both are counted (off_cpu_unpaired). A thread's last switch
  * (state dead or zombie) opens nothing. */
 #include "offcpu.h"
+#include "intmap.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -470,10 +471,11 @@ struct open_interval {
 struct offcpu {
 	struct offcpu_format f;
 	pid_t self;
-	/* tid -> slot, open addressing; a slot stays its tid's for good
-	 * (threads seen are few next to the records). */
-	struct open_interval *slots;
-	size_t cap, n;
+	/* One entry per thread seen, for good (threads are few next to
+	 * the records), found by tid. */
+	struct open_interval *threads;
+	size_t nthreads, cap_threads;
+	struct intmap by_tid;
 	uint64_t *cpu_last; /* by CPU: the time of the last switch seen there */
 	size_t ncpu_last;
 };
@@ -490,43 +492,26 @@ void offcpu_free(struct offcpu *o)
 {
 	if (!o)
 		return;
-	free(o->slots);
+	free(o->threads);
+	intmap_free(&o->by_tid);
 	free(o->cpu_last);
 	free(o);
-}
-
-static size_t slot_of(const struct offcpu *o, int32_t tid)
-{
-	size_t k = ((uint32_t)tid * 2654435761u) & (o->cap - 1);
-	while (o->slots[k].tid && o->slots[k].tid != tid)
-		k = (k + 1) & (o->cap - 1);
-	return k;
 }
 
 static struct open_interval *find(struct offcpu *o, int32_t tid, bool add)
 {
 	if (tid <= 0)
 		return NULL;
-	if (o->cap) {
-		struct open_interval *s = &o->slots[slot_of(o, tid)];
-		if (s->tid == tid)
-			return s;
-	}
+	uint32_t i = intmap_get(&o->by_tid, tid);
+	if (i)
+		return &o->threads[i - 1];
 	if (!add)
 		return NULL;
-	if ((o->n + 1) * 2 > o->cap) {
-		struct open_interval *old = o->slots;
-		size_t old_cap = o->cap;
-		o->cap = old_cap ? old_cap * 2 : 256;
-		o->slots = xcalloc(o->cap, sizeof(*o->slots));
-		for (size_t i = 0; i < old_cap; i++)
-			if (old[i].tid)
-				o->slots[slot_of(o, old[i].tid)] = old[i];
-		free(old);
-	}
-	struct open_interval *s = &o->slots[slot_of(o, tid)];
+	GROW(o->threads, o->cap_threads, o->nthreads + 1);
+	struct open_interval *s = &o->threads[o->nthreads++];
+	memset(s, 0, sizeof(*s));
 	s->tid = tid;
-	o->n++;
+	intmap_put(&o->by_tid, tid, (uint32_t)o->nthreads);
 	return s;
 }
 
@@ -545,33 +530,25 @@ static void switch_in(struct offcpu *o, struct collect *c, int32_t tid, uint64_t
 /* Reads the fields of a sample as offcpu_attr asks for them. */
 static void on_switch_sample(struct offcpu *o, struct collect *c, const struct perf_event_header *h)
 {
-	const uint8_t *p = (const uint8_t *)(h + 1), *end = (const uint8_t *)h + h->size;
 	struct collect_stats *st = collect_stats_mut(c);
-	/* ip, pid/tid, time, cpu/res, period, nr: 48 bytes. */
-	if (end - p < 48) {
+	struct rd r = { (const uint8_t *)(h + 1), (const uint8_t *)h + h->size, false };
+	uint64_t ip = rd_u64(&r);
+	uint32_t pid = rd_u32(&r), tid = rd_u32(&r);
+	uint64_t time = rd_u64(&r);
+	uint32_t cpu = rd_u32(&r);
+	rd_u32(&r); /* res */
+	rd_u64(&r); /* period */
+	uint64_t nr = rd_u64(&r);
+	const uint8_t *chain = r.p;
+	if (r.bad || nr > (uint64_t)(r.end - r.p) / 8) {
 		st->bad_records++;
 		return;
 	}
-	uint64_t ip, time, nr;
-	uint32_t pid, tid, cpu;
-	memcpy(&ip, p, 8);
-	memcpy(&pid, p + 8, 4);
-	memcpy(&tid, p + 12, 4);
-	memcpy(&time, p + 16, 8);
-	memcpy(&cpu, p + 24, 4);
-	memcpy(&nr, p + 40, 8);
-	p += 48;
-	const uint8_t *chain = p;
-	if (nr > (uint64_t)(end - p) / 8 || (uint64_t)(end - p) - nr * 8 < 4) {
-		st->bad_records++;
-		return;
-	}
-	p += nr * 8;
-	uint32_t raw_size;
-	memcpy(&raw_size, p, 4);
-	p += 4;
+	r.p += nr * 8;
+	uint32_t raw_size = rd_u32(&r);
 	struct offcpu_switch sw;
-	if (raw_size > (uint64_t)(end - p) || !offcpu_decode(&o->f, p, raw_size, &sw)) {
+	if (r.bad || raw_size > (uint64_t)(r.end - r.p) ||
+	    !offcpu_decode(&o->f, r.p, raw_size, &sw)) {
 		st->bad_records++;
 		return;
 	}
@@ -635,9 +612,9 @@ void offcpu_record(struct offcpu *o, struct collect *c, const struct perf_event_
 void offcpu_finish(struct offcpu *o, struct collect *c, uint64_t end_ns)
 {
 	struct collect_stats *st = collect_stats_mut(c);
-	for (size_t i = 0; i < o->cap; i++) {
-		struct open_interval *s = &o->slots[i];
-		if (!s->tid || !s->open)
+	for (size_t i = 0; i < o->nthreads; i++) {
+		struct open_interval *s = &o->threads[i];
+		if (!s->open)
 			continue;
 		s->open = false;
 		if (s->since >= end_ns)
