@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <xxhash.h>
 
 #include "../util/util.h"
 
@@ -48,51 +47,6 @@ const char *profile_kind_name(enum profile_kind k)
 	case PROFILE_KIND_HEAP: return "heap";
 	default: return "a pprof sample type that is not a time";
 	}
-}
-
-/* Functions by identity: interned strings in the merged profile, so
- * pointers compare. Slots hold index + 1; 0 is empty. */
-struct fn_table {
-	uint32_t *slots;
-	size_t cap;
-};
-
-static size_t fn_hash(const struct profile_function *f)
-{
-	const uintptr_t key[4] = { (uintptr_t)f->name, (uintptr_t)f->module, (uintptr_t)f->file,
-				   f->start_line };
-	return (size_t)XXH3_64bits(key, sizeof(key));
-}
-
-static bool fn_same(const struct profile_function *a, const struct profile_function *b)
-{
-	return a->name == b->name && a->module == b->module && a->file == b->file &&
-	       a->start_line == b->start_line;
-}
-
-static uint32_t fn_get(struct profile *p, struct fn_table *t, const struct profile_function *f)
-{
-	if ((p->nfunctions + 1) * 2 > t->cap) {
-		size_t cap = t->cap ? t->cap * 2 : 1024;
-		uint32_t *slots = xcalloc(cap, sizeof(uint32_t));
-		for (size_t i = 0; i < p->nfunctions; i++) {
-			size_t j = fn_hash(&p->functions[i]) & (cap - 1);
-			while (slots[j])
-				j = (j + 1) & (cap - 1);
-			slots[j] = (uint32_t)i + 1;
-		}
-		free(t->slots);
-		t->slots = slots;
-		t->cap = cap;
-	}
-	size_t j = fn_hash(f) & (t->cap - 1);
-	for (; t->slots[j]; j = (j + 1) & (t->cap - 1))
-		if (fn_same(&p->functions[t->slots[j] - 1], f))
-			return t->slots[j] - 1;
-	GROW(p->functions, p->cap_functions, p->nfunctions + 1);
-	p->functions[p->nfunctions] = *f;
-	t->slots[j] = (uint32_t)++p->nfunctions;
-	return (uint32_t)(p->nfunctions - 1);
 }
 
 static const char *copy(struct profile *p, const char *s)
@@ -151,8 +105,8 @@ static void merge_heap(struct profile *p, const struct profile *q, uint32_t soff
 }
 
 /* Appends input q (index i) to p. */
-static void merge_one(struct profile *p, struct fn_table *fns, const struct profile *q,
-		      const char *label)
+static void merge_one(struct profile *p, struct profile_function_index *fns,
+		      const struct profile *q, const char *label)
 {
 	const uint32_t moff = (uint32_t)p->nmappings, loff = (uint32_t)p->nlocations;
 	const uint32_t soff = (uint32_t)p->nstacks, toff = (uint32_t)p->nthreads;
@@ -169,7 +123,7 @@ static void merge_one(struct profile *p, struct fn_table *fns, const struct prof
 		const struct profile_function *f = &q->functions[i];
 		struct profile_function c = { copy(p, f->name), copy(p, f->module), copy(p, f->file),
 					      f->start_line };
-		fmap[i] = fn_get(p, fns, &c);
+		fmap[i] = profile_function_get(p, fns, &c);
 	}
 
 	/* Locations and their inline chains; chains are pointed at once
@@ -288,7 +242,7 @@ struct profile *profile_merge(struct profile *const *in, const char *const *labe
 	p->intern = intern_new();
 	p->name = copy(p, "merged");
 	p->coalesced = true;
-	struct fn_table fns = { 0 };
+	struct profile_function_index fns = { 0 };
 	for (size_t i = 0; i < n; i++)
 		merge_one(p, &fns, in[i], labels ? labels[i] : NULL);
 	free(fns.slots);

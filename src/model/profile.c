@@ -811,11 +811,6 @@ static size_t index_map_slot(const struct index_map *m, uint64_t key, uint32_t s
 /* The space of kernel addresses: one for every process. */
 #define SPACE_KERNEL UINT32_MAX
 
-/* A function's identity: what pprof keys a Function on. */
-struct function_key {
-	const char *name, *module, *file; /* interned: pointers are identities */
-	uint32_t start_line;
-};
 
 struct resolver {
 	struct profile *p;
@@ -840,49 +835,46 @@ struct resolver {
 	size_t nstring_copies, cap_string_copies;
 	const char **mapping_module; /* per mapping: its basename, once known */
 	bool *mapping_anon;          /* per mapping: no file behind it */
-	uint32_t *fslots;           /* functions by key: index + 1, 0 empty */
-	size_t fcap;
+	struct profile_function_index functions; /* by identity */
 	size_t *first_line;         /* per location: its chain's start in p->lines */
 	size_t cap_first_line;
 };
 
-static size_t function_hash(const struct function_key *k)
+/* A function's identity is what pprof keys a Function on; its strings
+ * are interned in the profile, so pointers compare. */
+static size_t function_hash(const struct profile_function *f)
 {
-	const uintptr_t key[4] = { (uintptr_t)k->name, (uintptr_t)k->module, (uintptr_t)k->file,
-				   k->start_line };
+	const uintptr_t key[4] = { (uintptr_t)f->name, (uintptr_t)f->module, (uintptr_t)f->file,
+				   f->start_line };
 	return (size_t)XXH3_64bits(key, sizeof(key));
 }
 
-static uint32_t function_of(struct resolver *rs, const struct function_key *k)
+uint32_t profile_function_get(struct profile *p, struct profile_function_index *ix,
+			      const struct profile_function *f)
 {
-	struct profile *p = rs->p;
-	if ((p->nfunctions + 1) * 2 > rs->fcap) {
-		size_t cap = rs->fcap ? rs->fcap * 2 : 1024;
+	if ((p->nfunctions + 1) * 2 > ix->cap) {
+		size_t cap = ix->cap ? ix->cap * 2 : 1024;
 		uint32_t *slots = xcalloc(cap, sizeof(uint32_t));
-		for (size_t f = 0; f < p->nfunctions; f++) {
-			const struct profile_function *pf = &p->functions[f];
-			struct function_key fk = { pf->name, pf->module, pf->file, pf->start_line };
-			size_t j = function_hash(&fk) & (cap - 1);
+		for (size_t i = 0; i < p->nfunctions; i++) {
+			size_t j = function_hash(&p->functions[i]) & (cap - 1);
 			while (slots[j])
 				j = (j + 1) & (cap - 1);
-			slots[j] = (uint32_t)f + 1;
+			slots[j] = (uint32_t)i + 1;
 		}
-		free(rs->fslots);
-		rs->fslots = slots;
-		rs->fcap = cap;
+		free(ix->slots);
+		ix->slots = slots;
+		ix->cap = cap;
 	}
-	size_t i = function_hash(k) & (rs->fcap - 1);
-	while (rs->fslots[i]) {
-		const struct profile_function *f = &p->functions[rs->fslots[i] - 1];
-		if (f->name == k->name && f->module == k->module && f->file == k->file &&
-		    f->start_line == k->start_line)
-			return rs->fslots[i] - 1;
-		i = (i + 1) & (rs->fcap - 1);
+	size_t j = function_hash(f) & (ix->cap - 1);
+	for (; ix->slots[j]; j = (j + 1) & (ix->cap - 1)) {
+		const struct profile_function *g = &p->functions[ix->slots[j] - 1];
+		if (g->name == f->name && g->module == f->module && g->file == f->file &&
+		    g->start_line == f->start_line)
+			return ix->slots[j] - 1;
 	}
 	GROW(p->functions, p->cap_functions, p->nfunctions + 1);
-	p->functions[p->nfunctions] =
-		(struct profile_function){ k->name, k->module, k->file, k->start_line };
-	rs->fslots[i] = (uint32_t)++p->nfunctions;
+	p->functions[p->nfunctions] = *f;
+	ix->slots[j] = (uint32_t)++p->nfunctions;
 	return (uint32_t)(p->nfunctions - 1);
 }
 
@@ -1120,8 +1112,9 @@ static uint32_t add_location(struct resolver *rs, uint64_t addr, uint32_t space)
 		const char *name = f->function == fallback
 					   ? profile_intern(p, fallback, strlen(fallback))
 					   : copy_string(rs, f->function);
-		struct function_key k = { name, module, copy_string(rs, f->file), f->start_line };
-		p->lines[p->nlines++] = (struct profile_line){ function_of(rs, &k), f->line };
+		struct profile_function k = { name, module, copy_string(rs, f->file), f->start_line };
+		p->lines[p->nlines++] =
+			(struct profile_line){ profile_function_get(p, &rs->functions, &k), f->line };
 	}
 	struct profile_location *l = &p->locations[p->nlocations++];
 	l->address = addr;
@@ -1214,7 +1207,7 @@ void profile_resolve(struct profile *p, struct symbolizer *sym)
 	free(rs.string_copies);
 	free(rs.mapping_module);
 	free(rs.mapping_anon);
-	free(rs.fslots);
+	free(rs.functions.slots);
 	free(rs.first_line);
 	free(rs.pids);
 	free(rs.by_start);

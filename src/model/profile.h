@@ -308,6 +308,18 @@ void profile_process_totals(const struct profile *p, uint64_t **samples, uint64_
 const char *profile_thread_label(const struct profile *p, const struct profile_thread *t,
 				 char *buf, size_t len);
 
+/* Functions by identity (name, module, file, start line; strings
+ * interned in the profile, so pointers compare): index + 1 per slot, 0
+ * empty. Zeroed to start; free(slots) at the end. */
+struct profile_function_index {
+	uint32_t *slots;
+	size_t cap;
+};
+/* The index in p->functions of the function equal to f, added when
+ * there is none. */
+uint32_t profile_function_get(struct profile *p, struct profile_function_index *ix,
+			      const struct profile_function *f);
+
 /* Adds a sample (thread and stack indexes set) to its thread's and the
  * profile's totals: counts, time, walk ends, states, off-CPU time, the
  * latest sample time. Every place that builds samples counts them here. */
