@@ -133,9 +133,10 @@ $(B)/tests/progs/%: tests/progs/%.c $(FLAGS_STAMP) | $(DEPS_STAMP)
 
 # A capture of several processes, written through the capture writer as
 # the out-of-process collector writes one (tests/e2e/t134_processes.sh).
-$(B)/tests/progs/mpcapture: tests/progs/mpcapture.c $(B)/liboneprof-cli.a $(FLAGS_STAMP) | $(DEPS_STAMP)
+$(B)/tests/progs/mpcapture: tests/progs/mpcapture.c tests/unit/builder.c $(B)/liboneprof-cli.a \
+			    $(FLAGS_STAMP) | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
-	$(CC) $(PROG_CFLAGS) -o $@ $< $(B)/liboneprof-cli.a $(LIB_LIBS)
+	$(CC) $(PROG_CFLAGS) -o $@ $< tests/unit/builder.c $(B)/liboneprof-cli.a $(LIB_LIBS)
 
 # The same ground truth the way distributions build: -O2, no frame
 # pointers, frameless leaf work functions; and with its round function in

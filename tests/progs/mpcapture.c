@@ -23,9 +23,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../../src/capture/encoding.h"
 #include "../../src/capture/format.h"
 #include "../../src/capture/writer.h"
+#include "../unit/builder.h"
 
 #define MS 1000000ull
 #define DELTA 0x100000000000ull /* pid 2000 loads the binary this far up */
@@ -62,51 +62,15 @@ static uint64_t str(const char *s)
 	capture_write_varints(w, (kind), (const uint64_t[]){ __VA_ARGS__ },             \
 			      sizeof((const uint64_t[]){ __VA_ARGS__ }) / sizeof(uint64_t))
 
-/* A STACK with the collector's trailing pid (all varints). */
 static void stack(uint64_t id, const uint64_t *pcs, size_t n, uint64_t pid)
 {
-	uint64_t f[16];
-	size_t k = 0;
-	f[k++] = id;
-	f[k++] = CAPTURE_STACK_COMPLETE;
-	f[k++] = n;
-	for (size_t i = 0; i < n; i++)
-		f[k++] = zigzag_encode((int64_t)(pcs[i] - (i ? pcs[i - 1] : 0)));
-	f[k++] = pid;
-	capture_write_varints(w, CAPTURE_REC_STACK, f, k);
+	capture_write_stack_pid(w, id, CAPTURE_STACK_COMPLETE, pcs, n, pid);
 }
 
-/* This program's executable mapping holding mp_hot. */
-static int own_mapping(uint64_t *start, uint64_t *end, uint64_t *offset, char *path, size_t len)
+static void mapping(uint64_t id, uint64_t start, uint64_t end, uint64_t offset, uint64_t path,
+		    uint64_t pid)
 {
-	char exe[4096];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	FILE *f = n > 0 ? fopen("/proc/self/maps", "r") : NULL;
-	if (!f)
-		return -1;
-	exe[n] = '\0';
-	char line[8192];
-	int rc = -1;
-	while (rc && fgets(line, sizeof(line), f)) {
-		unsigned long long lo, hi, off;
-		char perms[8];
-		int pos = 0;
-		if (sscanf(line, "%llx-%llx %7s %llx %*s %*s%n", &lo, &hi, perms, &off, &pos) != 4)
-			continue;
-		char *p = line + pos;
-		while (*p == ' ')
-			p++;
-		p[strcspn(p, "\n")] = '\0';
-		if (strcmp(p, exe) || !strchr(perms, 'x') || ADDR(mp_hot) < lo || ADDR(mp_hot) >= hi)
-			continue;
-		*start = lo;
-		*end = hi;
-		*offset = off;
-		snprintf(path, len, "%s", p);
-		rc = 0;
-	}
-	fclose(f);
-	return rc;
+	capture_write_mapping_pid(w, id, start, end, offset, path, NULL, 0, 5 /* r-x */, pid);
 }
 
 int main(int argc, char **argv)
@@ -117,7 +81,7 @@ int main(int argc, char **argv)
 	}
 	uint64_t start, end, offset;
 	char path[4096];
-	if (own_mapping(&start, &end, &offset, path, sizeof(path)) != 0) {
+	if (tb_self_exec_mapping(ADDR(mp_hot), &start, &end, &offset, path, sizeof(path)) != 0) {
 		fprintf(stderr, "mpcapture: cannot find its own executable mapping in /proc/self/maps\n");
 		return 1;
 	}
@@ -147,10 +111,10 @@ int main(int argc, char **argv)
 	REC(CAPTURE_REC_PROCESS, 3000, s_client, 0, 1, str("client --once"));
 	REC(CAPTURE_REC_KERNEL_SYMBOL, KSCHEDULE, 0x400, s_schedule);
 	/* id, start, end, offset, path, build-id length 0, prot r-x, pid */
-	REC(CAPTURE_REC_MAPPING, 1, start, end, offset, s_path, 0, 5, 1000);
-	REC(CAPTURE_REC_MAPPING, 2, start + DELTA, end + DELTA, offset, s_path, 0, 5, 2000);
-	REC(CAPTURE_REC_MAPPING, 3, start, end, 0, s_other, 0, 5, 2000);
-	REC(CAPTURE_REC_MAPPING, 4, start, end, offset, s_path, 0, 5, 3000);
+	mapping(1, start, end, offset, s_path, 1000);
+	mapping(2, start + DELTA, end + DELTA, offset, s_path, 2000);
+	mapping(3, start, end, 0, s_other, 2000);
+	mapping(4, start, end, offset, s_path, 3000);
 	REC(CAPTURE_REC_THREAD, 1001, s_server, 0, 1000);
 	REC(CAPTURE_REC_THREAD, 1002, s_worker, 0, 1000);
 	REC(CAPTURE_REC_THREAD, 2001, s_server, 0, 2000);

@@ -8,7 +8,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../../src/capture/encoding.h"
 #include "../../src/capture/writer.h"
 #include "../../src/model/profile.h"
 #include "../../src/symbolize/sym_internal.h"
@@ -134,26 +133,16 @@ void tb_capture_stack(struct tb_capture *c, uint64_t id, const uint64_t *pcs, si
 void tb_capture_stack_pid(struct tb_capture *c, uint64_t id, const uint64_t *pcs, size_t n,
 			  uint64_t pid)
 {
-	/* id, end reason, n, zigzag deltas (the first from 0), pid: all
-	 * varints. */
-	uint64_t *f = xmalloc((n + 4) * sizeof(uint64_t));
-	size_t k = 0;
-	f[k++] = id;
-	f[k++] = CAPTURE_STACK_COMPLETE;
-	f[k++] = n;
-	for (size_t i = 0; i < n; i++)
-		f[k++] = zigzag_encode((int64_t)(pcs[i] - (i ? pcs[i - 1] : 0)));
-	f[k++] = pid;
-	tb_capture_rec(c, CAPTURE_REC_STACK, f, k);
-	free(f);
+	if (c->w)
+		capture_write_stack_pid(c->w, id, CAPTURE_STACK_COMPLETE, pcs, n, pid);
 }
 
 void tb_capture_mapping_pid(struct tb_capture *c, uint64_t id, uint64_t start, uint64_t end,
 			    uint64_t offset, uint64_t path_id, uint64_t pid)
 {
-	/* No build-id: its length 0, and the body is varints only. */
-	uint64_t f[] = { id, start, end, offset, path_id, 0, 5 /* r-x */, pid };
-	tb_capture_rec(c, CAPTURE_REC_MAPPING, f, sizeof(f) / sizeof(f[0]));
+	if (c->w)
+		capture_write_mapping_pid(c->w, id, start, end, offset, path_id, NULL, 0,
+					  5 /* r-x */, pid);
 }
 
 int tb_self_exec_mapping(uint64_t inside, uint64_t *start, uint64_t *end, uint64_t *offset,
