@@ -10,6 +10,7 @@
 #define CLI_H
 
 #include <stdbool.h>
+#include <sys/types.h>
 #include <stdio.h>
 
 #include "../model/filter.h"
@@ -101,5 +102,11 @@ bool cli_tag_option(const char *cmd, struct profile_filter *f, bool ignore, cons
 /* --pid PID[,PID...] of `cmd` into f: false, with the message given, for
  * a malformed list. (--comm REGEX goes to profile_filter_add(&f->comm).) */
 bool cli_pid_option(const char *cmd, struct profile_filter *f, const char *arg);
+
+/* The collector's -p PID[,PID...] of `cmd` into pids (room for
+ * COLLECT_MAX_PIDS) and *n, and its --ring-pages N (a power of two):
+ * false, with the message given, for a malformed one. */
+bool cli_pid_list(const char *cmd, const char *list, pid_t *pids, size_t *n);
+bool cli_ring_pages(const char *cmd, const char *arg, unsigned *pages);
 
 #endif

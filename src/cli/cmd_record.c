@@ -327,29 +327,6 @@ struct collector_options {
 	const char *agent_only; /* an agent option given, for the error */
 };
 
-static int parse_pids(const char *s, pid_t *pids, size_t *n)
-{
-	*n = 0;
-	while (*s) {
-		char *end;
-		errno = 0;
-		long v = strtol(s, &end, 10);
-		if (end == s || errno || v <= 0 || v > 0x7fffffff || (*end && *end != ',') ||
-		    *n == COLLECT_MAX_PIDS) {
-			cli_error("record: -p '%s' is not a list of process ids (like 123 or "
-				  "123,456; at most %u)", s, COLLECT_MAX_PIDS);
-			return -1;
-		}
-		pids[(*n)++] = (pid_t)v;
-		s = *end ? end + 1 : end;
-	}
-	if (!*n) {
-		cli_error("record: -p needs a process id (like -p 123)");
-		return -1;
-	}
-	return 0;
-}
-
 /* --call-graph fp | dwarf[,SIZE]: *dwarf_stack 0 for fp, else SIZE. */
 static int parse_call_graph(const char *arg, unsigned *dwarf_stack)
 {
@@ -419,7 +396,7 @@ static int record_collector(const struct collector_options *co, const char *outp
 	};
 	char cmd_path[PATH_MAX];
 	if (co->pids) {
-		if (parse_pids(co->pids, pids, &o.npids) != 0)
+		if (!cli_pid_list("record", co->pids, pids, &o.npids))
 			return 2;
 		o.mode = COLLECT_PIDS;
 		o.pids = pids;
@@ -566,16 +543,10 @@ int cmd_record(int argc, char **argv)
 			co.duration_ns = (uint64_t)(sec * 1e9);
 			break;
 		}
-		case 1013: {
-			unsigned long v;
-			if (!cli_parse_uint(optarg, 1, COLLECT_MAX_RING_PAGES, &v) || (v & (v - 1))) {
-				cli_error("record: --ring-pages %s is not a power of two from 1 to %u "
-					  "(like 16 or 64)", optarg, COLLECT_MAX_RING_PAGES);
+		case 1013:
+			if (!cli_ring_pages("record", optarg, &co.ring_pages))
 				return 2;
-			}
-			co.ring_pages = (unsigned)v;
 			break;
-		}
 		case 1015:
 			co.off_cpu = true;
 			break;

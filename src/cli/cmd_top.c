@@ -108,32 +108,6 @@ static uint64_t mono_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-/* -p's list, as record reads it. */
-static bool parse_pids(const char *list, struct top_options *t)
-{
-	const char *s = list;
-	t->co.npids = 0;
-	while (*s) {
-		char *end;
-		errno = 0;
-		long v = strtol(s, &end, 10);
-		if (end == s || errno || v <= 0 || v > 0x7fffffff || (*end && *end != ',') ||
-		    t->co.npids == COLLECT_MAX_PIDS) {
-			cli_error("top: -p '%s' is not a list of process ids (like 123 or 123,456; "
-				  "at most %u)", list, COLLECT_MAX_PIDS);
-			return false;
-		}
-		t->pids[t->co.npids++] = (pid_t)v;
-		s = *end ? end + 1 : end;
-	}
-	if (!t->co.npids) {
-		cli_error("top: -p needs a process id (like -p 123)");
-		return false;
-	}
-	t->co.pids = t->pids;
-	return true;
-}
-
 /* --- the header: processes from /proc --- */
 
 /* The CPU time of a process at the last refresh, for its CPU %. */
@@ -652,13 +626,8 @@ int cmd_top(int argc, char **argv)
 			}
 			break;
 		case OPT_RING_PAGES:
-			if (!cli_parse_uint(optarg, 1, COLLECT_MAX_RING_PAGES, &v) || (v & (v - 1))) {
-				cli_error("top: --ring-pages '%s' is not a power of two from 1 to %u "
-					  "(default %u)", optarg, COLLECT_MAX_RING_PAGES,
-					  COLLECT_DEFAULT_RING_PAGES);
+			if (!cli_ring_pages("top", optarg, &t->co.ring_pages))
 				goto out;
-			}
-			t->co.ring_pages = (unsigned)v;
 			break;
 		case 'h':
 			fputs(cmd_top_help, cli_out);
@@ -683,8 +652,9 @@ int cmd_top(int argc, char **argv)
 		goto out;
 	}
 	if (pids) {
-		if (!parse_pids(pids, t))
+		if (!cli_pid_list("top", pids, t->pids, &t->co.npids))
 			goto out;
+		t->co.pids = t->pids;
 		t->co.mode = COLLECT_PIDS;
 	} else {
 		t->co.mode = COLLECT_SYSTEM;

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../collect/collect.h"
 #include "../model/profile.h"
 #include "../symbolize/symbolize.h"
 #include "cli.h"
@@ -92,6 +93,42 @@ bool cli_pid_option(const char *cmd, struct profile_filter *f, const char *arg)
 		return true;
 	cli_error("%s: %s", cmd, why);
 	return false;
+}
+
+bool cli_pid_list(const char *cmd, const char *list, pid_t *pids, size_t *n)
+{
+	const char *s = list;
+	*n = 0;
+	while (*s) {
+		char *end;
+		errno = 0;
+		long v = strtol(s, &end, 10);
+		if (end == s || errno || v <= 0 || v > 0x7fffffff || (*end && *end != ',') ||
+		    *n == COLLECT_MAX_PIDS) {
+			cli_error("%s: -p '%s' is not a list of process ids (like 123 or 123,456; "
+				  "at most %u)", cmd, list, COLLECT_MAX_PIDS);
+			return false;
+		}
+		pids[(*n)++] = (pid_t)v;
+		s = *end ? end + 1 : end;
+	}
+	if (!*n) {
+		cli_error("%s: -p needs a process id (like -p 123)", cmd);
+		return false;
+	}
+	return true;
+}
+
+bool cli_ring_pages(const char *cmd, const char *arg, unsigned *pages)
+{
+	unsigned long v;
+	if (!cli_parse_uint(arg, 1, COLLECT_MAX_RING_PAGES, &v) || (v & (v - 1))) {
+		cli_error("%s: --ring-pages '%s' is not a power of two from 1 to %u (default %u)",
+			  cmd, arg, COLLECT_MAX_RING_PAGES, COLLECT_DEFAULT_RING_PAGES);
+		return false;
+	}
+	*pages = (unsigned)v;
+	return true;
 }
 
 static const char *sample_index;

@@ -32,7 +32,7 @@ dead=$!
 wait "$dead"
 check "error: dead pid" expect_error "cannot profile process $dead: no such process" \
 	"$ONEPROF" record -p "$dead" -o "$TMP/d.opf"
-check "error: ring size not a power of two" expect_error "ring-pages 3 is not a power of two" \
+check "error: ring size not a power of two" expect_error "ring-pages '3' is not a power of two" \
 	"$ONEPROF" record -p $$ --ring-pages 3 -o "$TMP/r.opf"
 check "error: dwarf stack size not a multiple of 8" expect_error \
 	"call-graph dwarf,8196: the stack size '8196' is not a multiple of 8" \
