@@ -619,10 +619,13 @@ uint64_t collect_stack(struct collect *c, pid_t pid, pid_t tid, uint64_t time, u
 	uint64_t id = idmap_get(&c->stacks, key, (2 + n) * sizeof(uint64_t), &is_new);
 	if (is_new) {
 		capture_write_stack_pid(c->cw, id, reason, pcs, n, (uint64_t)pid);
+		/* The addresses reports look up: a return address's call (the
+		 * byte before it), which may end the function before the one
+		 * the return address falls in. */
 		for (size_t i = 0; i < n; i++)
 			if (pcs[i] >= CAPTURE_KERNEL_ADDRESS_MIN) {
 				GROW(c->kaddrs, c->cap_kaddrs, c->nkaddrs + 1);
-				c->kaddrs[c->nkaddrs++] = pcs[i];
+				c->kaddrs[c->nkaddrs++] = i ? pcs[i] - 1 : pcs[i];
 			}
 	}
 	return id;
