@@ -44,6 +44,9 @@ _Static_assert(offsetof(siginfo_t, si_addr) == 16, "x86-64/aarch64 siginfo layou
 /* glibc's sigaction under its exported internal name: the agent's own
  * calls go past the interposer below. */
 extern int __sigaction(int sig, const struct sigaction *act, struct sigaction *old);
+/* glibc's signal() under another exported name, for the signals the
+ * interposer below passes through. */
+extern sighandler_t bsd_signal(int sig, sighandler_t handler);
 
 static volatile bool trap_on;        /* SIGTRAP handler is the agent's */
 static struct sigaction trap_program; /* the program's wish, kept aside */
@@ -155,17 +158,18 @@ __attribute__((visibility("default"))) int sigaction(int sig, const struct sigac
 }
 
 /* glibc's signal() calls its sigaction internally, past the interposer
- * above: it needs its own. BSD semantics, as glibc's: SA_RESTART. */
+ * above: SIGTRAP's needs its own (BSD semantics, as glibc's: SA_RESTART);
+ * every other signal goes to glibc's, which bsd_signal() is. */
 __attribute__((visibility("default"))) sighandler_t signal(int sig, sighandler_t handler)
 {
+	if (sig != SIGTRAP || !trap_on)
+		return bsd_signal(sig, handler);
 	struct sigaction sa, old;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = handler;
 	sa.sa_flags = SA_RESTART;
 	sigemptyset(&sa.sa_mask);
-	if (sig > 0 && sig < NSIG)
-		sigaddset(&sa.sa_mask, sig);
-	if (sigaction(sig, &sa, &old) != 0)
-		return SIG_ERR;
+	sigaddset(&sa.sa_mask, sig);
+	sigaction(sig, &sa, &old);
 	return old.sa_handler;
 }
