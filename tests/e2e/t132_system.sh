@@ -1,6 +1,8 @@
 # oneprof record --system: every CPU. Two test programs running at the
 # same time both show up, with their functions, their thread names and a
-# PROCESS record each (pid and name).
+# PROCESS record each (pid and name). A third program, dd copying
+# /dev/zero to /dev/null, spends its time in the kernel, so kernel frames
+# are sampled whatever else the machine is doing.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/collect_lib.sh"
 if collect_skip; then
@@ -13,9 +15,11 @@ start_bg "$TMP/a.out" "$PROGS/attachsplit" 1 30
 A=$BG_PID
 start_bg "$TMP/s.out" "$PROGS/spin"
 S=$BG_PID
+dd if=/dev/zero of=/dev/null bs=1M 2>/dev/null &
+D=$!
 "$ONEPROF" record --system -F 199 --duration 1.5 -o "$TMP/s.opf" >"$TMP/s.rec" 2>&1
 rc=$?
-kill "$A" "$S"
+kill "$A" "$S" "$D"
 wait 2>/dev/null
 cat "$TMP/s.rec"
 "$ONEPROF" report -n 0 "$TMP/s.opf" >"$TMP/s.report" 2>&1
