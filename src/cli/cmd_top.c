@@ -26,7 +26,6 @@
 #include "../agent/procfs.h"
 #include "../capture/reader.h"
 #include "../collect/collect.h"
-#include "../collect/kallsyms.h"
 #include "../model/live.h"
 #include "../report/report.h"
 #include "../symbolize/symbolize.h"
@@ -220,50 +219,12 @@ static void lost_counts(const struct profile *s, uint64_t *lost, uint64_t *throt
 	}
 }
 
-/* --- kernel frames --- */
-
-static int by_ksym_start(const void *a, const void *b)
-{
-	const struct profile_kernel_symbol *x = a, *y = b;
-	return (x->start > y->start) - (x->start < y->start);
-}
-
-/* The collector writes kernel symbols only at its end: the view names
- * kernel frames from /proc/kallsyms itself, giving each interval the
- * symbols its stacks hold. */
-static void add_kernel_symbols(struct profile *q, const struct kallsyms *ks)
-{
-	if (!ks->n)
-		return;
-	for (size_t i = 0; i < q->nstacks; i++) {
-		const struct profile_stack *s = &q->stacks[i];
-		for (uint32_t f = 0; f < s->n; f++) {
-			if (s->pcs[f] < CAPTURE_KERNEL_ADDRESS_MIN)
-				continue;
-			/* A return address: its call is what ran. */
-			const struct kallsyms_sym *k = kallsyms_find(ks, f ? s->pcs[f] - 1 : s->pcs[f]);
-			if (!k)
-				continue;
-			GROW(q->kernel_symbols, q->cap_kernel_symbols, q->nkernel_symbols + 1);
-			q->kernel_symbols[q->nkernel_symbols++] =
-				(struct profile_kernel_symbol){ k->start, k->size, k->name };
-		}
-	}
-	qsort(q->kernel_symbols, q->nkernel_symbols, sizeof(*q->kernel_symbols), by_ksym_start);
-	size_t u = 0;
-	for (size_t i = 0; i < q->nkernel_symbols; i++)
-		if (!u || q->kernel_symbols[u - 1].start != q->kernel_symbols[i].start)
-			q->kernel_symbols[u++] = q->kernel_symbols[i];
-	q->nkernel_symbols = u;
-}
-
 /* --- one refresh --- */
 
 struct view {
 	const struct top_options *t;
 	struct profile_live *live;
 	struct symbolizer *sym;
-	struct kallsyms ks;
 	struct header_state h;
 	unsigned refresh;
 	uint64_t last_ns, resolve_ns;
@@ -274,7 +235,6 @@ static void show(struct view *v, uint64_t now)
 	const struct top_options *t = v->t;
 	FILE *out = cli_out;
 	struct profile *q = profile_live_take(v->live, t->cumulative);
-	add_kernel_symbols(q, &v->ks);
 	uint64_t r0 = mono_ns();
 	profile_resolve(q, v->sym);
 	v->resolve_ns = mono_ns() - r0;
@@ -443,10 +403,13 @@ static int run(struct top_options *t)
 	if (r) {
 		v.live = profile_live_new(capture_reader_header(r), "(live)");
 		v.sym = sym_new_with(cli_symbol_options());
-		if (kallsyms_load(&v.ks) != 0)
-			memset(&v.ks, 0, sizeof(v.ks));
 		if (t->tty)
 			tty_raw();
+		/* The first interval begins with the collector's first chunk:
+		 * before it samples, the collector reads /proc and kallsyms. */
+		struct pollfd first = { .fd = pfd[0], .events = POLLIN };
+		while (poll(&first, 1, -1) < 0 && errno == EINTR)
+			;
 		uint64_t step = (uint64_t)(t->interval * 1e9), due = mono_ns() + step;
 		v.last_ns = mono_ns();
 		/* The targets' CPU time now, so the first refresh has a CPU %. */
@@ -510,7 +473,6 @@ static int run(struct top_options *t)
 	if (v.live) {
 		profile_live_free(v.live);
 		sym_free(v.sym);
-		kallsyms_free(&v.ks);
 		free(v.h.seen);
 	}
 	free(c);

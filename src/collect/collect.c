@@ -119,8 +119,13 @@ struct collect {
 	struct cthread *threads;
 	size_t nthreads, cap_threads;
 	struct intmap thread_index;
-	uint64_t *kaddrs; /* kernel addresses of the stacks written */
-	size_t nkaddrs, cap_kaddrs;
+	/* /proc/kallsyms, read before sampling starts (reading it takes tens
+	 * of ms, which would stall the first drain); each symbol is written
+	 * once, just before the first stack holding it, so readers of a live
+	 * capture (top) name kernel frames as they come. */
+	struct kallsyms ks;
+	uint8_t *ks_written; /* by symbol index: its KERNEL_SYMBOL written */
+	bool ks_hidden;      /* kallsyms unreadable or its addresses hidden */
 	long max_stack;   /* kernel.perf_event_max_stack */
 	uint64_t process_cpu_ns;
 	uint64_t lost_written, throttled_written;
@@ -143,6 +148,26 @@ static uint64_t string_id(struct collect *c, const char *s)
 	if (is_new)
 		capture_write_string(c->cw, id, s, len);
 	return id;
+}
+
+/* A KERNEL_SYMBOL for each kernel frame of a new stack whose symbol was
+ * not written yet. A frame is looked up as reports look it up: a return
+ * address by its call (the byte before it), which may end the function
+ * before the one the return address falls in. */
+static void write_kernel_symbols(struct collect *c, const uint64_t *pcs, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (pcs[i] < CAPTURE_KERNEL_ADDRESS_MIN)
+			continue;
+		c->st.kernel_hidden |= c->ks_hidden;
+		const struct kallsyms_sym *s = kallsyms_find(&c->ks, i ? pcs[i] - 1 : pcs[i]);
+		if (!s || c->ks_written[s - c->ks.syms])
+			continue;
+		c->ks_written[s - c->ks.syms] = 1;
+		uint64_t f[3] = { s->start, s->size, string_id(c, s->name) };
+		capture_write_varints(c->cw, CAPTURE_REC_KERNEL_SYMBOL, f, 3);
+		c->st.kernel_symbols++;
+	}
 }
 
 /* jitmap's callback wants a plain function: the one session writing. */
@@ -618,15 +643,8 @@ uint64_t collect_stack(struct collect *c, pid_t pid, pid_t tid, uint64_t time, u
 		announce_thread(c, t, time);
 	uint64_t id = idmap_get(&c->stacks, key, (2 + n) * sizeof(uint64_t), &is_new);
 	if (is_new) {
+		write_kernel_symbols(c, pcs, n);
 		capture_write_stack_pid(c->cw, id, reason, pcs, n, (uint64_t)pid);
-		/* The addresses reports look up: a return address's call (the
-		 * byte before it), which may end the function before the one
-		 * the return address falls in. */
-		for (size_t i = 0; i < n; i++)
-			if (pcs[i] >= CAPTURE_KERNEL_ADDRESS_MIN) {
-				GROW(c->kaddrs, c->cap_kaddrs, c->nkaddrs + 1);
-				c->kaddrs[c->nkaddrs++] = i ? pcs[i] - 1 : pcs[i];
-			}
 	}
 	return id;
 }
@@ -973,38 +991,6 @@ int collect_flush(struct collect *c)
 	return capture_writer_flush(c->cw);
 }
 
-static int by_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-	return x < y ? -1 : x > y;
-}
-
-/* One KERNEL_SYMBOL per kallsyms symbol holding a recorded kernel
- * address. */
-static void write_kernel_symbols(struct collect *c)
-{
-	if (!c->nkaddrs)
-		return;
-	struct kallsyms ks;
-	if (kallsyms_load(&ks) != 0 || ks.hidden || !ks.n) {
-		c->st.kernel_hidden = true;
-		kallsyms_free(&ks);
-		return;
-	}
-	qsort(c->kaddrs, c->nkaddrs, sizeof(*c->kaddrs), by_u64);
-	const struct kallsyms_sym *last = NULL;
-	for (size_t i = 0; i < c->nkaddrs; i++) {
-		const struct kallsyms_sym *s = kallsyms_find(&ks, c->kaddrs[i]);
-		if (!s || s == last)
-			continue;
-		last = s;
-		uint64_t f[3] = { s->start, s->size, string_id(c, s->name) };
-		capture_write_varints(c->cw, CAPTURE_REC_KERNEL_SYMBOL, f, 3);
-		c->st.kernel_symbols++;
-	}
-	kallsyms_free(&ks);
-}
-
 struct jit_copy {
 	struct collect *c;
 	uint64_t symbols;
@@ -1059,6 +1045,16 @@ void collect_note_kernel_excluded(struct collect *c)
 	c->st.kernel_excluded = true;
 }
 
+void collect_load_kernel_symbols(struct collect *c)
+{
+	if (kallsyms_load(&c->ks) != 0 || c->ks.hidden || !c->ks.n) {
+		c->ks_hidden = true;
+		kallsyms_free(&c->ks); /* n = 0: no frame is named */
+		return;
+	}
+	c->ks_written = xcalloc(c->ks.n, 1);
+}
+
 struct collect_stats *collect_stats_mut(struct collect *c)
 {
 	return &c->st;
@@ -1066,7 +1062,6 @@ struct collect_stats *collect_stats_mut(struct collect *c)
 
 int collect_finish(struct collect *c)
 {
-	write_kernel_symbols(c);
 	for (size_t i = 0; i < c->nprocs; i++)
 		if (c->procs[i]->announced)
 			write_perf_map(c, c->procs[i]);
@@ -1098,7 +1093,8 @@ void collect_free(struct collect *c)
 	intmap_free(&c->proc_index);
 	free(c->threads);
 	intmap_free(&c->thread_index);
-	free(c->kaddrs);
+	kallsyms_free(&c->ks);
+	free(c->ks_written);
 	collect_dwarf_free(c->dw);
 	free(c);
 }

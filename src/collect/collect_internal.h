@@ -64,6 +64,8 @@ void collect_set_process_cpu(struct collect *c, uint64_t ns);
 int collect_flush(struct collect *c);
 /* The user frames only: the kernel refused kernel samples. */
 void collect_note_kernel_excluded(struct collect *c);
+/* Reads /proc/kallsyms, to name the kernel frames of the stacks to come. */
+void collect_load_kernel_symbols(struct collect *c);
 struct collect_stats *collect_stats_mut(struct collect *c);
 /* A perf callchain of thread tid of pid at time (context markers dropped;
  * ip stands for an empty one) as a STACK record, written the first time;

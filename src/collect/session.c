@@ -540,6 +540,8 @@ int collect_run(const struct collect_options *o, struct collect_stats *out, char
 	st->events = s.nfds;
 	if (s.kernel_excluded)
 		collect_note_kernel_excluded(c);
+	else
+		collect_load_kernel_symbols(c);
 
 	/* What runs already: processes (their names, arguments and
 	 * mappings) and, for -p, their threads' names. */

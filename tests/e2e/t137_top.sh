@@ -57,18 +57,23 @@ check "top --threads: thread table with the split threads" sh -c '
 	for i in 0 1 2 3; do grep -Eq "^ +[0-9]+ +split-$i +[0-9]+" "$1" || { echo "split-$i missing"; exit 1; }; done' sh "$TMP/th.out"
 check "top --sort cum: sorted by cumulative time" grep -q 'sorted by cumulative time' "$TMP/th.out"
 
-# --system: both of two running programs.
+# --system: both of two running programs, and dd copying /dev/zero to
+# /dev/null, whose time is in the kernel: its kernel frames are named.
 start_bg "$TMP/s.out" "$PROGS/spin"
 S=$BG_PID
+dd if=/dev/zero of=/dev/null bs=1M 2>/dev/null &
+D=$!
 "$ONEPROF" top --system -F 199 -n 2 --interval 0.5 -N 40 >"$TMP/sys.out" 2>"$TMP/sys.err"
 rc=$?
-kill "$A" "$S"
+kill "$A" "$S" "$D"
 wait 2>/dev/null
 cat "$TMP/sys.out" "$TMP/sys.err" | head -60
 check "top --system: exit status 0 (rc $rc)" test "$rc" = 0
 check "top --system: exactly 2 blocks" test "$(grep -c '^=== oneprof top ' "$TMP/sys.out")" = 2
 check "top --system: attachsplit's work_50 in its process" grep -Eq "attachsplit \[$A\] +work_50$" "$TMP/sys.out"
 check "top --system: spin's burn_forever in its process" grep -Eq "spin \[$S\] +burn_forever$" "$TMP/sys.out"
+check "top --system: dd's kernel frames named" grep -Eq "dd \[$D\] +[a-z_0-9.]*(_zero|clear_user|rep_stos|sys_|syscall|entry_SYSCALL)" "$TMP/sys.out"
+check "top --system: no kernel frame left unnamed" sh -c '! grep -F "[kernel]+0x" "$1"' sh "$TMP/sys.out"
 
 # Errors: the collector's own message for a dead pid; bad values.
 sleep 0 &
