@@ -311,3 +311,11 @@ $(B)/fuzz/fuzz-pprof: tests/fuzz/fuzz_pprof.c $(LIB_SRC)
 	@mkdir -p $(dir $@)
 	clang -std=gnu11 -g -O1 -Iinclude -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
 		-fno-sanitize-recover=undefined -o $@ $^ $(LIB_LIBS)
+
+# --- text import fuzzing ---
+# Folded stacks and perf script text, with format detection in front.
+fuzz: $(B)/fuzz/fuzz-text
+$(B)/fuzz/fuzz-text: tests/fuzz/fuzz_text.c $(LIB_SRC)
+	@mkdir -p $(dir $@)
+	clang -std=gnu11 -g -O1 -Iinclude -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
+		-fno-sanitize-recover=undefined -o $@ $^ $(LIB_LIBS)

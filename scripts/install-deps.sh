@@ -12,11 +12,12 @@ set -eu
 # program, a debuginfod server the symbolization tests start on 127.0.0.1,
 # a Prometheus server that scrapes the metrics endpoint on 127.0.0.1 and
 # curl to query it, libuv for the event-loop monitor's test, python3 and
-# its venv module for the Python binding's tests).
+# its venv module for the Python binding's tests; perf (linux-perf) to
+# record the perf script text 'oneprof import' reads).
 # 'make fuzz' also needs clang, which it names.
 BUILD_PKGS="gcc make libc6-dev libelf-dev libdw-dev libiberty-dev libzstd-dev zlib1g-dev libxxhash-dev"
 TEST_PKGS="protobuf-compiler nodejs npm chromium libxml2-utils unzip g++ debuginfod prometheus libuv1-dev curl
-           python3 python3-venv strace"
+           python3 python3-venv strace linux-perf"
 
 missing=""
 for p in $BUILD_PKGS $TEST_PKGS; do

@@ -30,6 +30,7 @@ int cmd_diff(int argc, char **argv);
 int cmd_merge(int argc, char **argv);
 int cmd_monitor(int argc, char **argv);
 int cmd_top(int argc, char **argv);
+int cmd_import(int argc, char **argv);
 
 extern const char cmd_record_help[];
 extern const char cmd_report_help[];
@@ -38,6 +39,7 @@ extern const char cmd_diff_help[];
 extern const char cmd_merge_help[];
 extern const char cmd_monitor_help[];
 extern const char cmd_top_help[];
+extern const char cmd_import_help[];
 /* The exporters' names and descriptions, for 'help export'. */
 void cmd_export_list_formats(FILE *out);
 
@@ -56,6 +58,10 @@ struct profile *cli_load_profile_with(const char *path, const struct sym_options
 /* The pprof sample type (--sample-index) the loaders read from pprof
  * inputs; NULL: the profile's default. Captures ignore it. */
 void cli_set_sample_index(const char *name);
+
+/* Warnings for what an import from another tool's format skipped
+ * (malformed lines, other events, deep stacks): nothing for a capture. */
+void cli_import_warnings(const struct profile *p);
 
 /* Symbolization options (src/cli/symbol_options.c), shared by every
  * command that loads a capture: add CLI_SYMBOL_LONGOPTS to its long

@@ -32,6 +32,7 @@ static const struct command commands[] = {
 	{ "merge", cmd_merge, cmd_merge_help, "merge profiles (captures or pprof) of one kind into one pprof file" },
 	{ "monitor", cmd_monitor, cmd_monitor_help, "live view of a process's metrics from /proc; --prometheus serves them" },
 	{ "top", cmd_top, cmd_top_help, "live view of the hottest functions of running processes or the whole machine" },
+	{ "import", cmd_import, cmd_import_help, "convert another tool's profile (pprof, folded, perf script) to pprof" },
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 
@@ -150,6 +151,7 @@ struct profile *cli_load_profile_with(const char *path, const struct sym_options
 	const char *why = profile_incomplete_reason(p, buf, sizeof(buf));
 	if (why)
 		cli_warn("%s", why);
+	cli_import_warnings(p);
 	for (size_t i = 0; i < p->njit_maps; i++) {
 		const struct profile_jit_map *m = &p->jit_maps[i];
 		if (m->bad_lines)

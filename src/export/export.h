@@ -57,6 +57,20 @@ struct report_options;
 void export_html_diff(const struct profile *base, const struct profile *cur, FILE *out,
 		      bool absolute, const struct report_options *opts);
 
+/* A sample type the pprof exporter writes for a profile, and its total
+ * over the samples. */
+struct export_value_type {
+	const char *type, *unit;
+	uint64_t total;
+};
+#define EXPORT_PPROF_MAX_TYPES 4
+/* The sample types the pprof exporter writes for p, in order (at most
+ * EXPORT_PPROF_MAX_TYPES): samples/count and cpu/nanoseconds for time
+ * (the type named as read for a pprof of wall time), heap's four, or, for
+ * a profile read from another tool whose values are not a time (folded
+ * stacks, a pprof of bytes, a perf event count), its own type. */
+size_t export_pprof_types(const struct profile *p, struct export_value_type *out);
+
 /* The name shown for a frame or stack with no function name. */
 #define EXPORT_UNKNOWN_FRAME "[unknown]"
 

@@ -18,6 +18,7 @@
 
 #include <zlib.h>
 
+#include "../model/merge.h"
 #include "../util/util.h"
 
 /* Wire types. */
@@ -347,8 +348,9 @@ static void encode_sample(struct encoder *e, uint32_t stack, uint32_t thread, ui
 }
 
 /* One Sample per (stack, thread): a capture writes one record per
- * timer tick, and pprof has no use for the time order. */
-static void encode_samples(struct encoder *e)
+ * timer tick, and pprof has no use for the time order. Values: count
+ * and time, or (value_only) the time field alone. */
+static void encode_samples(struct encoder *e, bool value_only)
 {
 	const struct profile *p = e->p;
 	size_t *order = xmalloc(p->nsamples * sizeof(size_t));
@@ -366,7 +368,10 @@ static void encode_samples(struct encoder *e)
 			cpu_ns += p->samples[order[j]].cpu_ns;
 		}
 		uint64_t v[2] = { count, cpu_ns };
-		encode_sample(e, first->stack, first->thread, first->labels, v, 2);
+		if (value_only)
+			encode_sample(e, first->stack, first->thread, first->labels, &v[1], 1);
+		else
+			encode_sample(e, first->stack, first->thread, first->labels, v, 2);
 		i = j;
 	}
 	free(order);
@@ -391,6 +396,45 @@ static void encode_heap_samples(struct encoder *e)
 			encode_sample(e, h->sites[i].stack, h->sites[i].thread, h->sites[i].labels, v,
 				      4);
 	}
+}
+
+/* A profile read from another tool whose values are not a time. */
+static bool foreign_not_time(const struct profile *p)
+{
+	return p->pprof && !(p->heap && p->heap_view) && profile_kind(p) == PROFILE_KIND_OTHER;
+}
+
+size_t export_pprof_types(const struct profile *p, struct export_value_type *out)
+{
+	if (p->heap && p->heap_view) {
+		const struct profile_heap *h = p->heap;
+		for (int k = 0; k < 4; k++) {
+			out[k] = (struct export_value_type){ heap_metric_pprof_name(heap_types[k]),
+							     heap_metric_unit(heap_types[k]), 0 };
+			for (size_t i = 0; i < h->nsites; i++)
+				out[k].total += (uint64_t)llround(
+					heap_site_value(&h->sites[i], heap_types[k]));
+		}
+		return 4;
+	}
+	size_t n = 0;
+	if (foreign_not_time(p)) {
+		/* Its own type, beside samples/count where counts are real. */
+		if (p->import.has_count && strcmp(p->pprof_type, "samples"))
+			out[n++] = (struct export_value_type){ "samples", "count", p->total_count };
+		out[n++] = (struct export_value_type){ p->pprof_type, p->pprof_unit,
+						       p->total_cpu_ns };
+		return n;
+	}
+	out[n++] = (struct export_value_type){ "samples", "count", p->total_count };
+	/* A time read from elsewhere keeps its name (wall, cpu, ...); a
+	 * count with a time period is CPU time. */
+	const char *type = p->pprof && p->pprof_type && p->pprof_unit &&
+					   strcmp(p->pprof_unit, "count")
+				   ? p->pprof_type
+				   : "cpu";
+	out[n++] = (struct export_value_type){ type, "nanoseconds", p->total_cpu_ns };
+	return n;
 }
 
 static void encode_mapping(struct encoder *e, size_t i)
@@ -539,9 +583,11 @@ static void encode_profile(struct encoder *e)
 					  heap_metric_unit(heap_types[k]));
 		encode_heap_samples(e);
 	} else {
-		encode_value_type(e, PROFILE_SAMPLE_TYPE, "samples", "count");
-		encode_value_type(e, PROFILE_SAMPLE_TYPE, "cpu", "nanoseconds");
-		encode_samples(e);
+		struct export_value_type t[EXPORT_PPROF_MAX_TYPES];
+		size_t n = export_pprof_types(p, t);
+		for (size_t i = 0; i < n; i++)
+			encode_value_type(e, PROFILE_SAMPLE_TYPE, t[i].type, t[i].unit);
+		encode_samples(e, n == 1);
 	}
 	encode_mappings(e);
 	encode_locations(e);
@@ -564,7 +610,7 @@ static void encode_profile(struct encoder *e)
 				def = p->heap_metric;
 		pb_field(&e->out, PROFILE_DEFAULT_SAMPLE_TYPE,
 			 strtab_add(&e->strs, heap_metric_pprof_name(def)));
-	} else {
+	} else if (!foreign_not_time(p)) {
 		encode_value_type(e, PROFILE_PERIOD_TYPE, "cpu", "nanoseconds");
 		pb_field(&e->out, PROFILE_PERIOD, e->period);
 	}

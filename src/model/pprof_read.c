@@ -156,6 +156,12 @@ static const char *str_at(struct pprof_reader *r, uint64_t i)
 	return profile_intern(r->p, r->strs[i].s, r->strs[i].len);
 }
 
+/* A string by index, "" when past the table (no error: for messages). */
+static struct str str_or_empty(const struct pprof_reader *r, uint64_t i)
+{
+	return i < r->nstrs ? r->strs[i] : (struct str){ "", 0 };
+}
+
 static bool str_is(const struct pprof_reader *r, uint64_t i, const char *s)
 {
 	return i < r->nstrs && r->strs[i].len == strlen(s) && !memcmp(r->strs[i].s, s, r->strs[i].len);
@@ -260,6 +266,10 @@ static void read_header(struct pprof_reader *r)
 			r->p->duration_ns = f.v;
 		} else if (f.num == P_DEFAULT_SAMPLE_TYPE) {
 			r->default_type = f.v;
+		} else if (f.num == 0 || f.num > P_DEFAULT_SAMPLE_TYPE) {
+			/* Newer than profile.proto as we know it: ignored,
+			 * counted for 'oneprof import'. */
+			r->p->import.unknown_fields++;
 		}
 	}
 	if (c.bad) {
@@ -552,8 +562,11 @@ static void read_samples(struct pprof_reader *r)
 		}
 		if (r->bad)
 			break;
-		if (value == 0)
+		p->import.records++;
+		if (value == 0) {
+			p->import.zero++;
 			continue; /* adds nothing to the type shown */
+		}
 		struct profile_stack st = { .n = (uint32_t)nlocs,
 					    .end_reason = CAPTURE_STACK_COMPLETE };
 		st.pcs = xmalloc((nlocs ? nlocs : 1) * sizeof(uint64_t));
@@ -770,6 +783,21 @@ struct profile *profile_read_pprof(const uint8_t *data, size_t len, const char *
 		p->pprof_type = str_at(&r, r.types[r.value_index]);
 		p->pprof_unit = str_at(&r, r.units[r.value_index]);
 		p->unit = p->pprof_unit;
+		p->import.format = "pprof";
+		p->import.has_count = r.count_index >= 0;
+		/* Every type of the file, for the import summary: the model
+		 * holds the one shown. */
+		size_t tl = 1;
+		for (size_t i = 0; i < r.ntypes; i++)
+			tl += str_or_empty(&r, r.types[i]).len + str_or_empty(&r, r.units[i]).len + 3;
+		char *types = xmalloc(tl), *o = types;
+		for (size_t i = 0; i < r.ntypes; i++) {
+			struct str t = str_or_empty(&r, r.types[i]), u = str_or_empty(&r, r.units[i]);
+			o += sprintf(o, "%s%.*s/%.*s", i ? ", " : "", (int)t.len, t.s, (int)u.len, u.s);
+		}
+		*o = '\0';
+		p->import.input_types = profile_intern(p, types, (size_t)(o - types));
+		free(types);
 	}
 	free(r.strs);
 	free(r.mapping_ids);

@@ -641,38 +641,6 @@ void profile_stream_processes(struct profile *p)
 }
 
 /* Reads a whole pprof file: protobuf needs random access to its tables. */
-static struct profile *load_pprof(FILE *f, const char *path, const char *sample_index, char *err,
-				  size_t errlen)
-{
-	uint8_t *data = NULL;
-	size_t len = 0, cap = 0;
-	for (;;) {
-		if (len == cap) {
-			/* Compressed pprof files are a few MiB; 1 GiB is broken. */
-			if (cap >= (1u << 30)) {
-				snprintf(err, errlen, "cannot read pprof profile '%s': over 1 GiB; "
-					 "is it really a profile?", path);
-				free(data);
-				return NULL;
-			}
-			cap = cap ? cap * 2 : 1 << 16;
-			data = xrealloc(data, cap);
-		}
-		size_t n = fread(data + len, 1, cap - len, f);
-		len += n;
-		if (n == 0)
-			break;
-	}
-	if (ferror(f)) {
-		snprintf(err, errlen, "cannot read pprof profile '%s': %s", path, strerror(errno));
-		free(data);
-		return NULL;
-	}
-	struct profile *p = profile_read_pprof(data, len, path, sample_index, err, errlen);
-	free(data);
-	return p;
-}
-
 struct profile *profile_load_index(const char *path, const char *sample_index, char *err,
 				   size_t errlen)
 {
@@ -689,12 +657,9 @@ struct profile *profile_load_with(const char *path, const char *sample_index, un
 			 e == ENOENT ? "; check the path, or record one with 'oneprof record'" : "");
 		return NULL;
 	}
-	uint8_t head[4];
-	size_t n = fread(head, 1, sizeof(head), f);
-	rewind(f);
-	struct profile *p = profile_is_pprof(head, n)
-				    ? load_pprof(f, path, sample_index, err, errlen)
-				    : profile_read_with(f, path, flags, err, errlen);
+	/* The format is told by content (src/model/load.c). */
+	struct profile *p = profile_load_stream(f, path, PROFILE_FORMAT_UNKNOWN, sample_index, NULL,
+						flags, err, errlen);
 	fclose(f);
 	return p;
 }

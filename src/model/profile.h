@@ -121,6 +121,28 @@ struct profile_lost {
 	uint64_t count;
 };
 
+/* What an import of another tool's profile read and left out (pprof,
+ * folded stacks, perf script text): 'oneprof import' prints it, every
+ * other command warns about what was skipped. format is NULL for a
+ * capture. */
+struct profile_import {
+	const char *format;      /* "pprof", "folded", "perf script" */
+	const char *input_types; /* pprof: every sample type of the file,
+				  * "samples/count, cpu/nanoseconds" */
+	bool has_count;          /* sample counts are counts of samples */
+	uint64_t records;        /* samples (pprof, perf) or lines (folded) read */
+	uint64_t bad;            /* malformed lines or samples skipped */
+	uint64_t first_bad_line; /* line of the first (text formats) */
+	char bad_why[160];       /* what was wrong with it */
+	uint64_t zero;           /* samples whose value was 0: nothing to add */
+	uint64_t other_event;    /* perf: samples of other events, skipped */
+	const char *other_event_name; /* the first of those events */
+	uint64_t truncated;      /* stacks cut at max_frames */
+	uint64_t stray_lines;    /* perf: indented lines that are not frames */
+	uint64_t unknown_fields; /* pprof: fields profile.proto does not
+				  * define, ignored */
+};
+
 struct profile {
 	struct capture_header hdr;
 	const char *name; /* the file it was loaded from */
@@ -184,6 +206,8 @@ struct profile {
 	/* Made by 'oneprof merge': its inputs, ", "-separated (a pprof
 	 * comment carries it); NULL otherwise. */
 	const char *merged_from;
+	/* Read from another tool's format: what the import saw. */
+	struct profile_import import;
 	uint64_t state_ns[CAPTURE_STATE_COUNT]; /* wall time by thread state */
 	/* Samples of one thread, stack, label set and state are summed into
 	 * one, with the time of the first, unless the profile was read with
@@ -245,6 +269,52 @@ struct profile *profile_load_with(const char *path, const char *sample_index, un
 /* true when the first bytes of a file look like a pprof profile: gzip
  * magic, or a protobuf starting with a sample_type. */
 bool profile_is_pprof(const uint8_t *data, size_t len);
+
+/* The formats every command reads. */
+enum profile_format {
+	PROFILE_FORMAT_UNKNOWN,
+	PROFILE_FORMAT_CAPTURE,
+	PROFILE_FORMAT_PPROF,
+	PROFILE_FORMAT_FOLDED,
+	PROFILE_FORMAT_PERF_SCRIPT,
+};
+/* How many bytes of a file profile_detect() wants to see. */
+#define PROFILE_DETECT_BYTES 4096
+/* What the first bytes of a file are: the one place that decides, for
+ * every command. Text that is neither folded stacks nor perf script is
+ * UNKNOWN (the capture reader then says what it expected). */
+enum profile_format profile_detect(const uint8_t *head, size_t len);
+/* "capture", "pprof", "folded", "perf-script" (the names of import
+ * --format), or NULL for UNKNOWN; and back (UNKNOWN for none). */
+const char *profile_format_name(enum profile_format f);
+enum profile_format profile_format_parse(const char *name);
+
+/* Limits of the text readers: a stack deeper than max_frames keeps its
+ * leaf-most frames (counted in import.truncated); a line longer than
+ * max_line bytes is malformed. 0: the defaults. */
+#define PROFILE_TEXT_MAX_FRAMES 4096
+#define PROFILE_TEXT_MAX_LINE (1u << 20)
+struct profile_text_limits {
+	size_t max_frames, max_line;
+};
+/* Folded stacks ("root;caller;leaf COUNT" lines, src/model/folded_read.c)
+ * and perf script text with call chains (src/model/perf_script_read.c)
+ * into the model, already resolved. Malformed lines are skipped and
+ * counted in p->import; NULL and a message when the input holds no
+ * sample at all or cannot be read. perf script: event names the event
+ * to import (NULL: the first one seen). flags: PROFILE_SAMPLE_TIMES. */
+struct profile *profile_read_folded(FILE *f, const char *name,
+				    const struct profile_text_limits *lim, unsigned flags,
+				    char *err, size_t errlen);
+struct profile *profile_read_perf_script(FILE *f, const char *name, const char *event,
+					 const struct profile_text_limits *lim, unsigned flags,
+					 char *err, size_t errlen);
+/* Any format from an open stream (a file, or standard input: it need not
+ * seek): detected, or the one forced (not UNKNOWN). sample_index: the
+ * pprof sample type, or the perf script event. */
+struct profile *profile_load_stream(FILE *f, const char *name, enum profile_format force,
+				    const char *sample_index, const struct profile_text_limits *lim,
+				    unsigned flags, char *err, size_t errlen);
 /* A pprof profile in memory into the model (src/model/pprof_read.c). */
 struct profile *profile_read_pprof(const uint8_t *data, size_t len, const char *name,
 				   const char *sample_index, char *err, size_t errlen);

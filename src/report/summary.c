@@ -157,7 +157,8 @@ void report_summary(const struct profile *p, FILE *out)
 	if (!duration)
 		duration = p->samples_end_ns;
 	if (p->pprof)
-		fprintf(out, "Profile:  pprof, sample type %s/%s%s\n", p->pprof_type, p->pprof_unit,
+		fprintf(out, "Profile:  %s, sample type %s/%s%s\n",
+			p->import.format ? p->import.format : "pprof", p->pprof_type, p->pprof_unit,
 			strcmp(p->pprof_unit, "nanoseconds") && strcmp(p->pprof_unit, "count")
 				? " (values shown as if nanoseconds)"
 				: "");
