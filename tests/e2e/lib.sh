@@ -20,6 +20,8 @@ check() {
 	shift
 	if out=$("$@" 2>&1); then
 		echo "ok   $name"
+		# TEST_VERBOSE=1: what a passing check printed too (its numbers).
+		[ -n "${TEST_VERBOSE:-}" ] && [ -n "$out" ] && printf '%s\n' "$out" | sed 's/^/    /'
 		PASSED=$((PASSED + 1))
 	else
 		echo "FAIL $name"
