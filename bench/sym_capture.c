@@ -7,7 +7,12 @@
  *   sym-capture time OUT.opf [--no-inlines]
  *       loads the capture, then symbolizes it as 'oneprof report' does,
  *       and prints the seconds each took and how many distinct addresses
- *       and frames came out */
+ *       and frames came out
+ *   sym-capture dump OUT.opf BASE
+ *       symbolizes it and prints each address (minus BASE, hex: the ELF
+ *       address) with its frames, innermost first, as
+ *       "ADDR<TAB>function file:line<TAB>..." (bench/symbolize.sh compares
+ *       them with addr2line's) */
 #include <fcntl.h>
 #include <gelf.h>
 #include <stdio.h>
@@ -141,12 +146,39 @@ static int time_it(const char *path, bool no_inlines)
 	return 0;
 }
 
+static int dump(const char *path, uint64_t base)
+{
+	char err[512];
+	struct profile *p = profile_load(path, err, sizeof(err));
+	if (!p) {
+		fprintf(stderr, "sym-capture: %s\n", err);
+		return 1;
+	}
+	struct symbolizer *s = sym_new();
+	profile_resolve(p, s);
+	for (size_t i = 0; i < p->nlocations; i++) {
+		const struct profile_location *l = &p->locations[i];
+		printf("%llx", (unsigned long long)(l->address - base));
+		for (uint32_t k = 0; k < l->nlines; k++) {
+			const struct profile_function *f = &p->functions[l->lines[k].function];
+			printf("\t%s %s:%u", f->name, *f->file ? f->file : "??", l->lines[k].line);
+		}
+		printf("\n");
+	}
+	sym_free(s);
+	profile_free(p);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
+	if (argc == 4 && strcmp(argv[1], "dump") == 0)
+		return dump(argv[2], strtoull(argv[3], NULL, 16));
 	if (argc == 5 && strcmp(argv[1], "make") == 0)
 		return make(argv[2], argv[3], argv[4]);
 	if (argc >= 3 && strcmp(argv[1], "time") == 0)
 		return time_it(argv[2], argc > 3 && strcmp(argv[3], "--no-inlines") == 0);
-	fprintf(stderr, "usage: sym-capture make BIN ADDRS OUT.opf | time OUT.opf [--no-inlines]\n");
+	fprintf(stderr, "usage: sym-capture make BIN ADDRS OUT.opf | time OUT.opf [--no-inlines] | "
+			"dump OUT.opf BASE\n");
 	return 2;
 }

@@ -792,7 +792,6 @@ struct resolver {
 	const char *kernel_module;
 	struct profile_jit_symbol *jit; /* the symbols of the space being resolved */
 	uint32_t jit_space;
-	struct index_map locations; /* by lookup address */
 	/* The symbolizer's strings (stable while it lives) to the profile's
 	 * copies: most frames repeat a name and a file. */
 	struct index_map strings;
@@ -1090,21 +1089,6 @@ static uint32_t add_location(struct resolver *rs, uint64_t addr, uint32_t space)
 	return loc;
 }
 
-struct slot_addr {
-	uint64_t addr;
-	size_t slot;
-	uint32_t space;
-};
-
-/* By process, then address: each module of each process in one sweep. */
-static int cmp_addr(const void *a, const void *b)
-{
-	const struct slot_addr *x = a, *y = b;
-	if (x->space != y->space)
-		return x->space < y->space ? -1 : 1;
-	return (x->addr > y->addr) - (x->addr < y->addr);
-}
-
 /* A return address points after the call: look up the call itself,
  * which is what the caller was executing. */
 static uint64_t lookup_address(const struct profile_stack *s, uint32_t f)
@@ -1126,48 +1110,76 @@ void profile_resolve(struct profile *p, struct symbolizer *sym)
 	if (p->nkernel_symbols)
 		memcpy(rs.ksyms, p->kernel_symbols, p->nkernel_symbols * sizeof(*rs.ksyms));
 	qsort(rs.ksyms, p->nkernel_symbols, sizeof(*rs.ksyms), by_kernel_start);
-	/* Every frame could be a distinct address: size the map for that
-	 * so it never fills. */
-	index_map_init(&rs.locations, frames);
 	index_map_init(&rs.strings, 1024);
 	rs.mapping_module = xcalloc(p->nmappings + 1, sizeof(char *));
 	rs.mapping_anon = xcalloc(p->nmappings + 1, sizeof(bool));
 
 	/* Distinct addresses first, then symbolized in address order: each
 	 * module's symbols and debug info are read in one forward sweep.
-	 * Each frame remembers its slot meanwhile, in its locations array. */
-	struct slot_addr *addrs = xmalloc((frames ? frames : 1) * sizeof(*addrs));
-	size_t naddrs = 0;
+	 * Every frame's (process, address) is sorted by radix passes (by
+	 * address, then stably by process) and equal neighbours share a
+	 * location: streaming passes, where a hash table of all frames
+	 * costs a cache and TLB miss per frame on large captures. */
+	struct util_kv *kv = xmalloc((frames ? frames : 1) * sizeof(*kv));
+	uint32_t *spaces = xmalloc((frames ? frames : 1) * sizeof(uint32_t));
+	size_t g = 0;
 	for (size_t i = 0; i < p->nstacks; i++) {
-		struct profile_stack *s = &p->stacks[i];
+		const struct profile_stack *s = &p->stacks[i];
 		uint32_t user = space_of(&rs, s->pid);
-		s->locations = xmalloc((s->n ? s->n : 1) * sizeof(uint32_t));
-		for (uint32_t f = 0; f < s->n; f++) {
-			uint64_t addr = lookup_address(s, f);
-			uint32_t space = s->pcs[f] >= CAPTURE_KERNEL_ADDRESS_MIN ? SPACE_KERNEL : user;
-			size_t slot = index_map_slot(&rs.locations, addr, space);
-			s->locations[f] = (uint32_t)slot;
-			if (rs.locations.slots[slot].val)
-				continue;
-			rs.locations.slots[slot] = (struct index_slot){ addr, UINT32_MAX, space };
-			addrs[naddrs++] = (struct slot_addr){ addr, slot, space };
+		for (uint32_t f = 0; f < s->n; f++, g++) {
+			spaces[g] = s->pcs[f] >= CAPTURE_KERNEL_ADDRESS_MIN ? SPACE_KERNEL : user;
+			kv[g] = (struct util_kv){ lookup_address(s, f), g };
 		}
 	}
-	qsort(addrs, naddrs, sizeof(*addrs), cmp_addr);
-	/* No probing from here on: a slot's value becomes its location. */
-	for (size_t i = 0; i < naddrs; i++)
-		rs.locations.slots[addrs[i].slot].val =
-			add_location(&rs, addrs[i].addr, addrs[i].space);
-	free(addrs);
-
+	util_sort_kv(kv, frames);
+	/* Sized once (at least the distinct addresses): grown by doubling,
+	 * these arrays are copied and touched anew at every step. */
+	size_t distinct = frames ? 1 : 0;
+	for (size_t j = 1; j < frames; j++)
+		distinct += kv[j].key != kv[j - 1].key;
+	GROW(p->locations, p->cap_locations, distinct);
+	GROW(rs.first_line, rs.cap_first_line, distinct);
+	GROW(p->lines, p->cap_lines, distinct + distinct / 4);
+	bool one_space = true;
+	for (size_t j = 1; j < frames && one_space; j++)
+		one_space = spaces[j] == spaces[0];
+	uint64_t *addr_of = NULL;
+	if (!one_space) {
+		addr_of = xmalloc(frames * sizeof(uint64_t));
+		for (size_t j = 0; j < frames; j++) {
+			addr_of[kv[j].val] = kv[j].key;
+			kv[j].key = spaces[kv[j].val];
+		}
+		util_sort_kv(kv, frames);
+	}
+	uint32_t *loc_of = xmalloc((frames ? frames : 1) * sizeof(uint32_t));
+	uint32_t loc = 0;
+	uint64_t prev_addr = 0;
+	uint32_t prev_space = 0;
+	for (size_t j = 0; j < frames; j++) {
+		size_t f = kv[j].val;
+		uint64_t addr = one_space ? kv[j].key : addr_of[f];
+		uint32_t space = one_space ? spaces[0] : spaces[f];
+		if (j == 0 || addr != prev_addr || space != prev_space) {
+			loc = add_location(&rs, addr, space);
+			prev_addr = addr;
+			prev_space = space;
+		}
+		loc_of[f] = loc;
+	}
+	free(kv);
+	free(addr_of);
+	free(spaces);
+	g = 0;
 	for (size_t i = 0; i < p->nstacks; i++) {
 		struct profile_stack *s = &p->stacks[i];
-		for (uint32_t f = 0; f < s->n; f++)
-			s->locations[f] = rs.locations.slots[s->locations[f]].val;
+		s->locations = xmalloc((s->n ? s->n : 1) * sizeof(uint32_t));
+		memcpy(s->locations, &loc_of[g], s->n * sizeof(uint32_t));
+		g += s->n;
 	}
+	free(loc_of);
 	for (size_t i = 0; i < p->nlocations; i++)
 		p->locations[i].lines = &p->lines[rs.first_line[i]];
-	index_map_free(&rs.locations);
 	index_map_free(&rs.strings);
 	free(rs.string_copies);
 	free(rs.mapping_module);

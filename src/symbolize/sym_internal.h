@@ -66,6 +66,13 @@ struct sym_module {
 		uint32_t first, n;
 	} *cache;
 	size_t ccap, ccount;
+	/* Until a lookup goes back to a lower offset, results are appended
+	 * here in offset order instead (no hash table: lookups of a sorted
+	 * batch then touch memory in order); the first out-of-order one
+	 * moves them into the hash table. */
+	struct sym_cached *seq;
+	size_t nseq, cap_seq, seq_hint;
+	size_t sym_hint; /* last symbol_at position: sorted lookups step forward */
 };
 
 struct symbolizer {
@@ -89,6 +96,13 @@ struct symbolizer {
 	size_t vdso_len;
 	bool vdso_tried;
 };
+
+/* How many of n sorted keys are <= x, the keys being the first uint64_t
+ * of each stride-word element of base. Searches forward from *hint (the
+ * previous answer) when x did not move back, so a sorted batch of lookups
+ * walks each table once instead of binary-searching cold memory; *hint
+ * becomes the answer. */
+size_t sym_count_le(const uint64_t *base, size_t stride, size_t n, uint64_t x, size_t *hint);
 
 void sym_warn(struct symbolizer *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 const char *sym_intern(struct symbolizer *s, const char *str, size_t len);
@@ -133,6 +147,9 @@ struct sym_dwarf *sym_dwarf_open(struct symbolizer *s, Elf *elf, const char *pat
 size_t sym_dwarf_frames(struct symbolizer *s, struct sym_dwarf *d, uint64_t addr,
 			struct sym_frame *out, size_t cap);
 void sym_dwarf_free(struct sym_dwarf *d);
+/* Tests only: read line tables with libdw's reader (the reference) rather
+ * than ours. Set before sym_dwarf_open. */
+extern bool sym_dwarf_libdw_lines;
 
 /* --- jit.c --- */
 void sym_jit_free(struct sym_jit *j);

@@ -56,6 +56,35 @@ size_t sym_warnings(const struct symbolizer *s, const char *const **lines)
 	return s->nwarnings;
 }
 
+size_t sym_count_le(const uint64_t *base, size_t stride, size_t n, uint64_t x, size_t *hint)
+{
+	size_t lo = 0, hi = n; /* keys below lo are <= x, from hi on > x */
+	size_t h = *hint;
+	if (h > 0 && h <= n && base[(h - 1) * stride] <= x) {
+		lo = h;
+		hi = h;
+		for (size_t step = 1;; step *= 2) {
+			if (hi >= n) {
+				hi = n;
+				break;
+			}
+			if (base[hi * stride] > x)
+				break;
+			lo = hi + 1;
+			hi = lo + step;
+		}
+	}
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (base[mid * stride] <= x)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*hint = lo;
+	return lo;
+}
+
 /* --- pointer map --- */
 
 static size_t ptr_slot(const void *p, size_t mask)
@@ -581,17 +610,16 @@ static struct sym_module *module_for(struct symbolizer *s, const struct profile_
 
 /* --- lookup --- */
 
-static const struct sym_symbol *symbol_at(const struct sym_module *mod, uint64_t vaddr)
+_Static_assert(sizeof(struct sym_symbol) % 8 == 0, "symbols are searched as uint64_t words");
+_Static_assert(sizeof(struct sym_cached) % 8 == 0, "results are searched as uint64_t words");
+
+static const struct sym_symbol *symbol_at(struct sym_module *mod, uint64_t vaddr)
 {
+	if (!mod->nsyms)
+		return NULL;
 	/* Last symbol starting at or below vaddr. */
-	size_t lo = 0, hi = mod->nsyms;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (mod->syms[mid].addr <= vaddr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
+	size_t lo = sym_count_le(&mod->syms[0].addr, sizeof(struct sym_symbol) / 8, mod->nsyms,
+				 vaddr, &mod->sym_hint);
 	if (lo == 0)
 		return NULL;
 	size_t k = lo - 1;
@@ -612,7 +640,7 @@ static size_t cache_slot(const struct sym_module *mod, uint64_t off)
 	return i;
 }
 
-static void cache_put(struct sym_module *mod, uint64_t off, uint32_t first, uint32_t n)
+static void cache_put_hash(struct sym_module *mod, uint64_t off, uint32_t first, uint32_t n)
 {
 	if ((mod->ccount + 1) * 2 > mod->ccap) {
 		struct sym_cached *old = mod->cache;
@@ -626,6 +654,37 @@ static void cache_put(struct sym_module *mod, uint64_t off, uint32_t first, uint
 	}
 	mod->cache[cache_slot(mod, off)] = (struct sym_cached){ off, first + 1, n };
 	mod->ccount++;
+}
+
+/* A cached result (first is index + 1 into the pool), or NULL. */
+static const struct sym_cached *cache_get(struct sym_module *mod, uint64_t off)
+{
+	if (mod->ccap) {
+		const struct sym_cached *c = &mod->cache[cache_slot(mod, off)];
+		return c->first ? c : NULL;
+	}
+	if (!mod->nseq || off > mod->seq[mod->nseq - 1].off)
+		return NULL; /* past every result so far: the sorted batch's case */
+	size_t k = sym_count_le(&mod->seq[0].off, sizeof(struct sym_cached) / 8, mod->nseq, off,
+				&mod->seq_hint);
+	return k && mod->seq[k - 1].off == off ? &mod->seq[k - 1] : NULL;
+}
+
+static void cache_put(struct sym_module *mod, uint64_t off, uint32_t first, uint32_t n)
+{
+	if (!mod->ccap && (!mod->nseq || off > mod->seq[mod->nseq - 1].off)) {
+		GROW(mod->seq, mod->cap_seq, mod->nseq + 1);
+		mod->seq[mod->nseq++] = (struct sym_cached){ off, first + 1, n };
+		return;
+	}
+	if (!mod->ccap) { /* out of order: the hash table from now on */
+		for (size_t i = 0; i < mod->nseq; i++)
+			cache_put_hash(mod, mod->seq[i].off, mod->seq[i].first - 1, mod->seq[i].n);
+		free(mod->seq);
+		mod->seq = NULL;
+		mod->nseq = mod->cap_seq = 0;
+	}
+	cache_put_hash(mod, off, first, n);
 }
 
 /* The frames of an ELF address of a usable module, innermost first. */
@@ -673,12 +732,10 @@ size_t sym_lookup(struct symbolizer *s, const struct profile_mapping *m, uint64_
 	if (!mod->usable)
 		return 0;
 	uint64_t off = addr - m->start + m->offset;
-	if (mod->ccap) {
-		const struct sym_cached *c = &mod->cache[cache_slot(mod, off)];
-		if (c->first) {
-			*frames = c->n ? &s->pool[c->first - 1] : NULL;
-			return c->n;
-		}
+	const struct sym_cached *c = cache_get(mod, off);
+	if (c) {
+		*frames = c->n ? &s->pool[c->first - 1] : NULL;
+		return c->n;
 	}
 	struct sym_frame out[SYM_MAX_FRAMES];
 	size_t n = 0;
@@ -740,6 +797,7 @@ void sym_free(struct symbolizer *s)
 		free(mod->syms);
 		free(mod->segs);
 		free(mod->cache);
+		free(mod->seq);
 		free(mod);
 	}
 	free(s->mods);

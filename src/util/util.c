@@ -124,3 +124,39 @@ const char *path_basename(const char *path)
 	const char *slash = strrchr(path, '/');
 	return slash ? slash + 1 : path;
 }
+
+void util_sort_kv(struct util_kv *a, size_t n)
+{
+	if (n < 2)
+		return;
+	/* Only the bytes in which some keys differ need a pass: addresses
+	 * of one binary differ in two or three. */
+	uint64_t diff = 0;
+	for (size_t i = 1; i < n; i++)
+		diff |= a[i].key ^ a[0].key;
+	size_t count[256];
+	struct util_kv *tmp = NULL, *src = a, *dst = NULL;
+	for (int b = 0; b < 8; b++) {
+		unsigned shift = 8 * (unsigned)b;
+		if (!((diff >> shift) & 0xff))
+			continue;
+		if (!tmp)
+			tmp = xmalloc(n * sizeof(*tmp));
+		dst = src == a ? tmp : a;
+		memset(count, 0, sizeof(count));
+		for (size_t i = 0; i < n; i++)
+			count[(src[i].key >> shift) & 0xff]++;
+		size_t pos = 0;
+		for (int v = 0; v < 256; v++) {
+			size_t c = count[v];
+			count[v] = pos;
+			pos += c;
+		}
+		for (size_t i = 0; i < n; i++)
+			dst[count[(src[i].key >> shift) & 0xff]++] = src[i];
+		src = dst;
+	}
+	if (src != a)
+		memcpy(a, src, n * sizeof(*a));
+	free(tmp);
+}

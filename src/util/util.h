@@ -26,4 +26,13 @@ void intern_free(struct intern *in);
 
 const char *path_basename(const char *path);
 
+/* Stable sort by key (LSD radix, one pass per byte in which the keys
+ * differ): what large address sorts use instead of qsort, whose
+ * comparison calls cost more than the sort itself. */
+struct util_kv {
+	uint64_t key;
+	uint64_t val;
+};
+void util_sort_kv(struct util_kv *a, size_t n);
+
 #endif

@@ -12,6 +12,7 @@
 #include "../../src/capture/format.h"
 #include "../../src/capture/writer.h"
 #include "../../src/model/profile.h"
+#include "../../src/symbolize/sym_internal.h"
 #include "../../src/symbolize/symbolize.h"
 #include "builder.h"
 #include "unit.h"
@@ -340,4 +341,67 @@ TEST(symbolize_profile_resolve)
 	CHECK_EQ_INT(sym_warnings(s, &lines), 0);
 	sym_free(s);
 	profile_free(p);
+}
+
+/* The symbolizer reads line tables itself (libdw's reader is the slow
+ * part of a large unit) and walks sorted lookups forward from the last
+ * answer: every address of this binary's code, looked up upward and
+ * downward, must give what libdw's reader and fresh lookups give. */
+static bool same_frames(const struct sym_frame *a, size_t na, const struct sym_frame *b,
+			size_t nb)
+{
+	if (na != nb)
+		return false;
+	for (size_t i = 0; i < na; i++)
+		if (strcmp(a[i].function, b[i].function) != 0 || strcmp(a[i].file, b[i].file) != 0 ||
+		    a[i].line != b[i].line || a[i].start_line != b[i].start_line)
+			return false;
+	return true;
+}
+
+TEST(symbolize_own_line_reader_matches_libdw)
+{
+	struct self_map sm;
+	if (self_mapping(&sm, ADDR(oneprof_unit_sym_target_one)) != 0) {
+		unit_fail(__FILE__, __LINE__, "no executable mapping of /proc/self/exe found");
+		return;
+	}
+	sym_dwarf_libdw_lines = true;
+	struct symbolizer *ref = sym_new();
+	sym_dwarf_libdw_lines = false;
+	struct symbolizer *up = sym_new(), *down = sym_new();
+	size_t n = 0, lines = 0, inlined = 0, differ = 0;
+	const uint64_t step = 3;
+	for (uint64_t a = sm.m.start; a < sm.m.end; a += step, n++) {
+		const struct sym_frame *fr, *fu;
+		size_t nr = sym_lookup(ref, &sm.m, a, &fr);
+		size_t nu = sym_lookup(up, &sm.m, a, &fu);
+		differ += !same_frames(fr, nr, fu, nu);
+		lines += nr && fr[0].line;
+		inlined += nr > 1;
+	}
+	/* Downward: every lookup goes back, and the cache leaves its
+	 * in-order mode after the first. */
+	for (uint64_t k = n; k-- > 0;) {
+		uint64_t a = sm.m.start + k * step;
+		const struct sym_frame *fr, *fd;
+		size_t nr = sym_lookup(ref, &sm.m, a, &fr);
+		size_t nd = sym_lookup(down, &sm.m, a, &fd);
+		differ += !same_frames(fr, nr, fd, nd);
+	}
+	/* And the upward one again, now from its cache. */
+	for (uint64_t a = sm.m.start; a < sm.m.end; a += step * 7) {
+		const struct sym_frame *fr, *fu;
+		size_t nr = sym_lookup(ref, &sm.m, a, &fr);
+		size_t nu = sym_lookup(up, &sm.m, a, &fu);
+		differ += !same_frames(fr, nr, fu, nu);
+	}
+	printf("    %zu addresses, %zu with a line, %zu inlined, %zu differ\n", n, lines, inlined,
+	       differ);
+	CHECK(lines > n / 2);
+	CHECK(inlined > 100);
+	CHECK_EQ_INT(differ, 0);
+	sym_free(ref);
+	sym_free(up);
+	sym_free(down);
 }
