@@ -54,6 +54,9 @@
 #define HEAP_FREE_WORDS 4
 #define HEAP_MAX_DEPTH 128 /* frames of an allocation's stack, at most */
 #define HEAP_SEEN 4096     /* per-thread cache of stacks sent: slots */
+/* Per-thread cache of recent stack walks (heap.c), after the HEAP_SEEN
+ * hashes in the memory mapped with the thread's heap ring. */
+#define HEAP_STACK_CACHE_BYTES (20u << 10)
 
 /* Instrumentation (include/oneprof.h): observers (observe.c) and label
  * sets (labels.c). The writer hands each event to the observers of its
@@ -303,6 +306,8 @@ void heap_stop(void) AGENT_HIDDEN;
 void heap_forget(void) AGENT_HIDDEN;
 void heap_thread_init(struct agent_thread *t) AGENT_HIDDEN;
 void heap_wake_writer(void) AGENT_HIDDEN;
+/* The writer drained the heap rings: wakes threads waiting for room. */
+void heap_note_drained(void) AGENT_HIDDEN;
 struct ring *heap_orphan_ring(void) AGENT_HIDDEN;
 /* Events lost since the last call: ring full, sample table full, made
  * after the capture ended. */

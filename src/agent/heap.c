@@ -153,14 +153,23 @@ static bool resolve(void)
  * Frees of sampled blocks must be recorded, and every free asks. Buckets
  * of eight addresses, one cache line each; an address lives in its first
  * bucket, or in its second when the first was full, which the first
- * bucket's spill flag tells, so a miss costs one line. Full buckets drop
- * the sample (counted). */
+ * bucket's spill flag tells. Full buckets drop the sample (counted).
+ *
+ * Almost no free is of a sampled block, so the question is asked of a
+ * 16 KiB array first: per first bucket, how many live sampled addresses
+ * have it as their first bucket. Zero, the common answer, is one load of
+ * memory the cache keeps; the table is read only when it is not zero.
+ * The count rises before an address is added and falls after it was
+ * taken, and an address is added before the allocation returns, so a
+ * free (which comes after) never sees zero for a sampled block: exact.
+ * A count never overflows: the table holds fewer addresses than 65,536. */
 #define SAMPLE_BUCKETS (1u << 13)
 struct sample_bucket {
 	_Atomic uintptr_t slot[7];
 	_Atomic uintptr_t spilled;
 };
 static struct sample_bucket *sampled;
+static _Atomic uint16_t *sampled_home; /* SAMPLE_BUCKETS counts */
 static _Atomic uint64_t sample_table_full;
 
 static uint64_t mix(uintptr_t p)
@@ -172,8 +181,9 @@ static uint64_t mix(uintptr_t p)
 static bool sample_add(uintptr_t p)
 {
 	uint64_t h = mix(p);
-	struct sample_bucket *b[2] = { &sampled[h & (SAMPLE_BUCKETS - 1)],
-				       &sampled[(h >> 32) & (SAMPLE_BUCKETS - 1)] };
+	size_t home = h & (SAMPLE_BUCKETS - 1);
+	struct sample_bucket *b[2] = { &sampled[home], &sampled[(h >> 32) & (SAMPLE_BUCKETS - 1)] };
+	atomic_fetch_add(&sampled_home[home], 1);
 	for (int k = 0; k < 2; k++) {
 		for (int i = 0; i < 7; i++) {
 			uintptr_t empty = 0;
@@ -184,21 +194,34 @@ static bool sample_add(uintptr_t p)
 		if (k == 0)
 			atomic_store(&b[0]->spilled, 1);
 	}
+	atomic_fetch_sub(&sampled_home[home], 1);
 	atomic_fetch_add_explicit(&sample_table_full, 1, memory_order_relaxed);
 	return false;
+}
+
+/* Whether p may have been sampled: false is certain, true is a maybe. */
+static inline bool sample_maybe(uintptr_t p)
+{
+	return atomic_load_explicit(&sampled_home[mix(p) & (SAMPLE_BUCKETS - 1)],
+				    memory_order_relaxed) != 0;
 }
 
 /* Removes p if it was sampled; true when it was. */
 static bool sample_take(uintptr_t p)
 {
 	uint64_t h = mix(p);
-	struct sample_bucket *b = &sampled[h & (SAMPLE_BUCKETS - 1)];
+	size_t home = h & (SAMPLE_BUCKETS - 1);
+	if (likely(atomic_load_explicit(&sampled_home[home], memory_order_relaxed) == 0))
+		return false;
+	struct sample_bucket *b = &sampled[home];
 	for (int k = 0; k < 2; k++) {
 		for (int i = 0; i < 7; i++) {
 			uintptr_t want = p;
 			if (atomic_load_explicit(&b->slot[i], memory_order_relaxed) == p &&
-			    atomic_compare_exchange_strong(&b->slot[i], &want, 0))
+			    atomic_compare_exchange_strong(&b->slot[i], &want, 0)) {
+				atomic_fetch_sub(&sampled_home[home], 1);
 				return true;
+			}
 		}
 		if (k == 1 || !atomic_load_explicit(&b->spilled, memory_order_relaxed))
 			return false;
@@ -239,15 +262,56 @@ static uint64_t now_rel(void)
 	return agent_now_ns() - agent.start_ns;
 }
 
+/* A loop allocating at one call site walks the same stack from the same
+ * registers again and again. Each thread keeps its latest walks, with the
+ * stack slots each one read: when the registers, the stack bound, the
+ * unwind tables and every one of those slots are unchanged, the walk
+ * would give the same frames, so they are reused with their hash (the
+ * check reads a handful of slots; the walk searches the tables for every
+ * frame). Exact: anything that could change the walk misses. */
+#define STACK_CACHE 16
+#define STACK_CACHE_DEPTH 32
+struct stack_cache_entry {
+	uintptr_t pc, sp, fp; /* 0 sp: empty */
+	unsigned gen, nreads, n, reason, cap;
+	uint64_t hash;
+	uintptr_t addr[UNWIND_TRACE_MAX], val[UNWIND_TRACE_MAX];
+	uint64_t pcs[STACK_CACHE_DEPTH]; /* as in raw[1..n] */
+};
+_Static_assert(STACK_CACHE * sizeof(struct stack_cache_entry) <= HEAP_STACK_CACHE_BYTES,
+	       "the stack cache fits the memory the heap ring maps for it");
+
+static struct stack_cache_entry *stack_cache_of(const struct agent_thread *t, uintptr_t pc,
+						 uintptr_t sp)
+{
+	struct stack_cache_entry *c = (struct stack_cache_entry *)(t->heap_seen + HEAP_SEEN);
+	return &c[((pc ^ (sp >> 4)) * 0x9e3779b97f4a7c15ull) >> (64 - 4)];
+}
+
+/* The frames of e into raw[1...] when e holds the walk from regs. */
+static bool stack_cache_hit(const struct stack_cache_entry *e, const struct unwind_regs *regs,
+			    unsigned cap, uint64_t *raw)
+{
+	if (e->sp != regs->sp || e->pc != regs->pc || e->fp != regs->fp || e->cap != cap ||
+	    e->gen != unwind_generation())
+		return false;
+	for (unsigned i = 0; i < e->nreads; i++)
+		if (*(const volatile uintptr_t *)e->addr[i] != e->val[i])
+			return false;
+	memcpy(raw + 1, e->pcs, e->n * sizeof(uint64_t));
+	return true;
+}
+
 /* Walks the program's stack into raw[]: from the frame that called into
  * the agent, found by following the agent's own frame-pointer chain (the
  * agent is built with frame pointers) until a return address leaves its
  * code. raw[1] is that return address minus one, so that like every
  * other frame it falls inside the call instruction; raw[0] is free for
- * the caller's use. Returns the frames from raw[1]. */
+ * the caller's use. Returns the frames from raw[1], and in *hash the hash
+ * of [end reason, frames], the key the writer interns stacks by. */
 static __attribute__((noinline)) unsigned capture_stack(const struct agent_thread *t,
 							uint64_t *raw, unsigned cap,
-							unsigned *reason)
+							unsigned *reason, uint64_t *hash)
 {
 	uintptr_t fp = (uintptr_t)__builtin_frame_address(0);
 	for (int hops = 0; hops < 16; hops++) {
@@ -260,15 +324,43 @@ static __attribute__((noinline)) unsigned capture_stack(const struct agent_threa
 			 * above our frame's return address, its frame pointer
 			 * the one our frame saved. */
 			struct unwind_regs regs = { ra, fp + 16, up };
-			unsigned n = unwind_walk(&regs, t->stack_lo, t->stack_hi, raw + 1, cap - 1,
-						 reason);
+			struct stack_cache_entry *e = stack_cache_of(t, ra, fp + 16);
+			if (stack_cache_hit(e, &regs, cap, raw)) {
+				*reason = e->reason;
+				*hash = e->hash;
+				return e->n;
+			}
+			struct unwind_trace trace;
+			unsigned n = unwind_walk_traced(&regs, t->stack_lo, t->stack_hi, raw + 1,
+							cap - 1, reason, &trace);
 			if (n)
 				raw[1]--;
+			raw[0] = *reason;
+			*hash = XXH3_64bits(raw, (1 + n) * sizeof(uint64_t)) | 1;
+			if (trace.gen != UNWIND_TRACE_NONE && trace.n <= UNWIND_TRACE_MAX &&
+			    n <= STACK_CACHE_DEPTH) {
+				e->sp = 0; /* a signal handler allocating here sees no half entry */
+				e->pc = ra;
+				e->fp = up;
+				e->cap = cap;
+				e->gen = trace.gen;
+				e->nreads = trace.n;
+				e->n = n;
+				e->reason = *reason;
+				e->hash = *hash;
+				memcpy(e->addr, trace.addr, trace.n * sizeof(uintptr_t));
+				memcpy(e->val, trace.val, trace.n * sizeof(uintptr_t));
+				memcpy(e->pcs, raw + 1, n * sizeof(uint64_t));
+				atomic_signal_fence(memory_order_release);
+				e->sp = fp + 16;
+			}
 			return n;
 		}
 		fp = up;
 	}
 	*reason = CAPTURE_STACK_BAD_FRAME;
+	raw[0] = *reason;
+	*hash = XXH3_64bits(raw, sizeof(uint64_t)) | 1;
 	return 0;
 }
 
@@ -276,6 +368,20 @@ void heap_wake_writer(void)
 {
 	atomic_fetch_add_explicit(&agent.wake_seq, 1, memory_order_release);
 	syscall(SYS_futex, &agent.wake_seq, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+}
+
+/* Threads waiting for room in their heap ring sleep on drained_seq, which
+ * the writer bumps after each heap drain, waking them when waiters says
+ * there are some: a sleep, not a sched_yield() loop, so the cores go to
+ * the writer and the program rather than to the scheduler. */
+static _Atomic uint32_t drained_seq;
+static _Atomic uint32_t waiters;
+
+void heap_note_drained(void)
+{
+	atomic_fetch_add(&drained_seq, 1);
+	if (atomic_exchange(&waiters, 0))
+		syscall(SYS_futex, &drained_seq, FUTEX_WAKE_PRIVATE, INT32_MAX, NULL, NULL, 0);
 }
 
 /* Room for n words in the thread's heap ring, waiting for the writer when
@@ -289,8 +395,11 @@ static uint64_t *reserve(struct ring *r, uint64_t n)
 	atomic_fetch_sub_explicit(&r->dropped, 1, memory_order_relaxed); /* not yet */
 	uint64_t deadline = agent_now_ns() + 2000000000ull;
 	for (;;) {
+		/* The sequence before the last look at the ring: a drain after
+		 * it makes the wait return at once. The timeout is a backstop. */
+		uint32_t seen = atomic_load(&drained_seq);
+		atomic_store(&waiters, 1);
 		heap_wake_writer();
-		sched_yield();
 		if ((slot = ring_reserve(r, n)))
 			return slot;
 		atomic_fetch_sub_explicit(&r->dropped, 1, memory_order_relaxed);
@@ -299,6 +408,8 @@ static uint64_t *reserve(struct ring *r, uint64_t n)
 			atomic_fetch_add_explicit(&heap_lost_full, 1, memory_order_relaxed);
 			return NULL;
 		}
+		struct timespec ts = { 0, 10000000 };
+		syscall(SYS_futex, &drained_seq, FUTEX_WAIT_PRIVATE, seen, &ts, NULL, 0);
 	}
 }
 
@@ -368,12 +479,14 @@ static __attribute__((noinline)) void note_alloc(void *ptr, size_t size, unsigne
 	uint64_t raw[1 + HEAP_MAX_DEPTH];
 	unsigned depth = agent.cfg.max_depth < HEAP_MAX_DEPTH ? agent.cfg.max_depth : HEAP_MAX_DEPTH;
 	unsigned reason = CAPTURE_STACK_NO_STACK_INFO, n = 0;
-	if (t->stack_hi)
-		n = capture_stack(t, raw, 1 + depth, &reason);
-	/* The same key the writer interns stacks by: end reason, then pcs. */
+	uint64_t hash;
+	if (t->stack_hi) {
+		n = capture_stack(t, raw, 1 + depth, &reason, &hash);
+	} else {
+		raw[0] = reason;
+		hash = XXH3_64bits(raw, sizeof(uint64_t)) | 1;
+	}
 	uint64_t *key = raw;
-	key[0] = reason;
-	uint64_t hash = XXH3_64bits(key, (1 + n) * sizeof(uint64_t)) | 1;
 	unsigned gen = atomic_load_explicit(&agent.stack_gen, memory_order_relaxed);
 	if (unlikely(t->heap_seen_gen != gen)) {
 		memset(t->heap_seen, 0, HEAP_SEEN * sizeof(uint64_t));
@@ -401,19 +514,24 @@ static __attribute__((noinline)) void note_alloc(void *ptr, size_t size, unsigne
 }
 
 /* `time` is taken before the real free (or realloc): the block is still
- * ours then, so no other thread can have been given the address earlier. */
+ * ours then, so no other thread can have been given the address earlier.
+ * FREE_NOW: take it here, which free() does, before its real free, so that
+ * in sampled mode only the frees that are recorded pay for a clock. */
+#define FREE_NOW UINT64_MAX
 static __attribute__((noinline)) void note_free(void *ptr, uint64_t time)
 {
 	struct agent_thread *t = sampler_self;
 	if (unlikely(!t || !t->heap_ring)) {
 		if (!agent.cfg.heap_sample || sample_take((uintptr_t)ptr))
-			orphan_event(HEAP_EV_FREE, (uintptr_t)ptr, 0);
+			orphan_event(HEAP_EV_FREE, (uintptr_t)ptr, 0); /* takes its time */
 		return;
 	}
 	t->heap_frees++;
 	if (agent.cfg.heap_sample && !sample_take((uintptr_t)ptr))
 		return;
 	int saved_errno = errno;
+	if (time == FREE_NOW)
+		time = now_rel();
 	uint64_t *rec = reserve(t->heap_ring, HEAP_FREE_WORDS);
 	if (rec) {
 		rec[1] = time;
@@ -487,7 +605,7 @@ EXPORT void free(void *p)
 		return;
 	}
 	heap_busy++;
-	note_free(p, now_rel());
+	note_free(p, FREE_NOW);
 	real.free(p);
 	heap_busy--;
 }
@@ -496,6 +614,15 @@ EXPORT void free(void *p)
  * recorded once the real call succeeded (a failed realloc leaves the old
  * block alive), with the free's time taken before the call. realloc(p, 0)
  * frees p and returns NULL in glibc: a free too. */
+static uint64_t realloc_time(void *old)
+{
+	/* In sampled mode an old block that cannot have been sampled will not
+	 * be recorded: no clock for it. */
+	if (!old || (agent.cfg.heap_sample && !sample_maybe((uintptr_t)old)))
+		return 0;
+	return now_rel();
+}
+
 static void note_realloc(void *old, void *p, size_t n, uint64_t before)
 {
 	if (old && (p || n == 0))
@@ -520,7 +647,7 @@ EXPORT void *realloc(void *old, size_t n)
 		return real.realloc(old, n);
 	}
 	heap_busy++;
-	uint64_t before = old ? now_rel() : 0;
+	uint64_t before = realloc_time(old);
 	void *p = real.realloc(old, n);
 	note_realloc(old, p, n, before);
 	heap_busy--;
@@ -542,7 +669,7 @@ EXPORT void *reallocarray(void *old, size_t count, size_t size)
 		return real.reallocarray(old, count, size);
 	}
 	heap_busy++;
-	uint64_t before = old ? now_rel() : 0;
+	uint64_t before = realloc_time(old);
 	void *p = real.reallocarray(old, count, size);
 	note_realloc(old, p, n, before);
 	heap_busy--;
@@ -629,12 +756,12 @@ int heap_start(void)
 	resolve();
 	dl_iterate_phdr(find_self, NULL);
 	if (agent.cfg.heap_sample && !sampled) {
-		sampled = mmap(NULL, SAMPLE_BUCKETS * sizeof(*sampled), PROT_READ | PROT_WRITE,
-			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-		if (sampled == MAP_FAILED) {
-			sampled = NULL;
+		size_t bytes = SAMPLE_BUCKETS * (sizeof(*sampled) + sizeof(*sampled_home));
+		void *mem = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (mem == MAP_FAILED)
 			return -ENOMEM;
-		}
+		sampled = mem;
+		sampled_home = (_Atomic uint16_t *)(sampled + SAMPLE_BUCKETS);
 	}
 	if (!orphan) {
 		size_t bytes = sizeof(struct ring) + (1u << 20);
@@ -664,7 +791,8 @@ void heap_forget(void)
 		atomic_store(&orphan->dropped, 0);
 	}
 	if (sampled)
-		memset(sampled, 0, SAMPLE_BUCKETS * sizeof(*sampled));
+		memset(sampled, 0, SAMPLE_BUCKETS * (sizeof(*sampled) + sizeof(*sampled_home)));
+	atomic_store(&waiters, 0);
 	atomic_store(&heap_lost_full, 0);
 	atomic_store(&heap_lost_stopped, 0);
 	atomic_store(&sample_table_full, 0);

@@ -58,7 +58,7 @@ static struct ring *ring_new(uint64_t bytes, size_t extra)
 	return r;
 }
 
-#define HEAP_SEEN_BYTES (HEAP_SEEN * sizeof(uint64_t))
+#define HEAP_SEEN_BYTES (HEAP_SEEN * sizeof(uint64_t) + HEAP_STACK_CACHE_BYTES)
 
 void threads_free(struct agent_thread *t)
 {

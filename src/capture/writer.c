@@ -113,7 +113,7 @@ struct capture_writer *capture_writer_new(int fd, size_t chunk_bytes, int compre
 	w->chunk_bytes = chunk_bytes ? chunk_bytes : DEFAULT_CHUNK_BYTES;
 	if (w->chunk_bytes > CAPTURE_MAX_CHUNK / 2)
 		w->chunk_bytes = CAPTURE_MAX_CHUNK / 2;
-	if (w->level > 0 && !(w->zctx = ZSTD_createCCtx())) {
+	if (w->level != 0 && !(w->zctx = ZSTD_createCCtx())) {
 		free(w);
 		return NULL;
 	}

@@ -33,7 +33,8 @@ void capture_header_host(struct capture_buf *h);
 struct capture_writer;
 
 /* Chunks are cut when their raw payload reaches chunk_bytes (0: default
- * 256 KiB). compression_level 0 stores chunks uncompressed. */
+ * 256 KiB). compression_level 0 stores chunks uncompressed; zstd levels
+ * below 0 are its fast ones. */
 struct capture_writer *capture_writer_new(int fd, size_t chunk_bytes, int compression_level);
 /* Writes the file prefix and header; call once, first. Returns 0 or -errno. */
 int capture_writer_begin(struct capture_writer *w, const struct capture_buf *header);

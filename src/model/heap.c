@@ -401,6 +401,14 @@ static bool heap_configured(const struct profile *p)
 
 bool profile_heap_record(struct profile *p, const struct capture_record *rec)
 {
+	/* A count is all the quick summary wants of an event: no field of
+	 * it is read (record's summary of a capture of millions of them). */
+	if (count_only && p->heap &&
+	    (rec->kind == CAPTURE_REC_HEAP_ALLOC || rec->kind == CAPTURE_REC_HEAP_FREE)) {
+		p->heap->allocs += rec->kind == CAPTURE_REC_HEAP_ALLOC;
+		p->heap->frees += rec->kind == CAPTURE_REC_HEAP_FREE;
+		return true;
+	}
 	struct cursor c = cursor_make(rec->body, rec->len);
 	uint64_t f[6] = { 0 };
 	size_t nf = rec->kind == CAPTURE_REC_HEAP_ALLOC ? 5

@@ -57,6 +57,24 @@ int unwind_rebuild(void);
 unsigned unwind_walk(const struct unwind_regs *regs, uintptr_t stack_lo, uintptr_t stack_hi,
 		     uint64_t *pcs, unsigned max, unsigned *end_reason);
 
+/* unwind_walk() that also records the stack slots it read, so a caller
+ * can tell later, by reading the same slots again, that a walk from the
+ * same registers would give the same frames (the walk is a function of
+ * its registers, the slots it reads, the thread's stack bounds and the
+ * tables, whose generation the trace keeps). n > UNWIND_TRACE_MAX, or gen
+ * UNWIND_TRACE_NONE: the walk cannot be replayed. Async-signal-safe. */
+#define UNWIND_TRACE_MAX 48
+#define UNWIND_TRACE_NONE 0xffffffffu
+struct unwind_trace {
+	unsigned n, gen;
+	uintptr_t addr[UNWIND_TRACE_MAX], val[UNWIND_TRACE_MAX];
+};
+unsigned unwind_walk_traced(const struct unwind_regs *regs, uintptr_t stack_lo,
+			    uintptr_t stack_hi, uint64_t *pcs, unsigned max,
+			    unsigned *end_reason, struct unwind_trace *trace);
+/* The tables' generation: it changes whenever new tables are published. */
+unsigned unwind_generation(void);
+
 /* Frees every table. Call at process exit after sampling stopped; it waits
  * for walks in progress, and later walks use frame pointers only. */
 void unwind_free(void);

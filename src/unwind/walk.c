@@ -179,6 +179,61 @@ unsigned unwind_walk(const struct unwind_regs *regs, uintptr_t stack_lo, uintptr
 	return n;
 }
 
+struct traced_window {
+	struct uw_window w; /* first: the walk passes &w */
+	struct unwind_trace *trace;
+};
+
+static UW_SLOT_ATTR enum uw_read traced_slot(const struct uw_window *w, uintptr_t addr,
+					     uintptr_t *out)
+{
+	enum uw_read rr = slot(w, addr, out);
+	struct unwind_trace *t = ((const struct traced_window *)w)->trace;
+	if (rr == UW_READ_OK) {
+		if (t->n < UNWIND_TRACE_MAX) {
+			t->addr[t->n] = addr;
+			t->val[t->n] = *out;
+		}
+		t->n++;
+	}
+	return rr;
+}
+
+unsigned unwind_walk_traced(const struct unwind_regs *regs, uintptr_t stack_lo,
+			    uintptr_t stack_hi, uint64_t *pcs, unsigned max,
+			    unsigned *end_reason, struct unwind_trace *trace)
+{
+	trace->n = 0;
+	trace->gen = UNWIND_TRACE_NONE;
+	if (max == 0) {
+		*end_reason = CAPTURE_STACK_TRUNCATED;
+		return 0;
+	}
+	uintptr_t sp = regs->sp;
+	pcs[0] = regs->pc;
+	struct traced_window tw = { { sp > stack_lo ? sp : stack_lo, stack_hi, NULL }, trace };
+	if (tw.w.hi < tw.w.lo || tw.w.hi - tw.w.lo < 2 * sizeof(uintptr_t)) {
+		*end_reason = CAPTURE_STACK_BAD_FRAME;
+		return 1;
+	}
+	unsigned ticket;
+	unsigned gen = atomic_load(&epoch);
+	const struct uw_set *set = enter(&ticket);
+	unsigned n = uw_walk_rows(regs->pc, sp, regs->fp, &tw.w, lookup_set, set, traced_slot,
+				  false, pcs, 1, max, end_reason);
+	leave(ticket);
+	/* The tables walked are those of generation gen only if no publish
+	 * came in between. */
+	if (ticket < 2 && atomic_load(&epoch) == gen)
+		trace->gen = gen;
+	return n;
+}
+
+unsigned unwind_generation(void)
+{
+	return atomic_load(&epoch);
+}
+
 /* ---- registry ---- */
 
 /* fork: the prepare handler holds rebuild_lock so the child never inherits

@@ -14,6 +14,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -152,6 +153,47 @@ TEST(unwind_chain_without_frame_pointers)
 	/* Frame pointers alone could not have found the chain: rbp points into
 	 * this test function's frame (or holds chain_c's data). */
 	usym_free(&st);
+}
+
+/* The traced walk: the same frames as unwind_walk() from the same
+ * registers, and a trace of stack slots that hold what it read. */
+struct traced_probe {
+	struct walk_result plain, traced;
+	struct unwind_trace trace;
+	uintptr_t lo, hi, sp;
+	bool slots_hold;
+};
+
+static void traced_probe(const struct unwind_regs *regs, void *arg)
+{
+	struct traced_probe *p = arg;
+	stack_bounds(&p->lo, &p->hi);
+	p->sp = regs->sp;
+	p->plain.n = unwind_walk(regs, p->lo, p->hi, p->plain.pcs, MAX_PCS, &p->plain.reason);
+	p->traced.n = unwind_walk_traced(regs, p->lo, p->hi, p->traced.pcs, MAX_PCS,
+					 &p->traced.reason, &p->trace);
+	p->slots_hold = true;
+	for (unsigned i = 0; i < p->trace.n && i < UNWIND_TRACE_MAX; i++)
+		if (p->trace.addr[i] < regs->sp || p->trace.addr[i] >= p->hi ||
+		    *(const uintptr_t *)p->trace.addr[i] != p->trace.val[i])
+			p->slots_hold = false;
+}
+
+TEST(unwind_traced_walk_matches)
+{
+	CHECK_EQ_INT(unwind_rebuild(), 0);
+	struct traced_probe p;
+	memset(&p, 0, sizeof(p));
+	struct unwind_chain_ctx ctx = { traced_probe, &p, 0, NULL, NULL };
+	unwind_chain_a(&ctx);
+	CHECK(p.plain.n >= 6);
+	CHECK_EQ_INT(p.traced.n, p.plain.n);
+	CHECK_EQ_INT(p.traced.reason, p.plain.reason);
+	CHECK(memcmp(p.traced.pcs, p.plain.pcs, p.plain.n * sizeof(uint64_t)) == 0);
+	/* At least one return address a frame beyond the first. */
+	CHECK(p.trace.n >= p.plain.n - 1);
+	CHECK(p.slots_hold);
+	CHECK_EQ_INT(p.trace.gen, unwind_generation());
 }
 
 TEST(unwind_reaches_libc_and_completes)
