@@ -606,14 +606,20 @@ static void *writer_main(void *arg)
 	(void)arg;
 	heap_busy = 1; /* the writer's allocations are never the program's */
 	uint64_t last_flush = agent_now_ns();
+	uint32_t seen = atomic_load(&agent.wake_seq);
 	while (!atomic_load(&agent.stop_writer)) {
-		writer_sleep(atomic_load(&agent.wake_seq));
+		writer_sleep(seen);
 		if (atomic_load(&agent.stop_writer))
 			break;
+		/* Both read before the drain: a wake-up during it starts the
+		 * next round at once, and only a sync asked before the drain
+		 * began is answered by it (the drain takes heap events up to
+		 * its start, so a later ask's events may not be out yet). */
+		seen = atomic_load(&agent.wake_seq);
+		uint32_t sync = atomic_load(&agent.sync_seq);
 		control_poll();
 		drain_all(false);
 		uint64_t now = agent_now_ns();
-		uint32_t sync = atomic_load(&agent.sync_seq);
 		if (sync != atomic_load(&agent.sync_done) ||
 		    now - last_flush >= (uint64_t)agent.cfg.flush_ms * 1000000u) {
 			capture_writer_flush(w.cw);
