@@ -802,6 +802,14 @@ struct resolver {
 	struct profile_function_index functions; /* by identity */
 	size_t *first_line;         /* per location: its chain's start in p->lines */
 	size_t cap_first_line;
+	bool distinct; /* each (module, offset) is asked for once: no result cache */
+	/* Recent frames' functions by the symbolizer's string pointers:
+	 * neighbouring addresses are mostly in the same functions, so most
+	 * frames skip the string copies and the function index. */
+	struct function_memo {
+		const char *name, *file, *module;
+		uint32_t start_line, function;
+	} memo[64];
 };
 
 /* A function's identity is what pprof keys a Function on; its strings
@@ -1004,7 +1012,7 @@ static uint32_t add_location(struct resolver *rs, uint64_t addr, uint32_t space)
 	const struct profile_mapping *pm = m >= 0 ? &p->mappings[m] : NULL;
 	const char *module = "";
 	const struct sym_frame *frames = NULL;
-	struct sym_frame one;
+	struct sym_frame one, buf[SYM_MAX_FRAMES];
 	size_t n = 0;
 	char fallback[512];
 	bool anon = !pm && !kernel;
@@ -1040,8 +1048,12 @@ static uint32_t add_location(struct resolver *rs, uint64_t addr, uint32_t space)
 		module = rs->mapping_module[m];
 		anon = rs->mapping_anon[m];
 	}
-	if (rs->sym && pm && !anon)
+	if (rs->sym && pm && !anon && rs->distinct) {
+		n = sym_lookup_into(rs->sym, pm, addr, buf);
+		frames = buf;
+	} else if (rs->sym && pm && !anon) {
 		n = sym_lookup(rs->sym, pm, addr, &frames);
+	}
 	/* Code with no file behind it is JIT code: the runtime's perf map
 	 * names it. */
 	if (rs->sym && anon)
@@ -1072,13 +1084,26 @@ static uint32_t add_location(struct resolver *rs, uint64_t addr, uint32_t space)
 	/* frames stay valid until the next lookup: intern before it. */
 	for (size_t i = 0; i < n; i++) {
 		const struct sym_frame *f = &frames[i];
+		struct function_memo *mo = NULL;
+		if (f->function != fallback) {
+			uint64_t h = ((uintptr_t)f->function ^ (uintptr_t)f->file * 31) *
+				     UINT64_C(0x9e3779b97f4a7c15);
+			mo = &rs->memo[h >> 58];
+			if (mo->name == f->function && mo->file == f->file && mo->module == module &&
+			    mo->start_line == f->start_line) {
+				p->lines[p->nlines++] = (struct profile_line){ mo->function, f->line };
+				continue;
+			}
+		}
 		/* The fallback name lives on this stack: copy it by value. */
 		const char *name = f->function == fallback
 					   ? profile_intern(p, fallback, strlen(fallback))
 					   : copy_string(rs, f->function);
 		struct profile_function k = { name, module, copy_string(rs, f->file), f->start_line };
-		p->lines[p->nlines++] =
-			(struct profile_line){ profile_function_get(p, &rs->functions, &k), f->line };
+		uint32_t fn = profile_function_get(p, &rs->functions, &k);
+		p->lines[p->nlines++] = (struct profile_line){ fn, f->line };
+		if (mo)
+			*mo = (struct function_memo){ f->function, f->file, module, f->start_line, fn };
 	}
 	struct profile_location *l = &p->locations[p->nlocations++];
 	l->address = addr;
@@ -1152,6 +1177,7 @@ void profile_resolve(struct profile *p, struct symbolizer *sym)
 		}
 		util_sort_kv(kv, frames);
 	}
+	rs.distinct = one_space;
 	uint32_t *loc_of = xmalloc((frames ? frames : 1) * sizeof(uint32_t));
 	uint32_t loc = 0;
 	uint64_t prev_addr = 0;

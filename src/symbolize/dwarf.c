@@ -24,14 +24,18 @@
 /* DIE nesting deeper than this is damaged DWARF, not real code. */
 #define MAX_DIE_DEPTH 256
 
+/* 16 bytes: a large unit has a row per 4 bytes of code, and fresh
+ * memory costs a page fault per 4 KiB. */
 struct row {
 	uint64_t addr;
-	const char *file;
+	uint32_t file; /* into unit.row_files; NO_FILE: none */
 	uint32_t line; /* END_OF_SEQUENCE: no code from here to the next row */
 };
 
+#define NO_FILE UINT32_MAX
+
 struct scope {
-	Dwarf_Die die;
+	Dwarf_Off off;        /* the DIE, in unit.tree_dw: names are read from it on demand */
 	uint32_t parent;      /* enclosing function or inlined call; NONE for a function */
 	uint32_t first_range; /* into unit.own */
 	uint32_t nranges;
@@ -52,6 +56,7 @@ struct range {
 struct unit {
 	Dwarf_Die cudie;  /* lines */
 	Dwarf_Die treedie; /* functions: the split unit's DIE for a skeleton */
+	Dwarf *tree_dw;    /* where the scopes' DIE offsets point */
 	enum { UNIT_NEW, UNIT_LOADED } state;
 	struct row *rows;
 	size_t nrows;
@@ -67,6 +72,10 @@ struct unit {
 	size_t nfiles;
 	const char **own_files; /* ours, when ours was */
 	size_t nown_files;
+	const char **row_files; /* what rows' file indexes name: own_files or lib_files */
+	size_t nrow_files;
+	const char **lib_files; /* the distinct names libdw's rows gave */
+	size_t nlib_files, cap_lib_files;
 };
 
 struct unit_range {
@@ -90,6 +99,7 @@ struct origin {
 struct sym_dwarf {
 	Dwarf *dw;
 	struct sect line, line_str, str; /* for reading line tables ourselves */
+	struct sect info, abbrev, ranges, rnglists; /* and function trees */
 	struct sym_ptrmap origins;       /* DIE offset + 1 -> index + 1 in origin */
 	struct origin *origin;
 	size_t norigin, cap_origin;
@@ -155,6 +165,10 @@ static void find_sections(struct sym_dwarf *d, Elf *elf)
 	d->line = section(elf, shstrndx, ".debug_line");
 	d->line_str = section(elf, shstrndx, ".debug_line_str");
 	d->str = section(elf, shstrndx, ".debug_str");
+	d->info = section(elf, shstrndx, ".debug_info");
+	d->abbrev = section(elf, shstrndx, ".debug_abbrev");
+	d->ranges = section(elf, shstrndx, ".debug_ranges");
+	d->rnglists = section(elf, shstrndx, ".debug_rnglists");
 }
 
 struct sym_dwarf *sym_dwarf_open(struct symbolizer *s, Elf *elf, const char *path)
@@ -480,12 +494,38 @@ static void sort_rows(struct unit *u)
 	u->rows = sorted;
 }
 
+/* Swaps rows [a, m) and [m, b) in place. */
+static void rotate_rows(struct row *r, size_t a, size_t m, size_t b)
+{
+	for (size_t i = a, j = m; i < j;) {
+		struct row t = r[i];
+		r[i++] = r[--j];
+		r[j] = t;
+	}
+	for (size_t i = m, j = b; i < j;) {
+		struct row t = r[i];
+		r[i++] = r[--j];
+		r[j] = t;
+	}
+	for (size_t i = a, j = b; i < j;) {
+		struct row t = r[i];
+		r[i++] = r[--j];
+		r[j] = t;
+	}
+}
+
+/* Sequences moved in place by rotations: a few (the linker put
+ * .text.startup or .text.unlikely before .text) cost a pass or two over
+ * rows already in memory, where a sorted copy would fault in as many
+ * fresh pages again. */
+#define MAX_ROTATED_SEQUENCES 8
+
 /* Rows in address order when the program's sequences (each in address
  * order, none overlapping another) are merely out of order, as when the
  * linker puts .text.startup before .text: the sequences are sorted, not
  * the rows. starts[k]: the first row of sequence k. False when they do
  * overlap. */
-static bool sort_sequences(struct unit *u, const uint32_t *starts, size_t nseq)
+static bool sort_sequences(struct unit *u, uint32_t *starts, size_t nseq)
 {
 	struct util_kv *kv = xmalloc((nseq ? nseq : 1) * sizeof(*kv));
 	for (size_t k = 0; k < nseq; k++)
@@ -497,7 +537,26 @@ static bool sort_sequences(struct unit *u, const uint32_t *starts, size_t nseq)
 		size_t last = (prev + 1 < nseq ? starts[prev + 1] : u->nrows) - 1;
 		ok = u->rows[last].addr <= kv[k].key;
 	}
-	if (ok) {
+	if (ok && nseq <= MAX_ROTATED_SEQUENCES) {
+		/* order[i]: the sequence now i-th in the rows; its length. */
+		size_t order[MAX_ROTATED_SEQUENCES], len[MAX_ROTATED_SEQUENCES];
+		for (size_t k = 0; k < nseq; k++) {
+			order[k] = k;
+			len[k] = (k + 1 < nseq ? starts[k + 1] : u->nrows) - starts[k];
+		}
+		size_t at = 0; /* rows before position k are in place */
+		for (size_t k = 0; k < nseq; k++) {
+			size_t want = kv[k].val, i = k, from = at;
+			while (order[i] != want)
+				from += len[order[i++]];
+			if (i != k) {
+				rotate_rows(u->rows, at, from, from + len[want]);
+				memmove(&order[k + 1], &order[k], (i - k) * sizeof(order[0]));
+				order[k] = want;
+			}
+			at += len[want];
+		}
+	} else if (ok) {
 		struct row *out = xmalloc(u->nrows * sizeof(*out));
 		size_t n = 0;
 		for (size_t k = 0; k < nseq; k++) {
@@ -584,7 +643,7 @@ static bool own_lines(struct symbolizer *s, struct sym_dwarf *d, struct unit *u)
 			seq_sorted = seq_sorted && first_row;                                \
 		}                                                                            \
 		u->rows[u->nrows++] = (struct row){                                          \
-			addr, file < u->nown_files ? u->own_files[file] : "",                \
+			addr, file < u->nown_files ? (uint32_t)file : NO_FILE,               \
 			(end_seq) ? END_OF_SEQUENCE                                          \
 			: line > 0 && line < INT32_MAX ? (uint32_t)line                     \
 						       : 0 };                                \
@@ -691,6 +750,8 @@ static void load_lines(struct symbolizer *s, struct sym_dwarf *d, struct unit *u
 	if (!dwarf_hasattr(&u->cudie, DW_AT_stmt_list))
 		return; /* a unit without a line table */
 	if (own_lines(s, d, u)) {
+		u->row_files = u->own_files;
+		u->nrow_files = u->nown_files;
 		dedup_rows(u);
 		return;
 	}
@@ -699,6 +760,7 @@ static void load_lines(struct symbolizer *s, struct sym_dwarf *d, struct unit *u
 		return;
 	}
 	u->rows = xmalloc((n ? n : 1) * sizeof(struct row));
+	struct sym_ptrmap index = { 0 }; /* name -> index + 1 in lib_files */
 	bool sorted = true;
 	for (size_t i = 0; i < n; i++) {
 		Dwarf_Line *l = dwarf_onesrcline(lines, i);
@@ -710,12 +772,25 @@ static void load_lines(struct symbolizer *s, struct sym_dwarf *d, struct unit *u
 		dwarf_lineno(l, &lineno);
 		dwarf_lineendsequence(l, &end);
 		const char *file = dwarf_linesrc(l, NULL, NULL);
-		struct row r = { a, file ? file : "", end ? END_OF_SEQUENCE
-						 : lineno > 0 ? (uint32_t)lineno : 0 };
+		uint32_t fi = NO_FILE;
+		if (file) {
+			uintptr_t k = (uintptr_t)sym_ptrmap_get(&index, file);
+			if (!k) {
+				GROW(u->lib_files, u->cap_lib_files, u->nlib_files + 1);
+				u->lib_files[u->nlib_files++] = file;
+				k = u->nlib_files;
+				sym_ptrmap_put(&index, file, (const void *)k);
+			}
+			fi = (uint32_t)(k - 1);
+		}
+		struct row r = { a, fi, end ? END_OF_SEQUENCE : lineno > 0 ? (uint32_t)lineno : 0 };
 		if (u->nrows && r.addr < u->rows[u->nrows - 1].addr)
 			sorted = false;
 		u->rows[u->nrows++] = r;
 	}
+	sym_ptrmap_free(&index);
+	u->row_files = u->lib_files;
+	u->nrow_files = u->nlib_files;
 	if (!sorted) /* libdw sorts them; a stable order is all we need */
 		sort_rows(u);
 	dedup_rows(u);
@@ -737,8 +812,36 @@ static const char *unit_file(struct unit *u, Dwarf_Word idx)
 	return f ? f : "";
 }
 
-/* Adds a function or inlined call with its ranges; NONE when it has no
- * code (a declaration, an abstract instance). */
+static void push_range(struct unit *u, uint64_t lo, uint64_t hi, uint32_t idx, uint32_t depth)
+{
+	if (hi <= lo)
+		return;
+	GROW(u->own, u->cap_own, u->nown + 1);
+	u->own[u->nown++] = (struct range){ lo, hi, idx, depth };
+	GROW(u->ranges, u->cap_ranges, u->nranges + 1);
+	u->ranges[u->nranges++] = (struct range){ lo, hi, idx, depth };
+}
+
+/* The scope whose ranges were pushed from own[first] on; NONE when none
+ * were (a declaration, an abstract instance: no code). */
+static uint32_t new_scope(struct unit *u, Dwarf_Off off, bool is_inline, uint32_t parent,
+			  size_t first)
+{
+	if (u->nown == first)
+		return NONE;
+	GROW(u->scopes, u->cap_scopes, u->nscopes + 1);
+	struct scope *sc = &u->scopes[u->nscopes++];
+	memset(sc, 0, sizeof(*sc));
+	sc->off = off;
+	sc->parent = is_inline ? parent : NONE;
+	sc->first_range = (uint32_t)first;
+	sc->nranges = (uint32_t)(u->nown - first);
+	sc->is_inline = is_inline;
+	sc->call_file = "";
+	return (uint32_t)(u->nscopes - 1);
+}
+
+/* Adds a function or inlined call with its ranges, through libdw. */
 static uint32_t add_scope(struct walk *w, Dwarf_Die *die, bool is_inline, uint32_t parent,
 			  uint32_t depth)
 {
@@ -747,25 +850,11 @@ static uint32_t add_scope(struct walk *w, Dwarf_Die *die, bool is_inline, uint32
 	size_t first = u->nown;
 	Dwarf_Addr base, lo, hi;
 	ptrdiff_t off = 0;
-	while ((off = dwarf_ranges(die, off, &base, &lo, &hi)) > 0) {
-		if (hi <= lo)
-			continue;
-		GROW(u->own, u->cap_own, u->nown + 1);
-		u->own[u->nown++] = (struct range){ lo, hi, idx, depth };
-		GROW(u->ranges, u->cap_ranges, u->nranges + 1);
-		u->ranges[u->nranges++] = (struct range){ lo, hi, idx, depth };
-	}
-	if (u->nown == first)
+	while ((off = dwarf_ranges(die, off, &base, &lo, &hi)) > 0)
+		push_range(u, lo, hi, idx, depth);
+	if (new_scope(u, dwarf_dieoffset(die), is_inline, parent, first) == NONE)
 		return NONE;
-	GROW(u->scopes, u->cap_scopes, u->nscopes + 1);
-	struct scope *sc = &u->scopes[u->nscopes++];
-	memset(sc, 0, sizeof(*sc));
-	sc->die = *die;
-	sc->parent = is_inline ? parent : NONE;
-	sc->first_range = (uint32_t)first;
-	sc->nranges = (uint32_t)(u->nown - first);
-	sc->is_inline = is_inline;
-	sc->call_file = "";
+	struct scope *sc = &u->scopes[idx];
 	if (is_inline) {
 		Dwarf_Attribute at;
 		Dwarf_Word v;
@@ -813,6 +902,537 @@ static void walk_children(struct walk *w, Dwarf_Die *parent_die, uint32_t parent
 	} while (dwarf_siblingof(&child, &child) == 0);
 }
 
+/* --- reading a unit's functions ourselves --- */
+
+/* libdw decodes a DIE's abbreviation anew for each dwarf_attr and
+ * dwarf_siblingof: walking a large unit's tree that way was most of the
+ * symbolizer's time. This reader decodes each DIE once, keeps what the
+ * tree of functions needs (tag, nesting, pc ranges, call site) and jumps
+ * over other subtrees by DW_AT_sibling. Anything unusual (an address or
+ * range list index, DW_FORM_indirect, 4-byte addresses, a damaged entry)
+ * returns false and libdw walks the unit instead, as for line tables;
+ * the unit test that compares the two line readers compares the two
+ * tree readers as well. */
+
+struct abbrev {
+	uint32_t tag;
+	bool children;
+	uint32_t first, n; /* into tree.specs */
+};
+
+struct spec {
+	uint32_t name, form;
+	int64_t implicit; /* DW_FORM_implicit_const */
+};
+
+/* Abbreviation codes are small and dense in practice. */
+#define MAX_ABBREV_CODE 65536
+
+struct tree {
+	struct sym_dwarf *d;
+	struct unit *u;
+	struct cur c;         /* over the unit's DIEs */
+	const uint8_t *start; /* the unit's header: references count from here */
+	unsigned version, addr_size, offset_size;
+	uint32_t *by_code; /* abbreviation code -> index + 1 in abbrevs */
+	size_t ncodes;
+	struct abbrev *abbrevs;
+	size_t nabbrevs, cap_abbrevs;
+	struct spec *specs;
+	size_t nspecs, cap_specs;
+	bool have_base;
+	uint64_t base; /* the unit's base address, for range lists */
+};
+
+/* What the walk needs from one DIE; ab is NULL at a null entry (the end
+ * of a list of siblings). */
+struct die {
+	const struct abbrev *ab;
+	Dwarf_Off off;
+	bool has_lo, has_hi, hi_offset, has_ranges, has_sibling, has_call_file, has_call_line;
+	uint64_t lo, hi, ranges, sibling, call_file, call_line;
+};
+
+static bool skip_bytes(struct cur *c, uint64_t n)
+{
+	if (n > (size_t)(c->end - c->p)) {
+		c->bad = true;
+		return false;
+	}
+	c->p += n;
+	return true;
+}
+
+static bool rd_abbrevs(struct tree *t, uint64_t off)
+{
+	const struct sect *a = &t->d->abbrev;
+	if (off >= a->len)
+		return false;
+	struct cur c = { a->p + off, a->p + a->len, false };
+	for (;;) {
+		uint64_t code = rd_uleb(&c);
+		if (c.bad)
+			return false;
+		if (code == 0)
+			return true;
+		if (code >= MAX_ABBREV_CODE)
+			return false;
+		if (code >= t->ncodes) {
+			size_t n = t->ncodes ? t->ncodes : 64;
+			while (n <= code)
+				n *= 2;
+			t->by_code = xrealloc(t->by_code, n * sizeof(uint32_t));
+			memset(t->by_code + t->ncodes, 0, (n - t->ncodes) * sizeof(uint32_t));
+			t->ncodes = n;
+		}
+		if (t->by_code[code])
+			return false; /* a code defined twice */
+		GROW(t->abbrevs, t->cap_abbrevs, t->nabbrevs + 1);
+		struct abbrev *ab = &t->abbrevs[t->nabbrevs++];
+		t->by_code[code] = (uint32_t)t->nabbrevs;
+		uint64_t tag = rd_uleb(&c);
+		ab->tag = tag <= UINT32_MAX ? (uint32_t)tag : 0;
+		ab->children = rd_fixed(&c, 1) == DW_CHILDREN_yes;
+		ab->first = (uint32_t)t->nspecs;
+		for (;;) {
+			uint64_t name = rd_uleb(&c), form = rd_uleb(&c);
+			if (c.bad || name > UINT32_MAX || form > UINT32_MAX)
+				return false;
+			if (name == 0 && form == 0)
+				break;
+			if (form == DW_FORM_indirect)
+				return false;
+			GROW(t->specs, t->cap_specs, t->nspecs + 1);
+			t->specs[t->nspecs++] = (struct spec){ (uint32_t)name, (uint32_t)form,
+							       form == DW_FORM_implicit_const ? rd_sleb(&c)
+											     : 0 };
+		}
+		ab->n = (uint32_t)(t->nspecs - ab->first);
+	}
+}
+
+/* One attribute value: numbers, addresses and offsets in *v (0 for
+ * strings and blocks, which are skipped). False for a form not read
+ * here or past the unit's end. */
+static bool rd_value(struct tree *t, const struct spec *sp, uint64_t *v)
+{
+	struct cur *c = &t->c;
+	*v = 0;
+	switch (sp->form) {
+	case DW_FORM_addr:
+		*v = rd_fixed(c, t->addr_size);
+		break;
+	case DW_FORM_flag_present:
+		*v = 1;
+		break;
+	case DW_FORM_implicit_const:
+		*v = (uint64_t)sp->implicit;
+		break;
+	case DW_FORM_data1:
+	case DW_FORM_ref1:
+	case DW_FORM_flag:
+	case DW_FORM_strx1:
+	case DW_FORM_addrx1:
+		*v = rd_fixed(c, 1);
+		break;
+	case DW_FORM_data2:
+	case DW_FORM_ref2:
+	case DW_FORM_strx2:
+	case DW_FORM_addrx2:
+		*v = rd_fixed(c, 2);
+		break;
+	case DW_FORM_strx3:
+	case DW_FORM_addrx3:
+		*v = rd_fixed(c, 3);
+		break;
+	case DW_FORM_data4:
+	case DW_FORM_ref4:
+	case DW_FORM_ref_sup4:
+	case DW_FORM_strx4:
+	case DW_FORM_addrx4:
+		*v = rd_fixed(c, 4);
+		break;
+	case DW_FORM_data8:
+	case DW_FORM_ref8:
+	case DW_FORM_ref_sig8:
+	case DW_FORM_ref_sup8:
+		*v = rd_fixed(c, 8);
+		break;
+	case DW_FORM_data16:
+		skip_bytes(c, 16);
+		break;
+	case DW_FORM_strp:
+	case DW_FORM_line_strp:
+	case DW_FORM_sec_offset:
+	case DW_FORM_strp_sup:
+	case DW_FORM_GNU_ref_alt:
+	case DW_FORM_GNU_strp_alt:
+		*v = rd_fixed(c, t->offset_size);
+		break;
+	case DW_FORM_ref_addr:
+		*v = rd_fixed(c, t->version == 2 ? t->addr_size : t->offset_size);
+		break;
+	case DW_FORM_udata:
+	case DW_FORM_ref_udata:
+	case DW_FORM_strx:
+	case DW_FORM_addrx:
+	case DW_FORM_loclistx:
+	case DW_FORM_rnglistx:
+	case DW_FORM_GNU_addr_index:
+	case DW_FORM_GNU_str_index:
+		*v = rd_uleb(c);
+		break;
+	case DW_FORM_sdata:
+		*v = (uint64_t)rd_sleb(c);
+		break;
+	case DW_FORM_string:
+		rd_cstr(c);
+		break;
+	case DW_FORM_block1:
+		skip_bytes(c, rd_fixed(c, 1));
+		break;
+	case DW_FORM_block2:
+		skip_bytes(c, rd_fixed(c, 2));
+		break;
+	case DW_FORM_block4:
+		skip_bytes(c, rd_fixed(c, 4));
+		break;
+	case DW_FORM_block:
+	case DW_FORM_exprloc:
+		skip_bytes(c, rd_uleb(c));
+		break;
+	default:
+		return false;
+	}
+	return !c->bad;
+}
+
+/* A constant, as dwarf_formudata reads one for these attributes. */
+static bool is_constant(uint32_t form)
+{
+	switch (form) {
+	case DW_FORM_data1:
+	case DW_FORM_data2:
+	case DW_FORM_data4:
+	case DW_FORM_data8:
+	case DW_FORM_udata:
+	case DW_FORM_sdata:
+	case DW_FORM_implicit_const:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* The next DIE, or a null entry (also at the unit's end, where libdw's
+ * walk stops as well). An attribute the walk uses in a form it does not
+ * read fails the whole reader. */
+static bool rd_die(struct tree *t, struct die *e)
+{
+	struct cur *c = &t->c;
+	e->ab = NULL;
+	if (c->p >= c->end)
+		return true;
+	e->off = (Dwarf_Off)(c->p - t->d->info.p);
+	uint64_t code = rd_uleb(c);
+	if (c->bad)
+		return false;
+	if (code == 0)
+		return true;
+	if (code >= t->ncodes || !t->by_code[code])
+		return false;
+	const struct abbrev *ab = &t->abbrevs[t->by_code[code] - 1];
+	e->ab = ab;
+	e->has_lo = e->has_hi = e->has_ranges = e->has_sibling = false;
+	e->has_call_file = e->has_call_line = false;
+	const struct spec *sp = &t->specs[ab->first];
+	for (uint32_t i = 0; i < ab->n; i++, sp++) {
+		uint64_t v;
+		if (!rd_value(t, sp, &v))
+			return false;
+		/* dwarf_attr finds the first of each: keep the first. */
+		switch (sp->name) {
+		case DW_AT_low_pc:
+			if (e->has_lo)
+				break;
+			if (sp->form != DW_FORM_addr)
+				return false;
+			e->has_lo = true;
+			e->lo = v;
+			break;
+		case DW_AT_high_pc:
+			if (e->has_hi)
+				break;
+			if (sp->form != DW_FORM_addr && !is_constant(sp->form))
+				return false;
+			e->has_hi = true;
+			e->hi_offset = sp->form != DW_FORM_addr;
+			e->hi = v;
+			break;
+		case DW_AT_ranges:
+			if (e->has_ranges)
+				break;
+			if (sp->form != DW_FORM_sec_offset &&
+			    !(t->version < 4 && (sp->form == DW_FORM_data4 || sp->form == DW_FORM_data8)))
+				return false;
+			e->has_ranges = true;
+			e->ranges = v;
+			break;
+		case DW_AT_sibling:
+			if (e->has_sibling || sp->form == DW_FORM_ref_addr || sp->form == DW_FORM_ref_sig8 ||
+			    sp->form == DW_FORM_ref_sup4 || sp->form == DW_FORM_ref_sup8 ||
+			    sp->form == DW_FORM_GNU_ref_alt)
+				break;
+			e->has_sibling = true;
+			e->sibling = v;
+			break;
+		case DW_AT_call_file:
+			if (e->has_call_file)
+				break;
+			if (!is_constant(sp->form))
+				return false;
+			e->has_call_file = true;
+			e->call_file = v;
+			break;
+		case DW_AT_call_line:
+			if (e->has_call_line)
+				break;
+			if (!is_constant(sp->form))
+				return false;
+			e->has_call_line = true;
+			e->call_line = v;
+			break;
+		default:
+			break;
+		}
+	}
+	return true;
+}
+
+/* To a DIE's next sibling, by its DW_AT_sibling. */
+static bool jump(struct tree *t, uint64_t sibling)
+{
+	if (sibling > (size_t)(t->c.end - t->start) || t->start + sibling <= t->c.p)
+		return false;
+	t->c.p = t->start + sibling;
+	return true;
+}
+
+/* Past the children of a DIE that has some: to its DW_AT_sibling when
+ * it has one, as dwarf_siblingof goes, else DIE by DIE to the null entry
+ * that ends them. */
+static bool skip_children(struct tree *t, const struct die *e)
+{
+	if (e->has_sibling)
+		return jump(t, e->sibling);
+	for (size_t open = 1; open;) {
+		struct die next;
+		if (!rd_die(t, &next))
+			return false;
+		if (!next.ab) {
+			if (t->c.p >= t->c.end)
+				return true; /* the unit's end closes every list */
+			open--;
+		} else if (next.ab->children) {
+			if (next.has_sibling) {
+				if (!jump(t, next.sibling))
+					return false;
+			} else {
+				open++;
+			}
+		}
+	}
+	return true;
+}
+
+/* The unit's base address for range lists, as libdw takes it: the unit
+ * DIE's DW_AT_low_pc, else its DW_AT_entry_pc, else 0. */
+static uint64_t unit_base(struct tree *t)
+{
+	if (!t->have_base) {
+		t->have_base = true;
+		Dwarf_Attribute at;
+		Dwarf_Addr base;
+		if (dwarf_lowpc(&t->u->cudie, &base) != 0 &&
+		    dwarf_formaddr(dwarf_attr(&t->u->cudie, DW_AT_entry_pc, &at), &base) != 0)
+			base = 0;
+		t->base = base;
+	}
+	return t->base;
+}
+
+/* A range list: .debug_ranges before DWARF 5, .debug_rnglists since. */
+static bool rd_ranges(struct tree *t, uint64_t off, uint32_t idx, uint32_t depth)
+{
+	uint64_t base = unit_base(t);
+	const struct sect *x = t->version < 5 ? &t->d->ranges : &t->d->rnglists;
+	if (off >= x->len)
+		return false;
+	struct cur c = { x->p + off, x->p + x->len, false };
+	if (t->version < 5) {
+		for (;;) {
+			uint64_t lo = rd_fixed(&c, 8), hi = rd_fixed(&c, 8);
+			if (c.bad)
+				return false;
+			if (lo == 0 && hi == 0)
+				return true;
+			if (lo == UINT64_MAX)
+				base = hi; /* a base address selection entry */
+			else
+				push_range(t->u, base + lo, base + hi, idx, depth);
+		}
+	}
+	for (;;) {
+		unsigned kind = (unsigned)rd_fixed(&c, 1);
+		uint64_t lo, hi;
+		switch (kind) {
+		case DW_RLE_end_of_list:
+			return !c.bad;
+		case DW_RLE_offset_pair:
+			lo = rd_uleb(&c);
+			hi = rd_uleb(&c);
+			push_range(t->u, base + lo, base + hi, idx, depth);
+			break;
+		case DW_RLE_base_address:
+			base = rd_fixed(&c, 8);
+			break;
+		case DW_RLE_start_end:
+			lo = rd_fixed(&c, 8);
+			hi = rd_fixed(&c, 8);
+			push_range(t->u, lo, hi, idx, depth);
+			break;
+		case DW_RLE_start_length:
+			lo = rd_fixed(&c, 8);
+			hi = lo + rd_uleb(&c);
+			push_range(t->u, lo, hi, idx, depth);
+			break;
+		default: /* address indexes (split units): libdw has them */
+			return false;
+		}
+		if (c.bad)
+			return false;
+	}
+}
+
+/* A function or inlined call, as add_scope makes it. */
+static bool own_scope(struct tree *t, const struct die *e, bool is_inline, uint32_t parent,
+		      uint32_t depth, uint32_t *out)
+{
+	struct unit *u = t->u;
+	uint32_t idx = (uint32_t)u->nscopes;
+	size_t first = u->nown;
+	if (e->has_lo && e->has_hi)
+		push_range(u, e->lo, e->hi_offset ? e->lo + e->hi : e->hi, idx, depth);
+	else if (e->has_ranges && !rd_ranges(t, e->ranges, idx, depth))
+		return false;
+	*out = new_scope(u, e->off, is_inline, parent, first);
+	if (*out == NONE || !is_inline)
+		return true;
+	struct scope *sc = &u->scopes[idx];
+	if (e->has_call_line && e->call_line <= UINT32_MAX)
+		sc->call_line = (uint32_t)e->call_line;
+	if (e->has_call_file)
+		sc->call_file = unit_file(u, e->call_file);
+	return true;
+}
+
+/* The children of a DIE, as walk_children visits them: through the
+ * null entry that ends them. */
+static bool walk_own(struct tree *t, uint32_t parent, uint32_t depth, int level)
+{
+	for (;;) {
+		struct die e;
+		if (!rd_die(t, &e))
+			return false;
+		if (!e.ab)
+			return true;
+		bool descend = false;
+		uint32_t under = parent, under_depth = depth;
+		switch (e.ab->tag) {
+		case DW_TAG_subprogram:
+		case DW_TAG_inlined_subroutine:
+			if (!own_scope(t, &e, e.ab->tag == DW_TAG_inlined_subroutine, parent, depth + 1,
+				       &under))
+				return false;
+			descend = under != NONE;
+			under_depth = depth + 1;
+			break;
+		case DW_TAG_lexical_block:
+		case DW_TAG_try_block:
+		case DW_TAG_catch_block:
+		case DW_TAG_namespace:
+		case DW_TAG_module:
+		case DW_TAG_class_type:
+		case DW_TAG_structure_type:
+		case DW_TAG_union_type:
+		case DW_TAG_interface_type:
+			descend = true;
+			break;
+		default:
+			break;
+		}
+		if (!e.ab->children)
+			continue;
+		if (descend && level + 1 <= MAX_DIE_DEPTH) {
+			if (!walk_own(t, under, under_depth, level + 1))
+				return false;
+			if (t->c.p >= t->c.end)
+				return true; /* the unit's end closes every list */
+		} else if (!skip_children(t, &e)) {
+			return false;
+		}
+	}
+}
+
+/* The unit's functions and inlined calls, read by us; false (nothing
+ * kept) when libdw must do it. */
+static bool own_tree(struct sym_dwarf *d, struct unit *u)
+{
+	if (!d->info.p || !d->abbrev.p || u->treedie.addr != u->cudie.addr)
+		return false;
+	Dwarf_Off die_off = dwarf_dieoffset(&u->cudie);
+	Dwarf_Off in_unit = dwarf_cuoffset(&u->cudie);
+	if (die_off >= d->info.len || in_unit > die_off)
+		return false;
+	struct tree t = { .d = d, .u = u };
+	t.start = d->info.p + (die_off - in_unit);
+	t.c = (struct cur){ t.start, d->info.p + d->info.len, false };
+	t.offset_size = 4;
+	uint64_t len = rd_fixed(&t.c, 4);
+	if (len == 0xffffffff) {
+		len = rd_fixed(&t.c, 8);
+		t.offset_size = 8;
+	}
+	if (t.c.bad || len > (size_t)(t.c.end - t.c.p))
+		return false;
+	t.c.end = t.c.p + len;
+	t.version = (unsigned)rd_fixed(&t.c, 2);
+	uint64_t abbrev_off;
+	if (t.version >= 5) {
+		if (rd_fixed(&t.c, 1) != DW_UT_compile)
+			return false;
+		t.addr_size = (unsigned)rd_fixed(&t.c, 1);
+		abbrev_off = rd_fixed(&t.c, t.offset_size);
+	} else {
+		abbrev_off = rd_fixed(&t.c, t.offset_size);
+		t.addr_size = (unsigned)rd_fixed(&t.c, 1);
+	}
+	bool ok = false;
+	struct die cu;
+	if (!t.c.bad && t.version >= 2 && t.version <= 5 && t.addr_size == 8 &&
+	    t.c.p == d->info.p + die_off && rd_abbrevs(&t, abbrev_off) && rd_die(&t, &cu) && cu.ab)
+		ok = !cu.ab->children || walk_own(&t, NONE, 0, 0);
+	free(t.by_code);
+	free(t.abbrevs);
+	free(t.specs);
+	if (!ok) {
+		u->nscopes = u->nranges = u->nown = 0;
+		return false;
+	}
+	u->tree_dw = d->dw;
+	return true;
+}
+
 /* By start, then depth (deeper last: found first), then scope: stable
  * radix passes by depth and then by start over ranges already in scope
  * order. */
@@ -844,8 +1464,11 @@ static void load_unit(struct symbolizer *s, struct sym_dwarf *d, struct unit *u)
 		u->files = NULL;
 		u->nfiles = 0;
 	}
-	struct walk w = { s, d, u };
-	walk_children(&w, &u->treedie, NONE, 0, 0);
+	if (!own_tree(d, u)) {
+		struct walk w = { s, d, u };
+		u->tree_dw = u->treedie.cu ? dwarf_cu_getdwarf(u->treedie.cu) : d->dw;
+		walk_children(&w, &u->treedie, NONE, 0, 0);
+	}
 	sort_ranges(u);
 	u->maxhi = xmalloc((u->nranges ? u->nranges : 1) * sizeof(uint64_t));
 	for (size_t i = 0; i < u->nranges; i++)
@@ -943,17 +1566,20 @@ static struct origin read_name(Dwarf_Die *die)
 	return o;
 }
 
-static void resolve(struct sym_dwarf *d, struct scope *sc)
+static void resolve(struct sym_dwarf *d, struct unit *u, struct scope *sc)
 {
 	if (sc->resolved)
 		return;
 	sc->resolved = true;
+	Dwarf_Die die;
+	if (!dwarf_offdie(u->tree_dw, sc->off, &die))
+		return;
 	/* Every inlined copy of a function names it through the same
 	 * abstract origin (an inlined call carries no name of its own):
 	 * read that once, not once per copy. */
 	Dwarf_Attribute at;
 	Dwarf_Die org;
-	if (sc->is_inline && dwarf_formref_die(dwarf_attr(&sc->die, DW_AT_abstract_origin, &at), &org)) {
+	if (sc->is_inline && dwarf_formref_die(dwarf_attr(&die, DW_AT_abstract_origin, &at), &org)) {
 		const void *key = (const void *)(uintptr_t)(dwarf_dieoffset(&org) + 1);
 		uintptr_t idx = (uintptr_t)sym_ptrmap_get(&d->origins, key);
 		if (!idx) {
@@ -966,7 +1592,7 @@ static void resolve(struct sym_dwarf *d, struct scope *sc)
 		sc->decl_line = d->origin[idx - 1].decl_line;
 		return;
 	}
-	struct origin o = read_name(&sc->die);
+	struct origin o = read_name(&die);
 	sc->name = o.name;
 	sc->decl_line = o.decl_line;
 }
@@ -980,7 +1606,7 @@ size_t sym_dwarf_frames(struct symbolizer *s, struct sym_dwarf *d, uint64_t addr
 	if (u->state == UNIT_NEW)
 		load_unit(s, d, u);
 	const struct row *row = row_at(u, addr);
-	const char *file = row ? row->file : "";
+	const char *file = row && row->file < u->nrow_files ? u->row_files[row->file] : "";
 	uint32_t line = row ? row->line : 0;
 	uint32_t sc = innermost(u, addr);
 	if (sc == NONE) {
@@ -995,7 +1621,7 @@ size_t sym_dwarf_frames(struct symbolizer *s, struct sym_dwarf *d, uint64_t addr
 	size_t n = 0;
 	for (uint32_t steps = 0; sc != NONE && steps < MAX_DIE_DEPTH; steps++) {
 		struct scope *p = &u->scopes[sc];
-		resolve(d, p);
+		resolve(d, u, p);
 		struct sym_frame f = { p->name, file, line, p->decl_line };
 		if (n < cap)
 			out[n++] = f;
@@ -1021,6 +1647,7 @@ void sym_dwarf_free(struct sym_dwarf *d)
 		free(d->units[i].own);
 		free(d->units[i].maxhi);
 		free(d->units[i].own_files);
+		free(d->units[i].lib_files);
 	}
 	free(d->origin);
 	sym_ptrmap_free(&d->origins);

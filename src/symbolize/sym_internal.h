@@ -147,8 +147,8 @@ struct sym_dwarf *sym_dwarf_open(struct symbolizer *s, Elf *elf, const char *pat
 size_t sym_dwarf_frames(struct symbolizer *s, struct sym_dwarf *d, uint64_t addr,
 			struct sym_frame *out, size_t cap);
 void sym_dwarf_free(struct sym_dwarf *d);
-/* Tests only: read line tables with libdw's reader (the reference) rather
- * than ours. Set before sym_dwarf_open. */
+/* Tests only: read line tables and function trees with libdw (the
+ * reference) rather than ourselves. Set before sym_dwarf_open. */
 extern bool sym_dwarf_libdw_lines;
 
 /* --- jit.c --- */

@@ -724,6 +724,30 @@ static size_t compute(struct symbolizer *s, struct sym_module *mod, uint64_t vad
 	return n;
 }
 
+/* The frames of addr in mod, computed. */
+static size_t lookup(struct symbolizer *s, struct sym_module *mod, const struct profile_mapping *m,
+		     uint64_t addr, struct sym_frame *out)
+{
+	uint64_t off = addr - m->start + m->offset;
+	for (size_t i = 0; i < mod->nsegs; i++) {
+		const struct sym_segment *g = &mod->segs[i];
+		if (mod->no_offsets) {
+			/* The loader maps a segment at a page-aligned base plus its
+			 * address, so the mapping's start and the segment's
+			 * address agree below the page size (4 KiB assumed):
+			 * true for mappings recorded at the segment's start and
+			 * for page-aligned ones alike. */
+			uint64_t v = addr - m->start + (g->vaddr & ~UINT64_C(0xfff)) +
+				     (m->start & 0xfff);
+			if (v >= g->vaddr && v < g->vaddr + g->filesz)
+				return compute(s, mod, v, out);
+		} else if (off >= g->offset && off < g->offset + g->filesz) {
+			return compute(s, mod, off - g->offset + g->vaddr, out);
+		}
+	}
+	return 0;
+}
+
 size_t sym_lookup(struct symbolizer *s, const struct profile_mapping *m, uint64_t addr,
 		  const struct sym_frame **frames)
 {
@@ -738,26 +762,7 @@ size_t sym_lookup(struct symbolizer *s, const struct profile_mapping *m, uint64_
 		return c->n;
 	}
 	struct sym_frame out[SYM_MAX_FRAMES];
-	size_t n = 0;
-	for (size_t i = 0; i < mod->nsegs; i++) {
-		const struct sym_segment *g = &mod->segs[i];
-		if (mod->no_offsets) {
-			/* The loader maps a segment at a page-aligned base plus its
-			 * address, so the mapping's start and the segment's
-			 * address agree below the page size (4 KiB assumed):
-			 * true for mappings recorded at the segment's start and
-			 * for page-aligned ones alike. */
-			uint64_t v = addr - m->start + (g->vaddr & ~UINT64_C(0xfff)) +
-				     (m->start & 0xfff);
-			if (v >= g->vaddr && v < g->vaddr + g->filesz) {
-				n = compute(s, mod, v, out);
-				break;
-			}
-		} else if (off >= g->offset && off < g->offset + g->filesz) {
-			n = compute(s, mod, off - g->offset + g->vaddr, out);
-			break;
-		}
-	}
+	size_t n = lookup(s, mod, m, addr, out);
 	uint32_t first = (uint32_t)s->npool;
 	if (n) {
 		GROW(s->pool, s->cap_pool, s->npool + n);
@@ -767,6 +772,13 @@ size_t sym_lookup(struct symbolizer *s, const struct profile_mapping *m, uint64_
 	cache_put(mod, off, first, (uint32_t)n);
 	*frames = n ? &s->pool[first] : NULL;
 	return n;
+}
+
+size_t sym_lookup_into(struct symbolizer *s, const struct profile_mapping *m, uint64_t addr,
+		       struct sym_frame *out)
+{
+	struct sym_module *mod = module_for(s, m);
+	return mod->usable ? lookup(s, mod, m, addr, out) : 0;
 }
 
 const char *sym_function(struct symbolizer *s, const struct profile_mapping *m, uint64_t addr)

@@ -67,6 +67,12 @@ void sym_free(struct symbolizer *s);
 size_t sym_lookup(struct symbolizer *s, const struct profile_mapping *m, uint64_t addr,
 		  const struct sym_frame **frames);
 
+/* As sym_lookup, into out (SYM_MAX_FRAMES frames), without keeping the
+ * result: for a caller that asks for each address once (a profile's
+ * distinct addresses), where the result cache would only cost memory. */
+size_t sym_lookup_into(struct symbolizer *s, const struct profile_mapping *m, uint64_t addr,
+		       struct sym_frame *out);
+
 /* The function containing addr, or NULL: the last frame of sym_lookup. */
 const char *sym_function(struct symbolizer *s, const struct profile_mapping *m, uint64_t addr);
 

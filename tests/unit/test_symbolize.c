@@ -343,10 +343,11 @@ TEST(symbolize_profile_resolve)
 	profile_free(p);
 }
 
-/* The symbolizer reads line tables itself (libdw's reader is the slow
- * part of a large unit) and walks sorted lookups forward from the last
- * answer: every address of this binary's code, looked up upward and
- * downward, must give what libdw's reader and fresh lookups give. */
+/* The symbolizer reads line tables and function trees itself (libdw's
+ * readers are the slow part of a large unit) and walks sorted lookups
+ * forward from the last answer: every address of this binary's code,
+ * looked up upward and downward, cached or not (sym_lookup_into), must
+ * give what libdw's readers and fresh lookups give. */
 static bool same_frames(const struct sym_frame *a, size_t na, const struct sym_frame *b,
 			size_t nb)
 {
@@ -369,14 +370,16 @@ TEST(symbolize_own_line_reader_matches_libdw)
 	sym_dwarf_libdw_lines = true;
 	struct symbolizer *ref = sym_new();
 	sym_dwarf_libdw_lines = false;
-	struct symbolizer *up = sym_new(), *down = sym_new();
+	struct symbolizer *up = sym_new(), *down = sym_new(), *into = sym_new();
 	size_t n = 0, lines = 0, inlined = 0, differ = 0;
 	const uint64_t step = 3;
 	for (uint64_t a = sm.m.start; a < sm.m.end; a += step, n++) {
 		const struct sym_frame *fr, *fu;
+		struct sym_frame fi[SYM_MAX_FRAMES];
 		size_t nr = sym_lookup(ref, &sm.m, a, &fr);
 		size_t nu = sym_lookup(up, &sm.m, a, &fu);
-		differ += !same_frames(fr, nr, fu, nu);
+		size_t ni = sym_lookup_into(into, &sm.m, a, fi);
+		differ += !same_frames(fr, nr, fu, nu) + !same_frames(fr, nr, fi, ni);
 		lines += nr && fr[0].line;
 		inlined += nr > 1;
 	}
@@ -404,4 +407,5 @@ TEST(symbolize_own_line_reader_matches_libdw)
 	sym_free(ref);
 	sym_free(up);
 	sym_free(down);
+	sym_free(into);
 }
