@@ -800,8 +800,6 @@ struct resolver {
 	const char **mapping_module; /* per mapping: its basename, once known */
 	bool *mapping_anon;          /* per mapping: no file behind it */
 	struct profile_function_index functions; /* by identity */
-	size_t *first_line;         /* per location: its chain's start in p->lines */
-	size_t cap_first_line;
 	bool distinct; /* each (module, offset) is asked for once: no result cache */
 	/* Recent frames' functions by the symbolizer's string pointers:
 	 * neighbouring addresses are mostly in the same functions, so most
@@ -1078,8 +1076,6 @@ static uint32_t add_location(struct resolver *rs, uint64_t addr, uint32_t space)
 
 	uint32_t loc = (uint32_t)p->nlocations;
 	GROW(p->locations, p->cap_locations, p->nlocations + 1);
-	GROW(rs->first_line, rs->cap_first_line, p->nlocations + 1);
-	rs->first_line[loc] = p->nlines;
 	GROW(p->lines, p->cap_lines, p->nlines + n);
 	/* frames stay valid until the next lookup: intern before it. */
 	for (size_t i = 0; i < n; i++) {
@@ -1145,7 +1141,7 @@ void profile_resolve(struct profile *p, struct symbolizer *sym)
 	 * address, then stably by process) and equal neighbours share a
 	 * location: streaming passes, where a hash table of all frames
 	 * costs a cache and TLB miss per frame on large captures. */
-	struct util_kv *kv = xmalloc((frames ? frames : 1) * sizeof(*kv));
+	struct util_kv *kv = xmalloc_big((frames ? frames : 1) * sizeof(*kv));
 	uint32_t *spaces = xmalloc((frames ? frames : 1) * sizeof(uint32_t));
 	size_t g = 0;
 	for (size_t i = 0; i < p->nstacks; i++) {
@@ -1162,9 +1158,15 @@ void profile_resolve(struct profile *p, struct symbolizer *sym)
 	size_t distinct = frames ? 1 : 0;
 	for (size_t j = 1; j < frames; j++)
 		distinct += kv[j].key != kv[j - 1].key;
-	GROW(p->locations, p->cap_locations, distinct);
-	GROW(rs.first_line, rs.cap_first_line, distinct);
-	GROW(p->lines, p->cap_lines, distinct + distinct / 4);
+	p->locations = xmalloc_big((distinct ? distinct : 1) * sizeof(*p->locations));
+	p->cap_locations = distinct ? distinct : 1;
+	size_t lines0 = p->nlines; /* chains start after any lines already there */
+	if (!p->lines) {
+		/* Room for an inlined frame per address: pages never written
+		 * cost nothing, a regrown array is copied and touched anew. */
+		p->cap_lines = 2 * distinct + 16;
+		p->lines = xmalloc_big(p->cap_lines * sizeof(*p->lines));
+	}
 	bool one_space = true;
 	for (size_t j = 1; j < frames && one_space; j++)
 		one_space = spaces[j] == spaces[0];
@@ -1204,14 +1206,14 @@ void profile_resolve(struct profile *p, struct symbolizer *sym)
 		g += s->n;
 	}
 	free(loc_of);
-	for (size_t i = 0; i < p->nlocations; i++)
-		p->locations[i].lines = &p->lines[rs.first_line[i]];
+	/* Chains lie end to end in location order. */
+	for (size_t i = 0, first = lines0; i < p->nlocations; first += p->locations[i++].nlines)
+		p->locations[i].lines = &p->lines[first];
 	index_map_free(&rs.strings);
 	free(rs.string_copies);
 	free(rs.mapping_module);
 	free(rs.mapping_anon);
 	free(rs.functions.slots);
-	free(rs.first_line);
 	free(rs.pids);
 	free(rs.by_start);
 	free(rs.max_end);

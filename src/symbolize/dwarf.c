@@ -62,8 +62,8 @@ struct unit {
 	size_t nrows;
 	struct scope *scopes;
 	size_t nscopes, cap_scopes;
-	struct range *ranges; /* sorted by lo, then depth */
-	size_t nranges, cap_ranges;
+	struct range *ranges; /* own's, sorted by lo, then depth */
+	size_t nranges;
 	uint64_t *maxhi; /* running maximum of ranges' hi: ends backward scans */
 	struct range *own; /* per scope, in scope order */
 	size_t nown, cap_own;
@@ -620,7 +620,7 @@ static bool own_lines(struct symbolizer *s, struct sym_dwarf *d, struct unit *u)
 
 	c.p = prog;
 	size_t cap = len / 4 + 16; /* about one row per 4 bytes of program */
-	u->rows = xmalloc(cap * sizeof(struct row));
+	u->rows = xmalloc_big(cap * sizeof(struct row));
 	u->nrows = 0;
 	bool sorted = true, seq_sorted = true;
 	uint32_t *starts = NULL; /* each sequence's first row */
@@ -642,6 +642,10 @@ static bool own_lines(struct symbolizer *s, struct sym_dwarf *d, struct unit *u)
 			sorted = false;                                                      \
 			seq_sorted = seq_sorted && first_row;                                \
 		}                                                                            \
+		/* A later row at one address replaces an earlier one (as       \
+		 * dedup_rows does): most of a program's rows, never written. */ \
+		if (!first_row && !(end_seq) && addr == u->rows[u->nrows - 1].addr)          \
+			u->nrows--;                                                          \
 		u->rows[u->nrows++] = (struct row){                                          \
 			addr, file < u->nown_files ? (uint32_t)file : NO_FILE,               \
 			(end_seq) ? END_OF_SEQUENCE                                          \
@@ -818,8 +822,6 @@ static void push_range(struct unit *u, uint64_t lo, uint64_t hi, uint32_t idx, u
 		return;
 	GROW(u->own, u->cap_own, u->nown + 1);
 	u->own[u->nown++] = (struct range){ lo, hi, idx, depth };
-	GROW(u->ranges, u->cap_ranges, u->nranges + 1);
-	u->ranges[u->nranges++] = (struct range){ lo, hi, idx, depth };
 }
 
 /* The scope whose ranges were pushed from own[first] on; NONE when none
@@ -1406,6 +1408,14 @@ static bool own_tree(struct sym_dwarf *d, struct unit *u)
 	if (t.c.bad || len > (size_t)(t.c.end - t.c.p))
 		return false;
 	t.c.end = t.c.p + len;
+	/* Sized once from the unit's length (a function or an inlined call
+	 * takes a few dozen bytes of DIEs): grown by doubling, these arrays
+	 * were copied, and their pages touched anew, at every step. */
+	if (!u->scopes) {
+		u->cap_scopes = u->cap_own = len / 32 + 16;
+		u->scopes = xmalloc_big(u->cap_scopes * sizeof(*u->scopes));
+		u->own = xmalloc_big(u->cap_own * sizeof(*u->own));
+	}
 	t.version = (unsigned)rd_fixed(&t.c, 2);
 	uint64_t abbrev_off;
 	if (t.version >= 5) {
@@ -1426,33 +1436,48 @@ static bool own_tree(struct sym_dwarf *d, struct unit *u)
 	free(t.abbrevs);
 	free(t.specs);
 	if (!ok) {
-		u->nscopes = u->nranges = u->nown = 0;
+		u->nscopes = u->nown = 0;
 		return false;
 	}
 	u->tree_dw = d->dw;
 	return true;
 }
 
-/* By start, then depth (deeper last: found first), then scope: stable
- * radix passes by depth and then by start over ranges already in scope
- * order. */
+/* The ranges by start, then depth (deeper last: found first), then
+ * scope (own is in scope order, and the sort is stable). One radix sort
+ * of (start, depth) packed in a key when they fit, as they do in any
+ * real binary, else one by depth and then one by start. */
 static void sort_ranges(struct unit *u)
 {
-	size_t n = u->nranges;
-	if (n < 2)
+	size_t n = u->nown;
+	u->nranges = n;
+	u->ranges = xmalloc_big((n ? n : 1) * sizeof(*u->ranges));
+	if (n < 2) {
+		memcpy(u->ranges, u->own, n * sizeof(*u->ranges));
 		return;
+	}
+	uint64_t min = UINT64_MAX, max = 0;
+	uint32_t deepest = 0;
+	for (size_t i = 0; i < n; i++) {
+		min = u->own[i].lo < min ? u->own[i].lo : min;
+		max = u->own[i].lo > max ? u->own[i].lo : max;
+		deepest = u->own[i].depth > deepest ? u->own[i].depth : deepest;
+	}
 	struct util_kv *kv = xmalloc(n * sizeof(*kv));
+	if (deepest < 512 && max - min < UINT64_C(1) << 55) {
+		for (size_t i = 0; i < n; i++)
+			kv[i] = (struct util_kv){ (u->own[i].lo - min) << 9 | u->own[i].depth, i };
+		util_sort_kv(kv, n);
+	} else {
+		for (size_t i = 0; i < n; i++)
+			kv[i] = (struct util_kv){ u->own[i].depth, i };
+		util_sort_kv(kv, n);
+		for (size_t i = 0; i < n; i++)
+			kv[i].key = u->own[kv[i].val].lo;
+		util_sort_kv(kv, n);
+	}
 	for (size_t i = 0; i < n; i++)
-		kv[i] = (struct util_kv){ u->ranges[i].depth, i };
-	util_sort_kv(kv, n);
-	for (size_t i = 0; i < n; i++)
-		kv[i].key = u->ranges[kv[i].val].lo;
-	util_sort_kv(kv, n);
-	struct range *out = xmalloc(u->cap_ranges * sizeof(*out));
-	for (size_t i = 0; i < n; i++)
-		out[i] = u->ranges[kv[i].val];
-	free(u->ranges);
-	u->ranges = out;
+		u->ranges[i] = u->own[kv[i].val];
 	free(kv);
 }
 

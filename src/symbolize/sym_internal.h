@@ -102,7 +102,49 @@ struct symbolizer {
  * previous answer) when x did not move back, so a sorted batch of lookups
  * walks each table once instead of binary-searching cold memory; *hint
  * becomes the answer. */
-size_t sym_count_le(const uint64_t *base, size_t stride, size_t n, uint64_t x, size_t *hint);
+static inline size_t sym_count_le(const uint64_t *base, size_t stride, size_t n, uint64_t x,
+				  size_t *hint)
+{
+	size_t lo = 0, hi = n; /* keys below lo are <= x, from hi on > x */
+	size_t h = *hint;
+	if (h > 0 && h <= n && base[(h - 1) * stride] <= x) {
+		/* Sorted lookups mostly move a key or two on: the next keys
+		 * are counted without a branch (a mispredicted one per
+		 * search cost more than the search). */
+		enum { AHEAD = 8 };
+		if (h + AHEAD <= n) {
+			size_t k = 0;
+			for (size_t i = 0; i < AHEAD; i++)
+				k += base[(h + i) * stride] <= x;
+			if (k < AHEAD) {
+				*hint = h + k;
+				return h + k;
+			}
+			h += AHEAD;
+		}
+		lo = h;
+		hi = h;
+		for (size_t step = 1;; step *= 2) {
+			if (hi >= n) {
+				hi = n;
+				break;
+			}
+			if (base[hi * stride] > x)
+				break;
+			lo = hi + 1;
+			hi = lo + step;
+		}
+	}
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (base[mid * stride] <= x)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*hint = lo;
+	return lo;
+}
 
 void sym_warn(struct symbolizer *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 const char *sym_intern(struct symbolizer *s, const char *str, size_t len);

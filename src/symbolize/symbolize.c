@@ -56,35 +56,6 @@ size_t sym_warnings(const struct symbolizer *s, const char *const **lines)
 	return s->nwarnings;
 }
 
-size_t sym_count_le(const uint64_t *base, size_t stride, size_t n, uint64_t x, size_t *hint)
-{
-	size_t lo = 0, hi = n; /* keys below lo are <= x, from hi on > x */
-	size_t h = *hint;
-	if (h > 0 && h <= n && base[(h - 1) * stride] <= x) {
-		lo = h;
-		hi = h;
-		for (size_t step = 1;; step *= 2) {
-			if (hi >= n) {
-				hi = n;
-				break;
-			}
-			if (base[hi * stride] > x)
-				break;
-			lo = hi + 1;
-			hi = lo + step;
-		}
-	}
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (base[mid * stride] <= x)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	*hint = lo;
-	return lo;
-}
-
 /* --- pointer map --- */
 
 static size_t ptr_slot(const void *p, size_t mask)

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include <xxhash.h>
 
@@ -34,6 +35,21 @@ void *xrealloc(void *p, size_t n)
 	p = realloc(p, n ? n : 1);
 	if (!p)
 		die_oom(n);
+	return p;
+}
+
+#define HUGE_PAGE ((size_t)2 << 20)
+
+void *xmalloc_big(size_t n)
+{
+	if (n < UTIL_BIG_ARRAY)
+		return xmalloc(n);
+	/* Whole huge pages: the tail of the last one is never touched. */
+	size_t len = (n + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
+	void *p;
+	if (len < n || posix_memalign(&p, HUGE_PAGE, len) != 0)
+		die_oom(n);
+	madvise(p, len, MADV_HUGEPAGE); /* advice: refused, it is plain memory */
 	return p;
 }
 
@@ -141,7 +157,7 @@ void util_sort_kv(struct util_kv *a, size_t n)
 		if (!((diff >> shift) & 0xff))
 			continue;
 		if (!tmp)
-			tmp = xmalloc(n * sizeof(*tmp));
+			tmp = xmalloc_big(n * sizeof(*tmp));
 		dst = src == a ? tmp : a;
 		memset(count, 0, sizeof(count));
 		for (size_t i = 0; i < n; i++)

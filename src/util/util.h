@@ -13,6 +13,14 @@ void *xrealloc(void *p, size_t n);
 char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
 
+/* Memory for a big array that is written in full (freed with free()).
+ * First-touch page faults, one per 4 KiB, cost more than filling the
+ * array: from UTIL_BIG_ARRAY bytes on it is 2 MiB aligned and marked
+ * for transparent huge pages, one fault per 2 MiB where the system
+ * allows them ("madvise" or "always"); elsewhere a plain malloc. */
+#define UTIL_BIG_ARRAY ((size_t)1 << 20)
+void *xmalloc_big(size_t n);
+
 /* Grows *arr (of elements of `size` bytes, capacity *cap) to hold `need`. */
 void grow_array(void **arr, size_t *cap, size_t need, size_t size);
 #define GROW(arr, cap, need) grow_array((void **)&(arr), &(cap), (need), sizeof(*(arr)))
