@@ -456,22 +456,10 @@ static void orphan_event(unsigned kind, uintptr_t p, size_t size)
 	atomic_flag_clear_explicit(&orphan_lock, memory_order_release);
 }
 
-static __attribute__((noinline)) void note_alloc(void *ptr, size_t size, unsigned kind)
+/* Writes the allocation with its stack to the thread's heap ring. */
+static __attribute__((noinline)) void record_alloc(struct agent_thread *t, void *ptr, size_t size,
+						   unsigned kind)
 {
-	struct agent_thread *t = sampler_self;
-	if (unlikely(!t || !t->heap_ring)) {
-		orphan_event(HEAP_EV_ALLOC, (uintptr_t)ptr, size);
-		return;
-	}
-	t->heap_allocs++;
-	t->heap_bytes += size;
-	if (agent.cfg.heap_sample) {
-		if ((t->heap_countdown -= (int64_t)size) > 0)
-			return;
-		t->heap_countdown = next_countdown(t);
-		if (!sample_add((uintptr_t)ptr))
-			return;
-	}
 	int saved_errno = errno;
 	uint64_t time = now_rel();
 	/* The walk covers the agent's frames too (a handful) before it
@@ -513,11 +501,38 @@ static __attribute__((noinline)) void note_alloc(void *ptr, size_t size, unsigne
 	errno = saved_errno;
 }
 
+/* Sampled mode, the countdown ran out: a new one, and the block is
+ * recorded if the sampled-address table has room for it. */
+static __attribute__((noinline)) void sample_hit(struct agent_thread *t, void *ptr, size_t size,
+						 unsigned kind)
+{
+	t->heap_countdown = next_countdown(t);
+	if (sample_add((uintptr_t)ptr))
+		record_alloc(t, ptr, size, kind);
+}
+
+static __attribute__((noinline)) void note_alloc(void *ptr, size_t size, unsigned kind)
+{
+	struct agent_thread *t = sampler_self;
+	if (unlikely(!t || !t->heap_ring)) {
+		orphan_event(HEAP_EV_ALLOC, (uintptr_t)ptr, size);
+		return;
+	}
+	t->heap_allocs++;
+	t->heap_bytes += size;
+	if (!agent.cfg.heap_sample)
+		record_alloc(t, ptr, size, kind);
+	else if ((t->heap_countdown -= (int64_t)size) <= 0)
+		sample_hit(t, ptr, size, kind);
+}
+
 /* `time` is taken before the real free (or realloc): the block is still
  * ours then, so no other thread can have been given the address earlier.
  * FREE_NOW: take it here, which free() does, before its real free, so that
  * in sampled mode only the frees that are recorded pay for a clock. */
 #define FREE_NOW UINT64_MAX
+static void record_free(struct agent_thread *t, void *ptr, uint64_t time);
+
 static __attribute__((noinline)) void note_free(void *ptr, uint64_t time)
 {
 	struct agent_thread *t = sampler_self;
@@ -529,6 +544,50 @@ static __attribute__((noinline)) void note_free(void *ptr, uint64_t time)
 	t->heap_frees++;
 	if (agent.cfg.heap_sample && !sample_take((uintptr_t)ptr))
 		return;
+	record_free(t, ptr, time);
+}
+
+/* Tracking is on, and this thread is not inside the agent already. */
+static inline bool tracking(void)
+{
+	return atomic_load_explicit(&heap_on, memory_order_relaxed) && !heap_busy;
+}
+
+/* Sampled mode's common case, inlined in malloc, calloc and free: the
+ * thread's totals and countdown, no clock, no stack. It runs without
+ * heap_busy around the real call: nothing it does allocates, glibc's
+ * allocator does not call back into malloc, and the agent's own
+ * allocations are made under heap_busy, which tracking() checked. A
+ * sample or a possibly sampled free takes the out-of-line path, under
+ * heap_busy (the ring has one producer). NULL: not this path. */
+static inline struct agent_thread *sampling_self(void)
+{
+	struct agent_thread *t = sampler_self;
+	return agent.cfg.heap_sample && likely(t && t->heap_ring) ? t : NULL;
+}
+
+/* An allocation of the sampling fast path; p is not NULL. */
+static inline void sampled_alloc(struct agent_thread *t, void *p, size_t n)
+{
+	t->heap_allocs++;
+	t->heap_bytes += n;
+	if (likely((t->heap_countdown -= (int64_t)n) > 0))
+		return;
+	heap_busy++;
+	sample_hit(t, p, n, HEAP_EV_ALLOC);
+	heap_busy--;
+}
+
+/* A free whose address the counts say may be sampled. */
+static __attribute__((noinline)) void sampled_free(struct agent_thread *t, void *ptr)
+{
+	if (sample_take((uintptr_t)ptr))
+		record_free(t, ptr, FREE_NOW);
+}
+
+static __attribute__((noinline)) void record_free(struct agent_thread *t, void *ptr,
+						  uint64_t time)
+{
 	int saved_errno = errno;
 	if (time == FREE_NOW)
 		time = now_rel();
@@ -540,12 +599,6 @@ static __attribute__((noinline)) void note_free(void *ptr, uint64_t time)
 		commit(t->heap_ring, HEAP_FREE_WORDS);
 	}
 	errno = saved_errno;
-}
-
-/* Tracking is on, and this thread is not inside the agent already. */
-static inline bool tracking(void)
-{
-	return atomic_load_explicit(&heap_on, memory_order_relaxed) && !heap_busy;
 }
 
 static inline void note_stopped(void)
@@ -565,6 +618,13 @@ EXPORT void *malloc(size_t n)
 	if (!tracking()) {
 		note_stopped();
 		return real.malloc(n);
+	}
+	struct agent_thread *t = sampling_self();
+	if (t) {
+		void *p = real.malloc(n);
+		if (likely(p != NULL))
+			sampled_alloc(t, p, n);
+		return p;
 	}
 	heap_busy++;
 	void *p = real.malloc(n);
@@ -586,6 +646,13 @@ EXPORT void *calloc(size_t count, size_t size)
 		note_stopped();
 		return real.calloc(count, size);
 	}
+	struct agent_thread *t = sampling_self();
+	if (t) {
+		void *p = real.calloc(count, size);
+		if (likely(p != NULL))
+			sampled_alloc(t, p, count * size);
+		return p;
+	}
 	heap_busy++;
 	void *p = real.calloc(count, size);
 	if (p)
@@ -601,6 +668,19 @@ EXPORT void free(void *p)
 	NEED_REAL();
 	if (!tracking()) {
 		note_stopped();
+		real.free(p);
+		return;
+	}
+	struct agent_thread *t = sampling_self();
+	if (t) {
+		t->heap_frees++;
+		if (unlikely(sample_maybe((uintptr_t)p))) {
+			heap_busy++;
+			sampled_free(t, p);
+			real.free(p);
+			heap_busy--;
+			return;
+		}
 		real.free(p);
 		return;
 	}

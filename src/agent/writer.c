@@ -699,6 +699,7 @@ int writer_start(void)
 	w.cw = capture_writer_new(agent.fd, 0, level);
 	if (!w.cw || !set_init(&w.strings) || !set_init(&w.stacks))
 		return -ENOMEM;
+	capture_writer_tally_on(w.cw); /* the END record's summary fields */
 	struct capture_buf h = { 0 };
 	build_header(&h);
 	int rc = capture_writer_begin(w.cw, &h);
@@ -745,13 +746,27 @@ uint64_t writer_finish(void)
 	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &cpu);
 	struct rusage ru;
 	getrusage(RUSAGE_SELF, &ru);
-	uint64_t end[4] = { agent_now_ns() - agent.start_ns,
+	uint64_t end[12] = { agent_now_ns() - agent.start_ns,
 			    (uint64_t)cpu.tv_sec * 1000000000u + (uint64_t)cpu.tv_nsec, w.samples,
 			    (uint64_t)ru.ru_maxrss };
 	/* The runtime's JIT symbols, which the report needs and the file
 	 * system may not keep. */
 	jitmap_write(w.cw, (int)agent.pid, writer_string_id);
-	capture_write_varints(w.cw, CAPTURE_REC_END, end, 4);
+	/* What a reader would count in the whole capture, so that
+	 * 'oneprof record' can print its summary from the last chunk. */
+	const struct capture_tally *t = capture_writer_tally(w.cw);
+	if (t && !t->bad) {
+		uint64_t more[8] = { t->threads,
+				     t->sample_cpu_ns,
+				     t->wall_count,
+				     t->lost_samples,
+				     t->records[CAPTURE_REC_HEAP_ALLOC],
+				     t->records[CAPTURE_REC_HEAP_FREE],
+				     t->records[CAPTURE_REC_HEAP_TOTALS],
+				     t->records[CAPTURE_REC_METRIC] };
+		memcpy(end + 4, more, sizeof(more));
+	}
+	capture_write_varints(w.cw, CAPTURE_REC_END, end, t && !t->bad ? 12 : 4);
 	int rc = capture_writer_free(w.cw);
 	w.cw = NULL;
 	if (rc != 0)

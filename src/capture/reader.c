@@ -5,6 +5,8 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <xxhash.h>
 #include <zstd.h>
@@ -323,6 +325,36 @@ static bool load_chunk(struct capture_reader *r)
 	r->chunks++;
 	r->good_bytes = r->offset;
 	return true;
+}
+
+bool capture_reader_seek_last(struct capture_reader *r)
+{
+	struct stat st;
+	int fd = fileno(r->f);
+	if (r->chunks || cursor_left(&r->cur) || fd < 0 || fstat(fd, &st) != 0 ||
+	    !S_ISREG(st.st_mode))
+		return false;
+	uint64_t size = (uint64_t)st.st_size, pos = r->offset, last = 0, n = 0;
+	while (pos < size) {
+		uint8_t prefix[CAPTURE_CHUNK_PREFIX_LEN];
+		if (size - pos < sizeof(prefix) ||
+		    pread(fd, prefix, sizeof(prefix), (off_t)pos) != (ssize_t)sizeof(prefix))
+			return false;
+		uint32_t stored_len = get_le32(prefix + 8);
+		if (get_le32(prefix) != CAPTURE_CHUNK_MAGIC || stored_len > CAPTURE_MAX_CHUNK ||
+		    get_le32(prefix + 12) > CAPTURE_MAX_CHUNK ||
+		    prefix[16] > CAPTURE_COMPRESS_ZSTD ||
+		    size - pos - sizeof(prefix) < stored_len)
+			return false;
+		last = pos;
+		n++;
+		pos += sizeof(prefix) + stored_len;
+	}
+	if (n == 0 || fseeko(r->f, (off_t)last, SEEK_SET) != 0)
+		return false;
+	r->offset = last;
+	r->chunks = n - 1;
+	return load_chunk(r);
 }
 
 static bool next_in(struct cursor *c, struct capture_record *rec)

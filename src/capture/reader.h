@@ -67,6 +67,14 @@ int capture_reader_next(struct capture_reader *r, struct capture_record *rec);
  * capture_reader_next() needs no read. A live reader over a pipe
  * (oneprof top) polls the pipe only when this is false. */
 bool capture_reader_pending(const struct capture_reader *r);
+/* Call right after open: moves to the file's last chunk, passing every
+ * chunk before it by its prefix alone (magic and lengths; no checksum,
+ * no decompression), so that capture_reader_next() returns only the last
+ * chunk's records (where the END record is). false, with nothing
+ * decided about the file, when it is not a regular seekable file, a
+ * prefix is damaged, the chunks do not end exactly at the end of the
+ * file or the last chunk does not read: read it all instead (reopen). */
+bool capture_reader_seek_last(struct capture_reader *r);
 /* Marks the stream corrupt at the current record (a decoder above found a
  * record it cannot use) and ends it. */
 void capture_reader_fail(struct capture_reader *r, const char *why);

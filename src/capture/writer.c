@@ -28,6 +28,10 @@ struct capture_writer {
 	struct capture_buf scratch; /* one record body at a time */
 	struct capture_buf stored;  /* compressed chunk */
 	ZSTD_CCtx *zctx;
+	struct capture_tally *tally;
+	/* Tids the reader has seen: tid + 1, bit 63 set once it ended. */
+	uint64_t *tids;
+	size_t tids_cap, ntids;
 };
 
 static int buf_reserve(struct capture_buf *b, size_t extra)
@@ -222,9 +226,112 @@ void capture_write_stack_pid(struct capture_writer *w, uint64_t id, unsigned end
 	append_record(w, CAPTURE_REC_STACK);
 }
 
+void capture_writer_tally_on(struct capture_writer *w)
+{
+	if (!w->tally)
+		w->tally = calloc(1, sizeof(*w->tally)); /* NULL: the END stays short */
+}
+
+const struct capture_tally *capture_writer_tally(const struct capture_writer *w)
+{
+	return w->tally;
+}
+
+#define TID_ENDED (1ull << 63)
+
+/* The slot of tid in the table, or the empty slot where it goes. */
+static size_t tid_slot(const struct capture_writer *w, uint64_t tid)
+{
+	size_t i = (size_t)(tid * 0x9e3779b97f4a7c15ull >> 20) & (w->tids_cap - 1);
+	while (w->tids[i] && (w->tids[i] & ~TID_ENDED) != tid + 1)
+		i = (i + 1) & (w->tids_cap - 1);
+	return i;
+}
+
+/* A reader's threads (src/model/profile.c): a THREAD record starts one
+ * unless its tid has one still running (a rename); any other record
+ * naming an unknown tid starts one; THREAD_END ends the tid's latest. */
+static void tally_thread(struct capture_writer *w, unsigned kind, uint64_t tid)
+{
+	if ((w->ntids + 1) * 2 > w->tids_cap) {
+		size_t cap = w->tids_cap ? 2 * w->tids_cap : 256;
+		uint64_t *old = w->tids;
+		size_t old_cap = w->tids_cap;
+		if (!(w->tids = calloc(cap, sizeof(*w->tids)))) {
+			w->tids = old;
+			w->tally->bad = 1;
+			return;
+		}
+		w->tids_cap = cap;
+		for (size_t k = 0; k < old_cap; k++)
+			if (old[k])
+				w->tids[tid_slot(w, (old[k] & ~TID_ENDED) - 1)] = old[k];
+		free(old);
+	}
+	size_t i = tid_slot(w, tid);
+	uint64_t v = w->tids[i];
+	if (kind == CAPTURE_REC_THREAD_END) {
+		if (v)
+			w->tids[i] = v | TID_ENDED;
+		return;
+	}
+	if (!v || (kind == CAPTURE_REC_THREAD && (v & TID_ENDED))) {
+		if (!v)
+			w->ntids++;
+		w->tids[i] = tid + 1;
+		w->tally->threads++;
+	}
+}
+
+static void tally(struct capture_writer *w, unsigned kind, const uint64_t *f, size_t n)
+{
+	struct capture_tally *t = w->tally;
+	t->records[kind]++;
+	switch (kind) {
+	case CAPTURE_REC_CPU_SAMPLE:
+		if (n > 4)
+			t->sample_cpu_ns += f[4];
+		break;
+	case CAPTURE_REC_WALL_SAMPLE:
+		if (n > 3)
+			t->wall_count += f[3];
+		break;
+	case CAPTURE_REC_LOST:
+		if (n > 2 && f[0] == CAPTURE_LOST_CPU_SAMPLE)
+			t->lost_samples += f[2];
+		break;
+	default:
+		break;
+	}
+	/* Where the record names its thread. */
+	switch (kind) {
+	case CAPTURE_REC_THREAD:
+	case CAPTURE_REC_THREAD_END:
+	case CAPTURE_REC_SPAN_ATTR:
+		if (n > 0)
+			tally_thread(w, kind, f[0]);
+		break;
+	case CAPTURE_REC_CPU_SAMPLE:
+	case CAPTURE_REC_WALL_SAMPLE:
+	case CAPTURE_REC_OFF_CPU:
+	case CAPTURE_REC_SPAN_BEGIN:
+	case CAPTURE_REC_SPAN_END:
+	case CAPTURE_REC_OPS:
+	case CAPTURE_REC_GC_BEGIN:
+	case CAPTURE_REC_GC_END:
+		if (n > 1)
+			tally_thread(w, kind, f[1]);
+		break;
+	default:
+		break;
+	}
+}
+
 void capture_write_varints(struct capture_writer *w, unsigned kind, const uint64_t *fields,
 			   size_t n)
 {
+	if (w->tally && kind < 128)
+		tally(w, kind, fields, n);
 	/* The hot record shape (a heap event per allocation): encoded in
 	 * place, one capacity check, no scratch copy. */
 	if (n <= 8 && kind < 128) {
@@ -307,6 +414,8 @@ int capture_writer_free(struct capture_writer *w)
 	capture_buf_free(&w->scratch);
 	capture_buf_free(&w->stored);
 	ZSTD_freeCCtx(w->zctx);
+	free(w->tally);
+	free(w->tids);
 	free(w);
 	return rc;
 }

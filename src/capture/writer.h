@@ -59,6 +59,21 @@ void capture_write_stack_pid(struct capture_writer *w, uint64_t id, unsigned end
 void capture_write_varints(struct capture_writer *w, unsigned kind, const uint64_t *fields,
 			   size_t n);
 
+/* What a reader will make of the records written so far, for the END
+ * record's summary fields (doc/capture-format.md), so that a summary
+ * needs only the last chunk. Off until capture_writer_tally_on(). */
+struct capture_tally {
+	uint64_t records[128];   /* records of each kind below 128 (varint records) */
+	uint64_t threads;        /* threads a reader counts (see tally_thread()) */
+	uint64_t sample_cpu_ns;  /* CPU_SAMPLE cpu_ns, summed */
+	uint64_t wall_count;     /* WALL_SAMPLE counts, summed */
+	uint64_t lost_samples;   /* LOST counts of source 1 (CPU samples) */
+	int bad;                 /* out of memory: the figures are incomplete */
+};
+void capture_writer_tally_on(struct capture_writer *w);
+/* NULL when off. */
+const struct capture_tally *capture_writer_tally(const struct capture_writer *w);
+
 /* Cuts the open chunk (if any) and writes it. Returns 0 or -errno of the
  * first write error, which is sticky. */
 int capture_writer_flush(struct capture_writer *w);

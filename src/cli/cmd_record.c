@@ -286,33 +286,26 @@ static void print_summary(const char *output)
 			 "linked program, or the program replaced LD_PRELOAD?)", output);
 		return;
 	}
-	char err[512], buf[512];
-	profile_heap_options(0, false); /* counts are enough here */
-	struct profile *p = profile_load(output, err, sizeof(err));
-	if (!p) {
+	char err[512];
+	struct record_summary s;
+	if (record_summary_read(output, true, &s, err, sizeof(err)) != 0) {
 		cli_warn("%s", err);
 		return;
 	}
-	const char *why = profile_incomplete_reason(p, buf, sizeof(buf));
-	if (why)
-		cli_warn("%s", why);
-	uint64_t lost = 0;
-	for (size_t i = 0; i < p->nlost; i++)
-		if (p->lost[i].source == CAPTURE_LOST_CPU_SAMPLE)
-			lost += p->lost[i].count;
-	uint64_t from, to, when;
-	if (metric_rate_lowered(p, &from, &to, &when))
+	if (s.incomplete)
+		cli_warn("%s", s.why);
+	if (s.rate_lowered)
 		fprintf(stderr, "oneprof: the overhead budget lowered the sampling rate from %" PRIu64
-			" Hz to %" PRIu64 " Hz; see 'oneprof report --metrics %s'\n", from, to, output);
-	if (p->heap)
+			" Hz to %" PRIu64 " Hz; see 'oneprof report --metrics %s'\n", s.rate_from,
+			s.rate_to, output);
+	if (s.heap)
 		fprintf(cli_err, "oneprof: heap: %.0f allocations and %.0f frees recorded; see "
-			"'oneprof report --heap %s'\n", p->heap->allocs, p->heap->frees, output);
+			"'oneprof report --heap %s'\n", s.heap_allocs, s.heap_frees, output);
 	fprintf(cli_err,
 		"oneprof: wrote '%s': %" PRIu64 " samples, %zu threads, %.3f s %s, %" PRIu64
 		" lost; see 'oneprof report %s'\n",
-		output, p->total_count, p->nthreads, (double)p->total_cpu_ns / 1e9,
-		p->wall ? "wall-clock" : "CPU", lost, output);
-	profile_free(p);
+		output, s.samples, s.threads, (double)s.cpu_ns / 1e9, s.wall ? "wall-clock" : "CPU",
+		s.lost, output);
 }
 
 /* -p, --system and --perf: the out-of-process collector (src/collect/). */

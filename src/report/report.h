@@ -99,6 +99,25 @@ const struct profile_series *metric_find(const struct profile *p, const char *na
  * (Hz), and when it first did (ns since the capture start). */
 bool metric_rate_lowered(const struct profile *p, uint64_t *from, uint64_t *to, uint64_t *when);
 
+/* What 'oneprof record' says of the capture it wrote (record_summary.c). */
+struct record_summary {
+	bool from_end;   /* told by the END record and the last chunk alone */
+	bool incomplete; /* why says how */
+	char why[768];
+	bool rate_lowered; /* the overhead budget lowered the sampling rate */
+	uint64_t rate_from, rate_to, rate_when;
+	bool heap; /* heap records: the counts of HEAP_ALLOC and HEAP_FREE */
+	double heap_allocs, heap_frees;
+	uint64_t samples, cpu_ns, lost; /* lost: CPU samples */
+	size_t threads;
+	bool wall;
+};
+/* fast: from the END record where the capture has its summary fields
+ * (and no budget could have lowered the rate), else by a full read.
+ * Returns 0, or -1 with the message in err. */
+int record_summary_read(const char *path, bool fast, struct record_summary *s, char *err,
+			size_t errlen);
+
 /* The single reports; report_run() picks one. report_peek() returns the
  * number of functions shown, or -1 and a message for a bad regex. */
 void report_top(const struct profile *p, FILE *out, const struct report_options *o);

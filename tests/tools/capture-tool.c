@@ -2,6 +2,8 @@
  *   capture-tool truncate FILE      read every prefix of FILE
  *   capture-tool corrupt FILE N SEED  read N copies with random damage
  *   capture-tool stats FILE         print counts the tests compare
+ *   capture-tool summary FILE       record's summary from the END record and
+ *                                   from a full read, one line each
  *   capture-tool records FILE       print every record: kind, then its
  *                                   body as varints (STRING: id and text)
  * "truncate" checks that each prefix is either rejected with a message
@@ -14,6 +16,7 @@
 #include "../../src/capture/encoding.h"
 #include "../../src/capture/format.h"
 #include "../../src/model/profile.h"
+#include "../../src/report/report.h"
 #include "../../src/symbolize/symbolize.h"
 
 static uint8_t *slurp(const char *path, size_t *len)
@@ -151,6 +154,25 @@ static int stats(const char *path)
 	return 0;
 }
 
+static int summary(const char *path)
+{
+	for (int fast = 1; fast >= 0; fast--) {
+		char err[512];
+		struct record_summary s;
+		if (record_summary_read(path, fast, &s, err, sizeof(err)) != 0) {
+			printf("error: %s\n", err);
+			return 1;
+		}
+		printf("%s: incomplete %d rate %d %" PRIu64 " %" PRIu64 " %" PRIu64 " heap %d %.0f %.0f "
+		       "samples %" PRIu64 " threads %zu cpu_ns %" PRIu64 " wall %d lost %" PRIu64 "\n",
+		       fast ? (s.from_end ? "end" : "full-fallback") : "full", s.incomplete,
+		       s.rate_lowered, s.rate_lowered ? s.rate_from : 0, s.rate_lowered ? s.rate_to : 0,
+		       s.rate_lowered ? s.rate_when : 0, s.heap, s.heap_allocs,
+		       s.heap_frees, s.samples, s.threads, s.cpu_ns, s.wall, s.lost);
+	}
+	return 0;
+}
+
 /* One line per record: "kind field field ...". Bodies that are not all
  * varints (mappings, stacks) print as far as they decode. */
 static int records(const char *path)
@@ -192,11 +214,13 @@ static int records(const char *path)
 int main(int argc, char **argv)
 {
 	if (argc < 3) {
-		fprintf(stderr, "usage: capture-tool truncate|corrupt|stats|records FILE [N SEED]\n");
+		fprintf(stderr, "usage: capture-tool truncate|corrupt|stats|summary|records FILE [N SEED]\n");
 		return 2;
 	}
 	if (!strcmp(argv[1], "stats"))
 		return stats(argv[2]);
+	if (!strcmp(argv[1], "summary"))
+		return summary(argv[2]);
 	if (!strcmp(argv[1], "records"))
 		return records(argv[2]);
 	size_t len;
