@@ -886,8 +886,11 @@ static void spaces_build(struct resolver *rs)
 	size_t n = 0;
 	for (size_t i = 0; i < p->nmappings; i++)
 		rs->pids[n++] = p->mappings[i].pid;
+	/* Stacks come in runs of one process: only where the pid changes
+	 * (sorting one pid per stack cost more than the rest of this). */
 	for (size_t i = 0; i < p->nstacks; i++)
-		rs->pids[n++] = p->stacks[i].pid;
+		if (i == 0 || p->stacks[i].pid != p->stacks[i - 1].pid)
+			rs->pids[n++] = p->stacks[i].pid;
 	qsort(rs->pids, n, sizeof(uint64_t), cmp_u64);
 	size_t u = 0;
 	for (size_t i = 0; i < n; i++)

@@ -12,6 +12,7 @@
  * libdw's own per-address calls (dwarf_getscopes) walk the whole unit each
  * time, which is what makes addr2line-style symbolizing slow. */
 #include <dwarf.h>
+#include <endian.h>
 #include <elfutils/libdw.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,15 +37,17 @@ struct row {
 
 struct scope {
 	Dwarf_Off off;        /* the DIE, in unit.tree_dw: names are read from it on demand */
+	Dwarf_Off origin;     /* inlined call: its abstract origin's DIE when our reader
+			       * found it, else 0 (libdw finds it from off) */
+	const char *call_file; /* inlined call: where in the parent it was called */
+	const char *name;      /* after resolve() */
 	uint32_t parent;      /* enclosing function or inlined call; NONE for a function */
 	uint32_t first_range; /* into unit.own */
 	uint32_t nranges;
+	uint32_t call_line;
+	uint32_t decl_line;
 	bool is_inline;
 	bool resolved;
-	const char *call_file; /* inlined call: where in the parent it was called */
-	uint32_t call_line;
-	const char *name;      /* after resolve() */
-	uint32_t decl_line;
 };
 
 struct range {
@@ -110,6 +113,11 @@ struct sym_dwarf {
 	size_t nur, cap_ur;
 	uint64_t *ur_maxhi;    /* running maximum of hi: bounds the backward scan */
 	bool warned;
+	/* The addresses [run_lo, run_hi) that get the last answer (same
+	 * unit, line row and innermost scope) and its length: a sorted batch
+	 * mostly asks for several addresses of one row in a row. */
+	uint64_t run_lo, run_hi;
+	size_t run_n, run_cap;
 };
 
 static void damaged(struct symbolizer *s, struct sym_dwarf *d, const char *what)
@@ -253,9 +261,33 @@ static uint64_t rd_fixed(struct cur *c, size_t n)
 		c->p = c->end;
 		return 0;
 	}
+	/* Little-endian files only. The usual sizes as one load each: the
+	 * byte loop was a tenth of reading a unit's DIEs. */
 	uint64_t v = 0;
-	for (size_t i = 0; i < n; i++)
-		v |= (uint64_t)c->p[i] << (8 * i); /* little-endian files only */
+	switch (n) {
+	case 1:
+		v = c->p[0];
+		break;
+	case 2: {
+		uint16_t x;
+		memcpy(&x, c->p, 2);
+		v = le16toh(x);
+		break;
+	}
+	case 4: {
+		uint32_t x;
+		memcpy(&x, c->p, 4);
+		v = le32toh(x);
+		break;
+	}
+	case 8:
+		memcpy(&v, c->p, 8);
+		v = le64toh(v);
+		break;
+	default:
+		for (size_t i = 0; i < n; i++)
+			v |= (uint64_t)c->p[i] << (8 * i);
+	}
 	c->p += n;
 	return v;
 }
@@ -652,12 +684,20 @@ static bool own_lines(struct symbolizer *s, struct sym_dwarf *d, struct unit *u)
 			: line > 0 && line < INT32_MAX ? (uint32_t)line                     \
 						       : 0 };                                \
 	} while (0)
+	/* What each special opcode adds to the address and the line, worked
+	 * out once: two divisions per row were a tenth of the decoding. */
+	uint32_t sp_addr[256];
+	int32_t sp_line[256];
+	for (unsigned op = opcode_base; op < 256; op++) {
+		unsigned adj = op - opcode_base;
+		sp_line[op] = line_base + (int)(adj % line_range);
+		sp_addr[op] = min_len * (adj / line_range);
+	}
 	while (c.p < c.end && !c.bad) {
 		unsigned op = *c.p++;
 		if (op >= opcode_base) { /* special: advance address and line, add a row */
-			unsigned adj = op - opcode_base;
-			line += line_base + (int)(adj % line_range);
-			addr += (uint64_t)min_len * (adj / line_range);
+			line += sp_line[op];
+			addr += sp_addr[op];
 			EMIT(false);
 			continue;
 		}
@@ -700,6 +740,19 @@ static bool own_lines(struct symbolizer *s, struct sym_dwarf *d, struct unit *u)
 			break;
 		case DW_LNS_fixed_advance_pc:
 			addr += rd_fixed(&c, 2);
+			break;
+		case DW_LNS_set_column: /* one operand on every row or so: skipped inline */
+			if (oplen[op] != 1) {
+				for (unsigned k = 0; k < oplen[op]; k++)
+					rd_uleb(&c);
+				break;
+			}
+			while (c.p < c.end && (*c.p & 0x80))
+				c.p++;
+			if (c.p < c.end)
+				c.p++;
+			else
+				c.bad = true;
 			break;
 		case DW_LNS_negate_stmt:
 		case DW_LNS_set_basic_block:
@@ -952,7 +1005,10 @@ struct die {
 	const struct abbrev *ab;
 	Dwarf_Off off;
 	bool has_lo, has_hi, hi_offset, has_ranges, has_sibling, has_call_file, has_call_line;
+	bool has_origin;
 	uint64_t lo, hi, ranges, sibling, call_file, call_line;
+	Dwarf_Off origin; /* the first DW_AT_abstract_origin, when a reference within
+			   * the unit (else 0): a DIE offset in .debug_info */
 };
 
 static bool skip_bytes(struct cur *c, uint64_t n)
@@ -1146,7 +1202,8 @@ static bool rd_die(struct tree *t, struct die *e)
 	const struct abbrev *ab = &t->abbrevs[t->by_code[code] - 1];
 	e->ab = ab;
 	e->has_lo = e->has_hi = e->has_ranges = e->has_sibling = false;
-	e->has_call_file = e->has_call_line = false;
+	e->has_call_file = e->has_call_line = e->has_origin = false;
+	e->origin = 0;
 	const struct spec *sp = &t->specs[ab->first];
 	for (uint32_t i = 0; i < ab->n; i++, sp++) {
 		uint64_t v;
@@ -1187,6 +1244,15 @@ static bool rd_die(struct tree *t, struct die *e)
 				break;
 			e->has_sibling = true;
 			e->sibling = v;
+			break;
+		case DW_AT_abstract_origin:
+			if (e->has_origin)
+				break;
+			e->has_origin = true;
+			if (sp->form == DW_FORM_ref1 || sp->form == DW_FORM_ref2 ||
+			    sp->form == DW_FORM_ref4 || sp->form == DW_FORM_ref8 ||
+			    sp->form == DW_FORM_ref_udata)
+				e->origin = (Dwarf_Off)(t->start - t->d->info.p) + v;
 			break;
 		case DW_AT_call_file:
 			if (e->has_call_file)
@@ -1331,6 +1397,7 @@ static bool own_scope(struct tree *t, const struct die *e, bool is_inline, uint3
 	if (*out == NONE || !is_inline)
 		return true;
 	struct scope *sc = &u->scopes[idx];
+	sc->origin = e->origin;
 	if (e->has_call_line && e->call_line <= UINT32_MAX)
 		sc->call_line = (uint32_t)e->call_line;
 	if (e->has_call_file)
@@ -1503,7 +1570,9 @@ static void load_unit(struct symbolizer *s, struct sym_dwarf *d, struct unit *u)
 
 /* --- lookup --- */
 
-static struct unit *unit_at(struct sym_dwarf *d, uint64_t addr)
+/* The unit holding addr; *until bounds the addresses above addr that
+ * surely get the same answer. */
+static struct unit *unit_at(struct sym_dwarf *d, uint64_t addr, uint64_t *until)
 {
 	size_t lo = 0, hi = d->nur;
 	while (lo < hi) {
@@ -1515,55 +1584,82 @@ static struct unit *unit_at(struct sym_dwarf *d, uint64_t addr)
 	}
 	/* The latest-starting range that holds addr; ranges of different
 	 * units should not overlap, but damaged files exist. */
+	*until = lo < d->nur ? d->ur[lo].lo : UINT64_MAX;
 	for (size_t j = lo; j-- > 0 && d->ur_maxhi[j] > addr;)
-		if (addr < d->ur[j].hi)
+		if (addr < d->ur[j].hi) {
+			if (d->ur[j].hi < *until)
+				*until = d->ur[j].hi;
 			return &d->units[d->ur[j].unit];
+		}
 	return NULL;
 }
 
 _Static_assert(sizeof(struct row) % 8 == 0, "rows are searched as uint64_t words");
 _Static_assert(sizeof(struct range) % 8 == 0, "ranges are searched as uint64_t words");
 
-static const struct row *row_at(struct unit *u, uint64_t addr)
+/* The line row of addr; *until is lowered to where the next row starts. */
+static const struct row *row_at(struct unit *u, uint64_t addr, uint64_t *until)
 {
 	if (!u->nrows)
 		return NULL;
 	size_t lo = sym_count_le(&u->rows[0].addr, sizeof(struct row) / 8, u->nrows, addr,
 				 &u->row_hint);
+	if (lo < u->nrows && u->rows[lo].addr < *until)
+		*until = u->rows[lo].addr;
 	if (lo == 0 || u->rows[lo - 1].line == END_OF_SEQUENCE)
 		return NULL;
 	return &u->rows[lo - 1];
 }
 
-static bool scope_holds(const struct unit *u, uint32_t sc, uint64_t addr)
+/* Whether scope sc holds addr; if so, *until is lowered to the end of
+ * the range holding it. */
+static bool scope_holds(const struct unit *u, uint32_t sc, uint64_t addr, uint64_t *until)
 {
 	const struct scope *p = &u->scopes[sc];
 	for (uint32_t i = 0; i < p->nranges; i++) {
 		const struct range *r = &u->own[p->first_range + i];
-		if (addr >= r->lo && addr < r->hi)
+		if (addr >= r->lo && addr < r->hi) {
+			if (r->hi < *until)
+				*until = r->hi;
 			return true;
+		}
 	}
 	return false;
 }
 
 /* The innermost function or inlined call holding addr. Ranges nest, so
  * the last range starting at or before addr either holds it or lies
- * inside the scope that does: walk up from there. */
-static uint32_t innermost(struct unit *u, uint64_t addr)
+ * inside the scope that does: walk up from there. *until is lowered to
+ * where the answer may change: the next range's start or the end of the
+ * range holding addr (no other range starts in between, so any scope
+ * that did not hold addr holds none of those addresses either). When
+ * the answer is NONE, it is addr + 1. */
+static uint32_t innermost(struct unit *u, uint64_t addr, uint64_t *until)
 {
-	if (!u->nranges)
+	uint64_t own_until = addr + 1;
+	if (!u->nranges) {
+		*until = own_until;
 		return NONE;
+	}
 	size_t lo = sym_count_le(&u->ranges[0].lo, sizeof(struct range) / 8, u->nranges, addr,
 				 &u->range_hint);
-	if (lo == 0)
+	if (lo == 0) {
+		*until = own_until;
 		return NONE;
+	}
+	if (lo < u->nranges && u->ranges[lo].lo < *until)
+		*until = u->ranges[lo].lo;
 	const struct range *r = &u->ranges[lo - 1];
-	if (addr < r->hi)
+	if (addr < r->hi) {
+		if (r->hi < *until)
+			*until = r->hi;
 		return r->scope;
+	}
 	for (uint32_t sc = r->scope, steps = 0; sc != NONE && steps < MAX_DIE_DEPTH;
 	     sc = u->scopes[sc].parent, steps++)
-		if (scope_holds(u, sc, addr))
+		if (scope_holds(u, sc, addr, until))
 			return sc;
+	*until = own_until;
 	/* Between functions (padding), or badly nested ranges: look back
 	 * while some earlier range still reaches past addr. */
 	for (size_t j = lo - 1, steps = 0; j-- > 0 && u->maxhi[j] > addr && steps < 4096; steps++)
@@ -1572,23 +1668,111 @@ static uint32_t innermost(struct unit *u, uint64_t addr)
 	return NONE;
 }
 
+/* What read_name needs of one DIE: the first of each attribute, as
+ * dwarf_attr finds it. */
+struct name_attrs {
+	Dwarf_Attribute at[6];
+	bool has[6];
+};
+enum { NA_LINKAGE, NA_MIPS_LINKAGE, NA_NAME, NA_DECL_LINE, NA_ORIGIN, NA_SPECIFICATION };
+
+static int collect_name_attr(Dwarf_Attribute *a, void *arg)
+{
+	struct name_attrs *n = arg;
+	int k;
+	switch (dwarf_whatattr(a)) {
+	case DW_AT_linkage_name:
+		k = NA_LINKAGE;
+		break;
+	case DW_AT_MIPS_linkage_name:
+		k = NA_MIPS_LINKAGE;
+		break;
+	case DW_AT_name:
+		k = NA_NAME;
+		break;
+	case DW_AT_decl_line:
+		k = NA_DECL_LINE;
+		break;
+	case DW_AT_abstract_origin:
+		k = NA_ORIGIN;
+		break;
+	case DW_AT_specification:
+		k = NA_SPECIFICATION;
+		break;
+	default:
+		return DWARF_CB_OK;
+	}
+	if (!n->has[k]) {
+		n->has[k] = true;
+		n->at[k] = *a;
+	}
+	return DWARF_CB_OK;
+}
+
+/* DIEs dwarf_attr_integrate looks at: the DIE and 16 origins. */
+#define NAME_CHAIN 17
+
 /* The name and declaration line of a DIE, through abstract origins and
- * specifications. */
+ * specifications, as dwarf_attr_integrate finds each (the first DIE of
+ * the chain that has it), but each DIE's attributes read once for all
+ * of them rather than once per attribute. */
 static struct origin read_name(Dwarf_Die *die)
 {
-	Dwarf_Attribute at;
+	struct name_attrs chain[NAME_CHAIN];
+	size_t n = 0;
+	Dwarf_Die cur = *die;
+	for (;;) {
+		struct name_attrs *a = &chain[n++];
+		memset(a, 0, sizeof(*a));
+		dwarf_getattrs(&cur, collect_name_attr, a, 0);
+		Dwarf_Attribute *ref = a->has[NA_ORIGIN]	  ? &a->at[NA_ORIGIN]
+				       : a->has[NA_SPECIFICATION] ? &a->at[NA_SPECIFICATION]
+								  : NULL;
+		Dwarf_Die next;
+		if (!ref || n == NAME_CHAIN || !dwarf_formref_die(ref, &next))
+			break;
+		cur = next;
+	}
 	/* The linkage name demangles to the qualified name (namespace,
 	 * class, template arguments); plain C has only DW_AT_name. */
-	const char *name = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_linkage_name, &at));
-	if (!name)
-		name = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_MIPS_linkage_name, &at));
-	if (!name)
-		name = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_name, &at));
-	struct origin o = { name, 0 };
-	int line = 0;
-	if (dwarf_decl_line(die, &line) == 0 && line > 0)
-		o.decl_line = (uint32_t)line;
+	struct origin o = { NULL, 0 };
+	static const int names[] = { NA_LINKAGE, NA_MIPS_LINKAGE, NA_NAME };
+	for (size_t k = 0; k < 3 && !o.name; k++)
+		for (size_t i = 0; i < n; i++)
+			if (chain[i].has[names[k]]) {
+				o.name = dwarf_formstring(&chain[i].at[names[k]]);
+				break;
+			}
+	for (size_t i = 0; i < n; i++)
+		if (chain[i].has[NA_DECL_LINE]) {
+			Dwarf_Word line;
+			if (dwarf_formudata(&chain[i].at[NA_DECL_LINE], &line) == 0 && line > 0 &&
+			    line <= INT32_MAX)
+				o.decl_line = (uint32_t)line;
+			break;
+		}
 	return o;
+}
+
+/* The name of an inlined call from its abstract origin at offset org_off
+ * (org, when not NULL, is that DIE). False when the DIE is not there. */
+static bool resolve_origin(struct sym_dwarf *d, struct unit *u, struct scope *sc,
+			   Dwarf_Off org_off, Dwarf_Die *org)
+{
+	const void *key = (const void *)(uintptr_t)(org_off + 1);
+	uintptr_t idx = (uintptr_t)sym_ptrmap_get(&d->origins, key);
+	if (!idx) {
+		Dwarf_Die die;
+		if (!org && !dwarf_offdie(u->tree_dw, org_off, org = &die))
+			return false;
+		GROW(d->origin, d->cap_origin, d->norigin + 1);
+		d->origin[d->norigin++] = read_name(org);
+		idx = d->norigin;
+		sym_ptrmap_put(&d->origins, key, (const void *)idx);
+	}
+	sc->name = d->origin[idx - 1].name;
+	sc->decl_line = d->origin[idx - 1].decl_line;
+	return true;
 }
 
 static void resolve(struct sym_dwarf *d, struct unit *u, struct scope *sc)
@@ -1596,44 +1780,39 @@ static void resolve(struct sym_dwarf *d, struct unit *u, struct scope *sc)
 	if (sc->resolved)
 		return;
 	sc->resolved = true;
+	/* Every inlined copy of a function names it through the same
+	 * abstract origin (an inlined call carries no name of its own):
+	 * read that once, not once per copy. Our DIE reader kept where the
+	 * origin is, so a copy after the first reads no DIE at all. */
+	if (sc->is_inline && sc->origin && resolve_origin(d, u, sc, sc->origin, NULL))
+		return;
 	Dwarf_Die die;
 	if (!dwarf_offdie(u->tree_dw, sc->off, &die))
 		return;
-	/* Every inlined copy of a function names it through the same
-	 * abstract origin (an inlined call carries no name of its own):
-	 * read that once, not once per copy. */
 	Dwarf_Attribute at;
 	Dwarf_Die org;
-	if (sc->is_inline && dwarf_formref_die(dwarf_attr(&die, DW_AT_abstract_origin, &at), &org)) {
-		const void *key = (const void *)(uintptr_t)(dwarf_dieoffset(&org) + 1);
-		uintptr_t idx = (uintptr_t)sym_ptrmap_get(&d->origins, key);
-		if (!idx) {
-			GROW(d->origin, d->cap_origin, d->norigin + 1);
-			d->origin[d->norigin++] = read_name(&org);
-			idx = d->norigin;
-			sym_ptrmap_put(&d->origins, key, (const void *)idx);
-		}
-		sc->name = d->origin[idx - 1].name;
-		sc->decl_line = d->origin[idx - 1].decl_line;
+	if (sc->is_inline && dwarf_formref_die(dwarf_attr(&die, DW_AT_abstract_origin, &at), &org) &&
+	    resolve_origin(d, u, sc, dwarf_dieoffset(&org), &org))
 		return;
-	}
 	struct origin o = read_name(&die);
 	sc->name = o.name;
 	sc->decl_line = o.decl_line;
 }
 
-size_t sym_dwarf_frames(struct symbolizer *s, struct sym_dwarf *d, uint64_t addr,
-			struct sym_frame *out, size_t cap)
+static size_t frames_of(struct symbolizer *s, struct sym_dwarf *d, uint64_t addr,
+			struct sym_frame *out, size_t cap, uint64_t *until)
 {
-	struct unit *u = unit_at(d, addr);
-	if (!u || cap == 0)
+	struct unit *u = unit_at(d, addr, until);
+	if (!u || cap == 0) {
+		*until = addr + 1;
 		return 0;
+	}
 	if (u->state == UNIT_NEW)
 		load_unit(s, d, u);
-	const struct row *row = row_at(u, addr);
+	const struct row *row = row_at(u, addr, until);
 	const char *file = row && row->file < u->nrow_files ? u->row_files[row->file] : "";
 	uint32_t line = row ? row->line : 0;
-	uint32_t sc = innermost(u, addr);
+	uint32_t sc = innermost(u, addr, until);
 	if (sc == NONE) {
 		if (!row)
 			return 0;
@@ -1657,6 +1836,27 @@ size_t sym_dwarf_frames(struct symbolizer *s, struct sym_dwarf *d, uint64_t addr
 		file = p->call_file;
 		line = p->call_line;
 		sc = p->parent;
+	}
+	return n;
+}
+
+size_t sym_dwarf_frames(struct symbolizer *s, struct sym_dwarf *d, uint64_t addr,
+			struct sym_frame *out, size_t cap, bool *same)
+{
+	/* The addresses of a sorted batch come in runs within one line row
+	 * and one scope: the caller keeps the answer of those. */
+	if (*same && addr >= d->run_lo && addr < d->run_hi && cap == d->run_cap)
+		return d->run_n;
+	*same = false;
+	uint64_t until = UINT64_MAX;
+	size_t n = frames_of(s, d, addr, out, cap, &until);
+	if (n <= SYM_RUN_FRAMES && until > addr) {
+		d->run_n = n;
+		d->run_cap = cap;
+		d->run_lo = addr;
+		d->run_hi = until;
+	} else {
+		d->run_lo = d->run_hi = 0;
 	}
 	return n;
 }

@@ -15,6 +15,10 @@ struct intern;
 struct sym_dwarf;
 struct sym_jit;
 
+/* Longest chain the DWARF reader and each module keep their last answer
+ * for (sorted addresses come in runs that share one). */
+#define SYM_RUN_FRAMES 8
+
 /* An ELF function symbol. */
 struct sym_symbol {
 	uint64_t addr;
@@ -73,6 +77,13 @@ struct sym_module {
 	struct sym_cached *seq;
 	size_t nseq, cap_seq, seq_hint;
 	size_t sym_hint; /* last symbol_at position: sorted lookups step forward */
+	/* The last DWARF-backed answer, as returned: the next address with
+	 * the same DWARF answer and symbol gets it without reading the DWARF,
+	 * naming and demangling again. last_in is SIZE_MAX when there is
+	 * none. */
+	const struct sym_symbol *last_sym;
+	size_t last_in, last_out_n; /* DWARF frames in, frames out */
+	struct sym_frame last_out[SYM_RUN_FRAMES];
 };
 
 struct symbolizer {
@@ -185,9 +196,12 @@ void sym_debuginfod_end(struct symbolizer *s);
 struct sym_dwarf *sym_dwarf_open(struct symbolizer *s, Elf *elf, const char *path);
 /* Frames for an ELF address, innermost first, as in sym_lookup; names
  * are raw (mangled), a frame's function is NULL when the debug info has
- * no name for it. 0 when no unit covers addr. */
+ * no name for it. 0 when no unit covers addr. *same true on entry says
+ * the caller kept the previous call's answer: when addr gets that
+ * answer too (same line row and scope), its length is returned, out is
+ * not written and *same stays true; else *same becomes false. */
 size_t sym_dwarf_frames(struct symbolizer *s, struct sym_dwarf *d, uint64_t addr,
-			struct sym_frame *out, size_t cap);
+			struct sym_frame *out, size_t cap, bool *same);
 void sym_dwarf_free(struct sym_dwarf *d);
 /* Tests only: read line tables and function trees with libdw (the
  * reference) rather than ourselves. Set before sym_dwarf_open. */

@@ -566,6 +566,7 @@ static struct sym_module *module_for(struct symbolizer *s, const struct profile_
 			mod = s->mods[i];
 	if (!mod) {
 		mod = xcalloc(1, sizeof(*mod));
+		mod->last_in = SIZE_MAX;
 		mod->path = sym_intern(s, m->path, strlen(m->path));
 		mod->pid = m->pid;
 		memcpy(mod->build_id, m->build_id, m->build_id_len);
@@ -664,9 +665,19 @@ static size_t compute(struct symbolizer *s, struct sym_module *mod, uint64_t vad
 {
 	const struct sym_symbol *y = symbol_at(mod, vaddr);
 	size_t n = 0;
+	/* The same DWARF answer and symbol as the last address: the same
+	 * frames, already named and demangled (copied whole: a fixed size
+	 * is a few moves, a variable one a call). */
+	bool same = mod->last_in != SIZE_MAX && y == mod->last_sym;
 	if (mod->dwarf)
 		n = sym_dwarf_frames(s, mod->dwarf, vaddr + (uint64_t)mod->dwarf_bias, out,
-				     SYM_MAX_FRAMES);
+				     SYM_MAX_FRAMES, &same);
+	if (same && mod->dwarf && n == mod->last_in) {
+		_Static_assert(SYM_RUN_FRAMES <= SYM_MAX_FRAMES, "out holds a kept answer");
+		memcpy(out, mod->last_out, sizeof(mod->last_out));
+		return mod->last_out_n;
+	}
+	mod->last_in = SIZE_MAX;
 	if (n == 0) {
 		if (!y)
 			return 0;
@@ -688,9 +699,16 @@ static size_t compute(struct symbolizer *s, struct sym_module *mod, uint64_t vad
 		if (!out[i].file)
 			out[i].file = "";
 	}
+	size_t from_dwarf = n;
 	if (s->opts.no_inlines && n > 1) {
 		out[0] = out[n - 1];
 		n = 1;
+	}
+	if (mod->dwarf && from_dwarf <= SYM_RUN_FRAMES) {
+		memcpy(mod->last_out, out, sizeof(mod->last_out));
+		mod->last_out_n = n;
+		mod->last_in = from_dwarf;
+		mod->last_sym = y;
 	}
 	return n;
 }

@@ -23,7 +23,14 @@ void *xmalloc_big(size_t n);
 
 /* Grows *arr (of elements of `size` bytes, capacity *cap) to hold `need`. */
 void grow_array(void **arr, size_t *cap, size_t need, size_t size);
-#define GROW(arr, cap, need) grow_array((void **)&(arr), &(cap), (need), sizeof(*(arr)))
+/* The check is inline: most calls find room, and a call per element
+ * added was measurable on hot paths. */
+#define GROW(arr, cap, need)                                                    \
+	do {                                                                     \
+		size_t grow_need_ = (need);                                      \
+		if (grow_need_ > (cap))                                          \
+			grow_array((void **)&(arr), &(cap), grow_need_, sizeof(*(arr))); \
+	} while (0)
 
 /* String interner: equal strings get the same stable pointer. A string
  * is cut at its first NUL byte. */
