@@ -390,14 +390,7 @@ const struct collect_mapping *collect_mapping_find(const struct collect_process 
 {
 	if (!p)
 		return NULL;
-	size_t lo = 0, hi = p->nmaps;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (p->maps[mid].start <= addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
+	size_t lo = UTIL_COUNT_LE(p->maps, p->nmaps, start, addr);
 	return lo && addr < p->maps[lo - 1].end ? &p->maps[lo - 1] : NULL;
 }
 

@@ -88,15 +88,8 @@ int kallsyms_load(struct kallsyms *ks)
 
 const struct kallsyms_sym *kallsyms_find(const struct kallsyms *ks, uint64_t addr)
 {
-	size_t lo = 0, hi = ks->n;
 	/* The last symbol starting at or below addr. */
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (ks->syms[mid].start <= addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
+	size_t lo = UTIL_COUNT_LE(ks->syms, ks->n, start, addr);
 	if (lo == 0)
 		return NULL;
 	const struct kallsyms_sym *s = &ks->syms[lo - 1];

@@ -949,14 +949,7 @@ static int by_kernel_start(const void *a, const void *b)
 static const struct profile_kernel_symbol *kernel_symbol_of(const struct resolver *rs,
 							    uint64_t addr)
 {
-	size_t lo = 0, hi = rs->p->nkernel_symbols;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (rs->ksyms[mid].start <= addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
+	size_t lo = UTIL_COUNT_LE(rs->ksyms, rs->p->nkernel_symbols, start, addr);
 	if (lo == 0)
 		return NULL;
 	const struct profile_kernel_symbol *k = &rs->ksyms[lo - 1];

@@ -922,6 +922,26 @@ static uint32_t add_scope(struct walk *w, Dwarf_Die *die, bool is_inline, uint32
 	return idx;
 }
 
+/* Tags whose children may hold code (functions, inlined calls) though
+ * they hold none themselves; types and variables cannot. */
+static bool tag_may_hold_code(int tag)
+{
+	switch (tag) {
+	case DW_TAG_lexical_block:
+	case DW_TAG_try_block:
+	case DW_TAG_catch_block:
+	case DW_TAG_namespace:
+	case DW_TAG_module:
+	case DW_TAG_class_type:
+	case DW_TAG_structure_type:
+	case DW_TAG_union_type:
+	case DW_TAG_interface_type:
+		return true;
+	default:
+		return false;
+	}
+}
+
 static void walk_children(struct walk *w, Dwarf_Die *parent_die, uint32_t parent,
 			  uint32_t depth, int level)
 {
@@ -939,19 +959,9 @@ static void walk_children(struct walk *w, Dwarf_Die *parent_die, uint32_t parent
 				walk_children(w, &child, sc, depth + 1, level + 1);
 			break;
 		}
-		/* Code can sit inside these; types and variables cannot. */
-		case DW_TAG_lexical_block:
-		case DW_TAG_try_block:
-		case DW_TAG_catch_block:
-		case DW_TAG_namespace:
-		case DW_TAG_module:
-		case DW_TAG_class_type:
-		case DW_TAG_structure_type:
-		case DW_TAG_union_type:
-		case DW_TAG_interface_type:
-			walk_children(w, &child, parent, depth, level + 1);
-			break;
 		default:
+			if (tag_may_hold_code(tag))
+				walk_children(w, &child, parent, depth, level + 1);
 			break;
 		}
 	} while (dwarf_siblingof(&child, &child) == 0);
@@ -1426,18 +1436,8 @@ static bool walk_own(struct tree *t, uint32_t parent, uint32_t depth, int level)
 			descend = under != NONE;
 			under_depth = depth + 1;
 			break;
-		case DW_TAG_lexical_block:
-		case DW_TAG_try_block:
-		case DW_TAG_catch_block:
-		case DW_TAG_namespace:
-		case DW_TAG_module:
-		case DW_TAG_class_type:
-		case DW_TAG_structure_type:
-		case DW_TAG_union_type:
-		case DW_TAG_interface_type:
-			descend = true;
-			break;
 		default:
+			descend = tag_may_hold_code(e.ab->tag);
 			break;
 		}
 		if (!e.ab->children)
@@ -1574,14 +1574,7 @@ static void load_unit(struct symbolizer *s, struct sym_dwarf *d, struct unit *u)
  * surely get the same answer. */
 static struct unit *unit_at(struct sym_dwarf *d, uint64_t addr, uint64_t *until)
 {
-	size_t lo = 0, hi = d->nur;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (d->ur[mid].lo <= addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
+	size_t lo = UTIL_COUNT_LE(d->ur, d->nur, lo, addr);
 	/* The latest-starting range that holds addr; ranges of different
 	 * units should not overlap, but damaged files exist. */
 	*until = lo < d->nur ? d->ur[lo].lo : UINT64_MAX;

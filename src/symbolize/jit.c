@@ -134,14 +134,7 @@ const char *sym_jit(struct symbolizer *s, uint64_t addr)
 	const struct sym_jit *j = s->jit;
 	if (!j)
 		return NULL;
-	size_t lo = 0, hi = j->n;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (j->pieces[mid].start <= addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
+	size_t lo = UTIL_COUNT_LE(j->pieces, j->n, start, addr);
 	if (lo == 0 || addr >= j->pieces[lo - 1].end)
 		return NULL;
 	return j->pieces[lo - 1].name;

@@ -50,4 +50,26 @@ struct util_kv {
 };
 void util_sort_kv(struct util_kv *a, size_t n);
 
+/* How many of n sorted keys are <= x (so the element holding x, if any,
+ * is the one before that index). The keys are uint64_t fields, key0 the
+ * first and stride the distance between keys in uint64_t units. */
+static inline size_t util_count_le(const uint64_t *key0, size_t stride, size_t n, uint64_t x)
+{
+	size_t lo = 0, hi = n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (key0[mid * stride] <= x)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* util_count_le over the uint64_t field `field` of the n elements of
+ * arr, an array of structs (their size a multiple of 8, as any struct
+ * holding a uint64_t has). */
+#define UTIL_COUNT_LE(arr, n, field, x)                                                         \
+	((n) ? util_count_le(&(arr)[0].field, sizeof(*(arr)) / sizeof(uint64_t), (n), (x)) : 0)
+
 #endif
