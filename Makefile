@@ -156,6 +156,9 @@ $(B)/tests/progs/attachsplit-nofp: tests/progs/attachsplit.c $(FLAGS_STAMP) | $(
 	$(CC) $(NOFP_CFLAGS) -o $@ $<
 PROGS += $(B)/tests/progs/split-nofp $(B)/tests/progs/split-lib \
 	$(B)/tests/progs/attachsplit-nofp
+# The known-split programs share their work functions.
+$(B)/tests/progs/split $(B)/tests/progs/split-nofp $(B)/tests/progs/split-lib \
+$(B)/tests/progs/attachsplit $(B)/tests/progs/attachsplit-nofp: tests/progs/split_work.h
 
 # --- monitor tests (tests/e2e/t120..t124) ---
 # The libuv loop monitor's test program: include/oneprof_uv.h compiled in,

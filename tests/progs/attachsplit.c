@@ -15,28 +15,9 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-static volatile uint64_t sink;
-
-/* Built with -DFRAMELESS (attachsplit-nofp, no frame pointers) the work
- * functions are frameless leaves: only unwinding from .eh_frame finds
- * their callers then. */
-#ifdef FRAMELESS
-#define enter() ((void)0)
-#else
-__attribute__((noinline)) void enter(void) { __asm__ volatile("" ::: "memory"); }
-#endif
-
-#define SPIN(units)                                                              \
-	do {                                                                     \
-		uint64_t x = sink;                                               \
-		for (long i = 0; i < (units) * 4000000L; i++)                      \
-			x = x * 6364136223846793005ull + 1442695040888963407ull; \
-		sink = x;                                                        \
-	} while (0)
-
-__attribute__((noinline)) void work_50(void) { enter(); SPIN(5); }
-__attribute__((noinline)) void work_30(void) { enter(); SPIN(3); }
-__attribute__((noinline)) void work_20(void) { enter(); SPIN(2); }
+/* A unit: about 4 ms, so a short recording still sees whole cycles. */
+#define SPLIT_UNIT 4000000L
+#include "split_work.h"
 
 static void *thread_main(void *arg)
 {

@@ -17,30 +17,9 @@
 #include <stdlib.h>
 #include <time.h>
 
-static volatile uint64_t sink;
-
-/* GCC keeps no frame in a leaf function even with -fno-omit-frame-pointer;
- * calling this makes each work function a non-leaf with a real frame, so
- * its own caller is known in every sample. Built with -DFRAMELESS (and
- * -fomit-frame-pointer) the work functions are frameless leaves instead:
- * the case only unwinding from .eh_frame gets right. */
-#ifdef FRAMELESS
-#define enter() ((void)0)
-#else
-__attribute__((noinline)) void enter(void) { __asm__ volatile("" ::: "memory"); }
-#endif
-
-#define SPIN(units)                                                              \
-	do {                                                                     \
-		uint64_t x = sink;                                               \
-		for (long i = 0; i < (units) * 20000000L; i++)                      \
-			x = x * 6364136223846793005ull + 1442695040888963407ull; \
-		sink = x;                                                        \
-	} while (0)
-
-__attribute__((noinline)) void work_50(void) { enter(); SPIN(5); }
-__attribute__((noinline)) void work_30(void) { enter(); SPIN(3); }
-__attribute__((noinline)) void work_20(void) { enter(); SPIN(2); }
+/* A unit: about 20 ms. */
+#define SPLIT_UNIT 20000000L
+#include "split_work.h"
 
 #ifdef SHARED_ROUND
 /* In a shared library (libsplitround.so, built without frame pointers):
