@@ -457,6 +457,19 @@ uint64_t capture_reader_skipped_records(const struct capture_reader *r)
 	{ &(h)->cmdline, &(h)->config, &(h)->hostname, &(h)->kernel, &(h)->exe,    \
 	  &(h)->arch, &(h)->sampler, &(h)->producer }
 
+const char *capture_header_config(const struct capture_header *h, const char *key)
+{
+	size_t klen = strlen(key);
+	for (const char *line = h->config.s; line && *line;) {
+		if (!strncmp(line, key, klen) && line[klen] == '=')
+			return line + klen + 1;
+		line = strchr(line, '\n');
+		if (line)
+			line++;
+	}
+	return NULL;
+}
+
 void capture_header_copy(struct capture_header *dst, const struct capture_header *src)
 {
 	*dst = *src;

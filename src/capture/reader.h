@@ -38,6 +38,10 @@ struct capture_header {
 	struct capture_text producer;
 };
 
+/* The value of key in a header's config text ("key=value" lines), or
+ * NULL; the value runs to the end of its line. */
+const char *capture_header_config(const struct capture_header *h, const char *key);
+
 /* Deep copy of a header (dst owns its texts) and its release. */
 void capture_header_copy(struct capture_header *dst, const struct capture_header *src);
 void capture_header_release(struct capture_header *h);

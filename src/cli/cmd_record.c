@@ -151,6 +151,18 @@ static int find_command(const char *cmd, char *out, size_t len)
 	return found_err;
 }
 
+/* find_command, saying why it failed: false when COMMAND cannot run. */
+static bool command_path(const char *cmd, char *out, size_t len)
+{
+	int rc = find_command(cmd, out, len);
+	if (rc == -ENOENT)
+		cli_error("record: command '%s' not found%s; check its name or give its path", cmd,
+			  strchr(cmd, '/') ? "" : " in PATH");
+	else if (rc != 0)
+		cli_error("record: cannot run '%s': %s", cmd, strerror(-rc));
+	return rc == 0;
+}
+
 /* "250us", "5ms", "1s", "100" (ns): at most 2^40 ns, the agent's bound. */
 static bool parse_duration_ns(const char *s, unsigned long long *out)
 {
@@ -396,15 +408,8 @@ static int record_collector(const struct collector_options *co, const char *outp
 	} else if (co->system) {
 		o.mode = COLLECT_SYSTEM;
 	} else {
-		int rc = find_command(cmd[0], cmd_path, sizeof(cmd_path));
-		if (rc != 0) {
-			if (rc == -ENOENT)
-				cli_error("record: command '%s' not found%s; check its name or give "
-					  "its path", cmd[0], strchr(cmd[0], '/') ? "" : " in PATH");
-			else
-				cli_error("record: cannot run '%s': %s", cmd[0], strerror(-rc));
+		if (!command_path(cmd[0], cmd_path, sizeof(cmd_path)))
 			return 127;
-		}
 		o.mode = COLLECT_COMMAND;
 		o.argv = cmd;
 		o.path = cmd_path;
@@ -691,15 +696,8 @@ int cmd_record(int argc, char **argv)
 			  "../lib; set ONEPROF_AGENT to its path or reinstall");
 		return 2;
 	}
-	int rc = find_command(cmd[0], cmd_path, sizeof(cmd_path));
-	if (rc != 0) {
-		if (rc == -ENOENT)
-			cli_error("record: command '%s' not found%s; check its name or give its "
-				  "path", cmd[0], strchr(cmd[0], '/') ? "" : " in PATH");
-		else
-			cli_error("record: cannot run '%s': %s", cmd[0], strerror(-rc));
+	if (!command_path(cmd[0], cmd_path, sizeof(cmd_path)))
 		return 127;
-	}
 	/* Create the output now: a bad path is reported before the program runs. */
 	int fd = open(output, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0) {

@@ -671,15 +671,7 @@ struct profile *profile_load(const char *path, char *err, size_t errlen)
 
 const char *profile_config(const struct profile *p, const char *key)
 {
-	size_t klen = strlen(key);
-	for (const char *line = p->hdr.config.s; line && *line;) {
-		if (!strncmp(line, key, klen) && line[klen] == '=')
-			return line + klen + 1;
-		line = strchr(line, '\n');
-		if (line)
-			line++;
-	}
-	return NULL;
+	return capture_header_config(&p->hdr, key);
 }
 
 uint64_t profile_config_u64(const struct profile *p, const char *key, uint64_t def)

@@ -15,20 +15,6 @@
 #include "../model/heap.h"
 #include "internal.h"
 
-/* The value of key in a header's config text, or NULL. */
-static const char *config_value(const struct capture_header *h, const char *key)
-{
-	size_t klen = strlen(key);
-	for (const char *line = h->config.s; line && *line;) {
-		if (!strncmp(line, key, klen) && line[klen] == '=')
-			return line + klen + 1;
-		line = strchr(line, '\n');
-		if (line)
-			line++;
-	}
-	return NULL;
-}
-
 /* The END record's summary fields, when the capture has them and they
  * tell everything the summary prints. */
 static bool from_end(const char *path, struct record_summary *s)
@@ -44,7 +30,7 @@ static bool from_end(const char *path, struct record_summary *s)
 	const struct capture_header *h = capture_reader_header(r);
 	/* A rate the overhead budget lowered is in the monitor's series,
 	 * spread over the capture: that case reads it all. */
-	const char *budget = config_value(h, "max_overhead_ppm");
+	const char *budget = capture_header_config(h, "max_overhead_ppm");
 	if (!budget || strtoull(budget, NULL, 10) != 0)
 		goto out;
 	uint64_t e[12];
@@ -60,7 +46,7 @@ static bool from_end(const char *path, struct record_summary *s)
 	}
 	if (!have || capture_reader_status(r) != CAPTURE_READ_END || (e[6] && !h->hz))
 		goto out;
-	const char *heap = config_value(h, "heap");
+	const char *heap = capture_header_config(h, "heap");
 	s->samples = e[2];
 	s->threads = (size_t)e[4];
 	s->cpu_ns = e[5] + (e[6] ? e[6] * (1000000000u / h->hz) : 0);
