@@ -427,6 +427,25 @@ static void read_maps(struct collect *c, struct collect_process *p)
 	fclose(f);
 }
 
+/* The process's arguments from /proc, joined by spaces; left as they were
+ * when it cannot be read. */
+static void read_cmdline(struct collect_process *p)
+{
+	char path[64], buf[8192];
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)p->pid);
+	ssize_t n = read_small(path, buf, sizeof(buf));
+	if (n <= 0)
+		return;
+	while (n > 0 && buf[n - 1] == '\0')
+		n--;
+	for (ssize_t i = 0; i < n; i++)
+		if (buf[i] == '\0')
+			buf[i] = ' ';
+	buf[n] = '\0';
+	free(p->cmdline);
+	p->cmdline = xstrdup(buf);
+}
+
 static void read_process_info(struct collect_process *p)
 {
 	char path[64], buf[8192];
@@ -435,18 +454,7 @@ static void read_process_info(struct collect_process *p)
 		buf[strcspn(buf, "\n")] = '\0';
 		snprintf(p->comm, sizeof(p->comm), "%s", buf);
 	}
-	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)p->pid);
-	ssize_t n = read_small(path, buf, sizeof(buf));
-	if (n > 0) {
-		while (n > 0 && buf[n - 1] == '\0')
-			n--;
-		for (ssize_t i = 0; i < n; i++)
-			if (buf[i] == '\0')
-				buf[i] = ' ';
-		buf[n] = '\0';
-		free(p->cmdline);
-		p->cmdline = xstrdup(buf);
-	}
+	read_cmdline(p);
 	snprintf(path, sizeof(path), "/proc/%d/status", (int)p->pid);
 	if (read_small(path, buf, sizeof(buf)) > 0) {
 		const char *pp = strstr(buf, "\nPPid:");
@@ -719,20 +727,9 @@ static void on_comm(struct collect *c, const struct perf_event_header *h, struct
 		maps_clear(p);
 		collect_dwarf_exec(p);
 		snprintf(p->comm, sizeof(p->comm), "%s", comm);
-		char path[64], buf[8192];
-		snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
-		ssize_t n = read_small(path, buf, sizeof(buf));
 		free(p->cmdline);
 		p->cmdline = NULL;
-		if (n > 0) {
-			while (n > 0 && buf[n - 1] == '\0')
-				n--;
-			for (ssize_t i = 0; i < n; i++)
-				if (buf[i] == '\0')
-					buf[i] = ' ';
-			buf[n] = '\0';
-			p->cmdline = xstrdup(buf);
-		}
+		read_cmdline(p);
 		if (p->announced) {
 			/* A second PROCESS record: the pid's new image. */
 			p->announced = false;
