@@ -30,6 +30,19 @@ struct span_ev {
 	uint32_t span;
 };
 
+/* A profile's name in the file: its thread, and its process when the
+ * capture holds several, then suffix. */
+static void thread_profile_name(const struct profile *p, const struct profile_thread *th,
+			 const char *suffix, char *name, size_t cap)
+{
+	const struct profile_process *pr = profile_thread_process(p, th);
+	if (p->nprocesses > 1 && pr)
+		snprintf(name, cap, "%s (tid %" PRIu64 ") in %s (pid %" PRIu64 ")%s", th->name,
+			 th->tid, pr->name, pr->pid, suffix);
+	else
+		snprintf(name, cap, "%s (tid %" PRIu64 ")%s", th->name, th->tid, suffix);
+}
+
 static int ev_by_start(const void *a, const void *b)
 {
 	const struct span_ev *x = a, *y = b;
@@ -113,12 +126,7 @@ static bool put_span_profiles(const struct profile *p, uint32_t first_frame, boo
 			hi = e[k].end > hi ? e[k].end : hi;
 		const struct profile_thread *th = &p->threads[t];
 		char name[512];
-		const struct profile_process *pr = profile_thread_process(p, th);
-		if (p->nprocesses > 1 && pr)
-			snprintf(name, sizeof(name), "%s (tid %" PRIu64 ") in %s (pid %" PRIu64 ") spans",
-				 th->name, th->tid, pr->name, pr->pid);
-		else
-			snprintf(name, sizeof(name), "%s (tid %" PRIu64 ") spans", th->name, th->tid);
+		thread_profile_name(p, th, " spans", name, sizeof(name));
 		fputs(first && !wrote ? "\n{\"type\":\"evented\",\"name\":"
 				      : ",\n{\"type\":\"evented\",\"name\":",
 		      out);
@@ -215,12 +223,7 @@ static int speedscope_write(const struct profile *p, FILE *out, char *err, size_
 			continue;
 		const struct profile_thread *th = &p->threads[t];
 		char name[512];
-		const struct profile_process *pr = profile_thread_process(p, th);
-		if (p->nprocesses > 1 && pr)
-			snprintf(name, sizeof(name), "%s (tid %" PRIu64 ") in %s (pid %" PRIu64 ")",
-				 th->name, th->tid, pr->name, pr->pid);
-		else
-			snprintf(name, sizeof(name), "%s (tid %" PRIu64 ")", th->name, th->tid);
+		thread_profile_name(p, th, "", name, sizeof(name));
 		fputs(first ? "\n{\"type\":\"sampled\",\"name\":" : ",\n{\"type\":\"sampled\",\"name\":",
 		      out);
 		first = false;
