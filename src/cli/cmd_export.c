@@ -139,6 +139,7 @@ int cmd_export(int argc, char **argv)
 	enum heap_metric metric = HEAP_LEAK_BYTES;
 	struct profile_filter filter;
 	profile_filter_init(&filter);
+	struct profile *p = NULL, *view = NULL; /* view: p, or a filtered view of it */
 	int rc = 2;
 	int c;
 	while ((c = getopt_long(argc, argv, "f:o:h", opts, NULL)) != -1) {
@@ -210,43 +211,36 @@ int cmd_export(int argc, char **argv)
 
 	rc = 1;
 	char err[512] = "";
-	struct profile *p = cli_load_profile(input, ex->timeline ? PROFILE_SAMPLE_TIMES : 0);
+	p = cli_load_profile(input, ex->timeline ? PROFILE_SAMPLE_TIMES : 0);
 	if (!p)
 		goto out;
 	if (ex == &export_spans && !p->spans) {
 		cli_error("export: capture '%s' holds no spans, counters or GC events; "
 			  "instrument the program with the span API of oneprof.h (see "
 			  "doc/instrumentation.md) and record it again", input);
-		profile_free(p);
 		goto out;
 	}
 	if (spans && !profile_span_view(p)) {
 		cli_error("export: capture '%s' holds no spans; instrument the program with the "
 			  "span API of oneprof.h (see doc/instrumentation.md) and record it again",
 			  input);
-		profile_free(p);
 		goto out;
 	}
 	if (heap && !profile_heap_view(p, metric)) {
 		cli_error("export: capture '%s' holds no heap events; record with 'oneprof record "
 			  "--heap' (or --heap-sample)", input);
-		profile_free(p);
 		goto out;
 	}
 	/* Filters give a view of the profile; every exporter reads it as
 	 * it reads a whole profile. */
-	struct profile *view = p;
+	view = p;
 	if (profile_filter_active(&filter) && !(view = profile_filter(p, &filter, err, sizeof(err)))) {
 		cli_error("export: %s", err);
 		rc = 2;
-		profile_free(p);
 		goto out;
 	}
 	if (ex == &export_perfview && !to_stdout && ends_with(output, ".zip")) {
 		rc = write_zipped(ex, view, output, err, sizeof(err));
-		if (view != p)
-			profile_view_free(view);
-		profile_free(p);
 		if (rc != 0) {
 			cli_error("export: %s", err);
 			rc = 1;
@@ -259,9 +253,6 @@ int cmd_export(int argc, char **argv)
 	if (!out) {
 		cli_error("export: cannot write '%s': %s; choose a writable path with -o", output,
 			  strerror(errno));
-		if (view != p)
-			profile_view_free(view);
-		profile_free(p);
 		goto out;
 	}
 	rc = export_run(ex, view, out, err, sizeof(err));
@@ -269,9 +260,6 @@ int cmd_export(int argc, char **argv)
 		snprintf(err, sizeof(err), "writing '%s' failed: %s", output, strerror(errno));
 		rc = -1;
 	}
-	if (view != p)
-		profile_view_free(view);
-	profile_free(p);
 	if (rc != 0) {
 		cli_error("export: %s", err);
 		rc = 1;
@@ -280,6 +268,9 @@ int cmd_export(int argc, char **argv)
 	if (!to_stdout)
 		fprintf(cli_err, "oneprof: wrote %s to '%s'\n", ex->name, output);
 out:
+	if (view != p)
+		profile_view_free(view);
+	profile_free(p);
 	profile_filter_release(&filter);
 	return rc;
 }
