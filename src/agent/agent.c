@@ -82,7 +82,8 @@ static int agent_begin(void)
 		return -1;
 	}
 	/* The sampler first: the capture's header names the timer it chose. */
-	spans_start(); /* its clock before the writer runs */
+	ticks_start(); /* the event clock before anything stamps an event */
+	spans_start();
 	int rc = heap_start();
 	if (rc == 0)
 		rc = sampler_install();

@@ -239,6 +239,52 @@ extern struct agent agent AGENT_HIDDEN;
 	}
 
 uint64_t agent_now_ns(void) AGENT_HIDDEN;
+
+/* ticks.c: the clock heap and span events are stamped with (TSC counts
+ * where the TSC is invariant, else ns), 56 bits since the capture start;
+ * the writer converts them to ns since the start. */
+#define TICKS_MASK ((1ull << 56) - 1)
+extern bool ticks_tsc AGENT_HIDDEN;
+extern uint64_t ticks_tsc0 AGENT_HIDDEN;
+static inline uint64_t ticks_rdtsc(void)
+{
+#if defined(__x86_64__)
+	uint32_t lo, hi;
+	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+	return (uint64_t)hi << 32 | lo;
+#else
+	return 0;
+#endif
+}
+static inline uint64_t ticks_now(void)
+{
+	if (__builtin_expect(ticks_tsc, 1))
+		return (ticks_rdtsc() - ticks_tsc0) & TICKS_MASK;
+	return (agent_now_ns() - agent.start_ns) & TICKS_MASK;
+}
+/* At the capture start, before any event. */
+void ticks_start(void) AGENT_HIDDEN;
+/* The writer, once a drain: a calibration point, returned as ticks;
+ * events stamped before it are in their rings (bar one caught between
+ * its clock and its commit). */
+uint64_t ticks_calibrate(void) AGENT_HIDDEN;
+uint64_t ticks_latest(void) AGENT_HIDDEN;
+uint64_t ticks_latest_ns(void) AGENT_HIDDEN;
+/* The writer's conversion (not thread-safe: the writer's alone), inline
+ * for the segment between two calibration points that the last one used:
+ * ns = hi_ns - (hi - ticks) * mult / 2^32 for lo <= ticks <= hi. */
+struct ticks_segment {
+	uint64_t lo, hi, hi_ns, mult;
+};
+extern struct ticks_segment ticks_seg AGENT_HIDDEN;
+uint64_t ticks_to_ns_slow(uint64_t ticks) AGENT_HIDDEN;
+static inline uint64_t ticks_to_ns(uint64_t ticks)
+{
+	const struct ticks_segment *g = &ticks_seg;
+	if (__builtin_expect(ticks >= g->lo && ticks <= g->hi, 1))
+		return g->hi_ns - (uint64_t)(((unsigned __int128)(g->hi - ticks) * g->mult) >> 32);
+	return ticks_to_ns_slow(ticks);
+}
 /* Stops sampling and completes the capture (END record); false when the
  * agent was not running in this process. Used at exit and before exec. */
 bool agent_finish(void) AGENT_HIDDEN;

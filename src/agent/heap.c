@@ -257,9 +257,12 @@ static struct ring *orphan;
 static atomic_flag orphan_lock = ATOMIC_FLAG_INIT;
 static _Atomic uint64_t heap_lost_full, heap_lost_stopped;
 
-static uint64_t now_rel(void)
+/* Events are stamped with the event clock (ticks.c): an rdtsc, where a
+ * clock_gettime per allocation and free would cost more than the rest of
+ * the event. */
+static inline uint64_t now_rel(void)
 {
-	return agent_now_ns() - agent.start_ns;
+	return ticks_now();
 }
 
 /* A loop allocating at one call site walks the same stack from the same
@@ -269,31 +272,38 @@ static uint64_t now_rel(void)
  * would give the same frames, so they are reused with their hash (the
  * check reads a handful of slots; the walk searches the tables for every
  * frame). Exact: anything that could change the walk misses. */
-#define STACK_CACHE 16
+#define STACK_CACHE_SETS 4
+#define STACK_CACHE_WAYS 4
 #define STACK_CACHE_DEPTH 32
 struct stack_cache_entry {
 	uintptr_t pc, sp, fp; /* 0 sp: empty */
 	unsigned gen, nreads, n, reason, cap;
+	unsigned victim; /* way 0 of a set: the way its next miss replaces */
 	uint64_t hash;
 	uintptr_t addr[UNWIND_TRACE_MAX], val[UNWIND_TRACE_MAX];
 	uint64_t pcs[STACK_CACHE_DEPTH]; /* as in raw[1..n] */
 };
-_Static_assert(STACK_CACHE * sizeof(struct stack_cache_entry) <= HEAP_STACK_CACHE_BYTES,
+_Static_assert(STACK_CACHE_SETS * STACK_CACHE_WAYS * sizeof(struct stack_cache_entry) <=
+		       HEAP_STACK_CACHE_BYTES,
 	       "the stack cache fits the memory the heap ring maps for it");
 
-static struct stack_cache_entry *stack_cache_of(const struct agent_thread *t, uintptr_t pc,
+/* The set of walks that start from (pc, sp): its first way. Several
+ * stacks share a first frame (an allocation wrapper called from many
+ * places), hence ways: each is told apart by the stack slots it read. */
+static struct stack_cache_entry *stack_cache_set(const struct agent_thread *t, uintptr_t pc,
 						 uintptr_t sp)
 {
 	struct stack_cache_entry *c = (struct stack_cache_entry *)(t->heap_seen + HEAP_SEEN);
-	return &c[((pc ^ (sp >> 4)) * 0x9e3779b97f4a7c15ull) >> (64 - 4)];
+	size_t set = ((pc ^ (sp >> 4)) * 0x9e3779b97f4a7c15ull) >> (64 - 2);
+	return &c[set * STACK_CACHE_WAYS];
 }
 
 /* The frames of e into raw[1...] when e holds the walk from regs. */
 static bool stack_cache_hit(const struct stack_cache_entry *e, const struct unwind_regs *regs,
-			    unsigned cap, uint64_t *raw)
+			    unsigned cap, unsigned gen, uint64_t *raw)
 {
 	if (e->sp != regs->sp || e->pc != regs->pc || e->fp != regs->fp || e->cap != cap ||
-	    e->gen != unwind_generation())
+	    e->gen != gen)
 		return false;
 	for (unsigned i = 0; i < e->nreads; i++)
 		if (*(const volatile uintptr_t *)e->addr[i] != e->val[i])
@@ -324,12 +334,17 @@ static __attribute__((noinline)) unsigned capture_stack(const struct agent_threa
 			 * above our frame's return address, its frame pointer
 			 * the one our frame saved. */
 			struct unwind_regs regs = { ra, fp + 16, up };
-			struct stack_cache_entry *e = stack_cache_of(t, ra, fp + 16);
-			if (stack_cache_hit(e, &regs, cap, raw)) {
-				*reason = e->reason;
-				*hash = e->hash;
-				return e->n;
+			struct stack_cache_entry *set = stack_cache_set(t, ra, fp + 16);
+			unsigned gen = unwind_generation();
+			for (unsigned w = 0; w < STACK_CACHE_WAYS; w++) {
+				struct stack_cache_entry *e = &set[w];
+				if (stack_cache_hit(e, &regs, cap, gen, raw)) {
+					*reason = e->reason;
+					*hash = e->hash;
+					return e->n;
+				}
 			}
+			struct stack_cache_entry *e = &set[set->victim++ % STACK_CACHE_WAYS];
 			struct unwind_trace trace;
 			unsigned n = unwind_walk_traced(&regs, t->stack_lo, t->stack_hi, raw + 1,
 							cap - 1, reason, &trace);
@@ -417,11 +432,15 @@ static void commit(struct ring *r, uint64_t n)
 {
 	uint64_t head = atomic_load_explicit(&r->head, memory_order_relaxed);
 	ring_commit(r, n);
-	/* Crossing a quarter of the ring: the writer drains now rather than at
-	 * its next tick. */
+	/* At each quarter of the ring written, a look at the writer's
+	 * position: a quarter or more waiting, and the writer drains now
+	 * rather than at its next tick. Reading its position at every event
+	 * would cost a cache miss each. */
 	uint64_t q = r->words / 4;
-	uint64_t used = head + n - atomic_load_explicit(&r->tail, memory_order_relaxed);
-	if (used >= q && used - n < q)
+	if ((head + n) / q == head / q)
+		return;
+	r->tail_seen = atomic_load_explicit(&r->tail, memory_order_acquire);
+	if (head + n - r->tail_seen >= q)
 		heap_wake_writer();
 }
 
@@ -865,11 +884,8 @@ void heap_thread_init(struct agent_thread *t)
 void heap_forget(void)
 {
 	atomic_flag_clear(&orphan_lock);
-	if (orphan) {
-		atomic_store(&orphan->head, 0);
-		atomic_store(&orphan->tail, 0);
-		atomic_store(&orphan->dropped, 0);
-	}
+	if (orphan)
+		ring_reset(orphan);
 	if (sampled)
 		memset(sampled, 0, SAMPLE_BUCKETS * (sizeof(*sampled) + sizeof(*sampled_home)));
 	atomic_store(&waiters, 0);

@@ -14,12 +14,19 @@
 
 #define RING_PAD (1ull << 63)
 
+/* The producer's and the consumer's words lie on cache lines of their
+ * own, and each side keeps the other's position as it last read it: it
+ * reads the other's line again only when its copy says the ring is full
+ * (producer) or empty (consumer). A heap event per allocation would
+ * otherwise move both lines between the cores at every event. */
 struct ring {
-	_Atomic uint64_t head; /* words written, producer-owned */
-	_Atomic uint64_t tail; /* words consumed, consumer-owned */
+	uint64_t words;		/* capacity, a power of two; read-only */
 	_Atomic uint64_t dropped;
-	uint64_t words;        /* capacity, a power of two */
-	uint64_t data[];
+	_Alignas(64) _Atomic uint64_t head; /* words written, producer-owned */
+	uint64_t tail_seen;	/* producer: tail as it last read it */
+	_Alignas(64) _Atomic uint64_t tail; /* words consumed, consumer-owned */
+	uint64_t head_seen;	/* consumer: head as it last read it */
+	_Alignas(64) uint64_t data[];
 };
 
 /* Reserves n words (n >= 1) for one record, or returns NULL when full.
@@ -27,12 +34,14 @@ struct ring {
 static inline uint64_t *ring_reserve(struct ring *r, uint64_t n)
 {
 	uint64_t head = atomic_load_explicit(&r->head, memory_order_relaxed);
-	uint64_t tail = atomic_load_explicit(&r->tail, memory_order_acquire);
 	uint64_t pos = head & (r->words - 1);
 	uint64_t pad = pos + n > r->words ? r->words - pos : 0;
-	if (n > r->words || head + pad + n - tail > r->words) {
-		atomic_fetch_add_explicit(&r->dropped, 1, memory_order_relaxed);
-		return NULL;
+	if (head + pad + n - r->tail_seen > r->words) {
+		r->tail_seen = atomic_load_explicit(&r->tail, memory_order_acquire);
+		if (n > r->words || head + pad + n - r->tail_seen > r->words) {
+			atomic_fetch_add_explicit(&r->dropped, 1, memory_order_relaxed);
+			return NULL;
+		}
 	}
 	if (pad) {
 		r->data[pos] = RING_PAD | pad;
@@ -55,9 +64,11 @@ static inline const uint64_t *ring_peek(struct ring *r)
 {
 	for (;;) {
 		uint64_t tail = atomic_load_explicit(&r->tail, memory_order_relaxed);
-		uint64_t head = atomic_load_explicit(&r->head, memory_order_acquire);
-		if (tail == head)
-			return NULL;
+		if (tail == r->head_seen) {
+			r->head_seen = atomic_load_explicit(&r->head, memory_order_acquire);
+			if (tail == r->head_seen)
+				return NULL;
+		}
 		const uint64_t *rec = &r->data[tail & (r->words - 1)];
 		if (!(*rec & RING_PAD))
 			return rec;
@@ -69,6 +80,15 @@ static inline void ring_release(struct ring *r, uint64_t n)
 {
 	uint64_t tail = atomic_load_explicit(&r->tail, memory_order_relaxed);
 	atomic_store_explicit(&r->tail, tail + n, memory_order_release);
+}
+
+/* Empty, as new (no producer or consumer running). */
+static inline void ring_reset(struct ring *r)
+{
+	atomic_store(&r->head, 0);
+	atomic_store(&r->tail, 0);
+	atomic_store(&r->dropped, 0);
+	r->tail_seen = r->head_seen = 0;
 }
 
 #endif

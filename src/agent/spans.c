@@ -9,10 +9,8 @@
  * stores and a release store of the ring's head: no lock, no allocation,
  * no string copy; names are read by the writer from their pointer.
  *
- * Timestamps are rdtsc ticks when the TSC is invariant (constant_tsc and
- * nonstop_tsc), CLOCK_MONOTONIC ns since the capture start elsewhere. The
- * writer converts ticks with calibration points it takes itself, one per
- * drain, piecewise-linear between them.
+ * Timestamps are the agent's event ticks (ticks.c), converted by the
+ * writer.
  *
  * Drop mode (default): a full ring drops, and keeps the recorded stream
  * balanced: a begin goes in only if the ring also has room for the end of
@@ -61,7 +59,6 @@ enum {
 	SP_BEGIN_NAME = 16,
 };
 #define SP_KIND_MAX 63
-#define SP_TICKS_MASK ((1ull << 56) - 1)
 #define SP_ATTR_MAX 255
 /* Most slots one record takes: an ATTR_STR of 255 bytes. */
 #define SP_REC_MAX (2 + (SP_ATTR_MAX + 7) / 8)
@@ -102,122 +99,8 @@ static __thread struct spans_tls spans_me __attribute__((tls_model("initial-exec
 
 volatile int oneprof_spans_on __attribute__((visibility("default")));
 
-static bool spans_tsc;       /* ticks are TSC ticks, else ns since start */
-static uint64_t spans_tsc0;  /* TSC at start */
 static unsigned spans_max_depth = 256;
 static bool spans_flight;
-
-/* --- clock --- */
-
-static inline uint64_t rdtsc(void)
-{
-#if defined(__x86_64__)
-	uint32_t lo, hi;
-	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
-	return (uint64_t)hi << 32 | lo;
-#else
-	return 0;
-#endif
-}
-
-static inline uint64_t spans_ticks(void)
-{
-	if (likely(spans_tsc))
-		return (rdtsc() - spans_tsc0) & SP_TICKS_MASK;
-	return (agent_now_ns() - agent.start_ns) & SP_TICKS_MASK;
-}
-
-static bool tsc_usable(void)
-{
-#if defined(__x86_64__)
-	static int known = -1; /* checked once per process */
-	if (known >= 0)
-		return known;
-	known = 0;
-	FILE *f = fopen("/proc/cpuinfo", "re");
-	if (!f)
-		return false;
-	char line[4096];
-	while (fgets(line, sizeof(line), f)) {
-		if (strncmp(line, "flags", 5))
-			continue;
-		known = strstr(line, " constant_tsc") && strstr(line, " nonstop_tsc");
-		break;
-	}
-	fclose(f);
-	return known;
-#else
-	return false;
-#endif
-}
-
-/* Calibration points (ticks, ns since start), oldest first, bounded. */
-#define CAL_MAX 4096
-static struct cal {
-	uint64_t ticks, ns;
-} cal[CAL_MAX];
-static unsigned cal_first, cal_n; /* a ring of points */
-
-static struct cal *cal_at(unsigned i)
-{
-	return &cal[(cal_first + i) % CAL_MAX];
-}
-
-/* rdtsc, clock, rdtsc: the clock read lies between the two ticks. */
-static struct cal cal_take(void)
-{
-	struct cal c;
-	if (!spans_tsc) {
-		c.ns = c.ticks = agent_now_ns() - agent.start_ns;
-		return c;
-	}
-	uint64_t a = rdtsc();
-	uint64_t ns = agent_now_ns();
-	uint64_t b = rdtsc();
-	c.ticks = ((a + (b - a) / 2) - spans_tsc0) & SP_TICKS_MASK;
-	c.ns = ns - agent.start_ns;
-	return c;
-}
-
-static void cal_add(struct cal c)
-{
-	if (cal_n && c.ticks <= cal_at(cal_n - 1)->ticks)
-		return;
-	if (cal_n == CAL_MAX) {
-		cal_first = (cal_first + 1) % CAL_MAX;
-		cal_n--;
-	}
-	*cal_at(cal_n++) = c;
-}
-
-static uint64_t seg(const struct cal *a, const struct cal *b, uint64_t t)
-{
-	double rate = (double)(b->ns - a->ns) / (double)(b->ticks - a->ticks);
-	double ns = (double)a->ns + ((double)t - (double)a->ticks) * rate;
-	return ns < 0 ? 0 : (uint64_t)ns;
-}
-
-static uint64_t ticks_to_ns(uint64_t t)
-{
-	if (!spans_tsc)
-		return t;
-	if (cal_n < 2)
-		return cal_n ? cal_at(0)->ns : 0;
-	/* Events are mostly recent: search from the newest segment. */
-	unsigned lo = 0, hi = cal_n - 1;
-	if (t >= cal_at(hi)->ticks)
-		return seg(cal_at(hi - 1), cal_at(hi), t);
-	if (t <= cal_at(0)->ticks)
-		return seg(cal_at(0), cal_at(1), t);
-	while (hi - lo > 1) {
-		unsigned mid = lo + (hi - lo) / 2;
-		if (cal_at(mid)->ticks <= t)
-			lo = mid;
-		else
-			hi = mid;
-	}
-	return seg(cal_at(lo), cal_at(hi), t);
-}
 
 /* --- producer --- */
 
@@ -309,7 +192,7 @@ static __attribute__((noinline)) void begin_slow(struct spans_tls *me, uint64_t 
 		bump(&me->ring->dropped);
 		return;
 	}
-	put(me, w0 | spans_ticks(), w1);
+	put(me, w0 | ticks_now(), w1);
 	me->depth++;
 	publish(me);
 }
@@ -322,7 +205,7 @@ static inline void span_begin(uint64_t type, const void *payload)
 	if (likely(me->state == SP_READY && !me->skip && me->depth < spans_max_depth &&
 		   me->head + me->depth + me->gc_open + 2 <= me->limit)) {
 		struct spans_slot *s = &me->ring->slots[me->head & me->ring->mask];
-		s->w0 = type << 56 | spans_ticks();
+		s->w0 = type << 56 | ticks_now();
 		s->w1 = (uint64_t)(uintptr_t)payload;
 		me->head++;
 		me->depth++;
@@ -368,7 +251,7 @@ static __attribute__((noinline)) void end_slow(struct spans_tls *me)
 	}
 	/* The room was set aside when the span began. */
 	me->depth--;
-	put(me, (uint64_t)SP_END << 56 | spans_ticks(), me->depth);
+	put(me, (uint64_t)SP_END << 56 | ticks_now(), me->depth);
 	publish(me);
 }
 
@@ -378,7 +261,7 @@ ONEPROF_API void oneprof_span_end(void)
 	if (likely(me->state == SP_READY && !me->skip && me->depth)) {
 		struct spans_slot *s = &me->ring->slots[me->head & me->ring->mask];
 		me->depth--;
-		s->w0 = (uint64_t)SP_END << 56 | spans_ticks();
+		s->w0 = (uint64_t)SP_END << 56 | ticks_now();
 		s->w1 = me->depth;
 		me->head++;
 		atomic_store_explicit(&me->ring->head, me->head, memory_order_release);
@@ -410,7 +293,7 @@ ONEPROF_API void oneprof_span_attr_int(const char *key, long long value)
 	struct spans_tls *me = &spans_me;
 	if (!event_ok(me, 2))
 		return;
-	put(me, (uint64_t)SP_ATTR_INT << 56 | spans_ticks(), (uint64_t)(uintptr_t)key);
+	put(me, (uint64_t)SP_ATTR_INT << 56 | ticks_now(), (uint64_t)(uintptr_t)key);
 	put(me, (uint64_t)SP_CONT << 56 | me->depth, (uint64_t)value);
 	publish(me);
 }
@@ -422,7 +305,7 @@ ONEPROF_API void oneprof_span_attr(const char *key, const char *value)
 	uint64_t words = (len + 7) / 8;
 	if (!event_ok(me, 2 + (words ? words - 1 : 0)))
 		return;
-	put(me, (uint64_t)SP_ATTR_STR << 56 | spans_ticks(), (uint64_t)(uintptr_t)key);
+	put(me, (uint64_t)SP_ATTR_STR << 56 | ticks_now(), (uint64_t)(uintptr_t)key);
 	/* The first continuation holds depth and length and 8 bytes; the
 	 * others 8 bytes each. */
 	for (uint64_t i = 0; i < (words ? words : 1); i++) {
@@ -439,7 +322,7 @@ ONEPROF_API void oneprof_ops(const char *kind, unsigned long long n)
 	struct spans_tls *me = &spans_me;
 	if (!event_ok(me, 2))
 		return;
-	put(me, (uint64_t)SP_OPS << 56 | spans_ticks(), (uint64_t)(uintptr_t)kind);
+	put(me, (uint64_t)SP_OPS << 56 | ticks_now(), (uint64_t)(uintptr_t)kind);
 	put(me, (uint64_t)SP_CONT << 56 | me->depth, n);
 	publish(me);
 }
@@ -455,7 +338,7 @@ ONEPROF_API void oneprof_gc_begin(void)
 			me->gc_skip = true;
 		return;
 	}
-	put(me, (uint64_t)SP_GC_BEGIN << 56 | spans_ticks(), 0);
+	put(me, (uint64_t)SP_GC_BEGIN << 56 | ticks_now(), 0);
 	me->gc_open = true;
 	publish(me);
 }
@@ -471,7 +354,7 @@ ONEPROF_API void oneprof_gc_end(unsigned long long bytes_reclaimed)
 	if (!me->gc_open || me->state != SP_READY)
 		return;
 	me->gc_open = false;
-	put(me, (uint64_t)SP_GC_END << 56 | spans_ticks(), bytes_reclaimed);
+	put(me, (uint64_t)SP_GC_END << 56 | ticks_now(), bytes_reclaimed);
 	publish(me);
 }
 
@@ -813,7 +696,7 @@ static size_t w_record(struct agent_thread *t, struct spans_wthread *wt, const u
 		       size_t avail)
 {
 	unsigned type = (unsigned)(s[0] >> 56);
-	uint64_t ns = ticks_to_ns(s[0] & SP_TICKS_MASK);
+	uint64_t ns = ticks_to_ns(s[0] & TICKS_MASK);
 	uint64_t tid = (uint64_t)t->tid;
 	if (type != SP_CONT)
 		wt->last_ns = ns;
@@ -922,7 +805,7 @@ static void drain_drop(struct agent_thread *t, struct spans_ring *r, bool at_exi
 	uint64_t buf[2 * SP_REC_MAX];
 	while (tail < head) {
 		const struct spans_slot *s = &r->slots[tail & r->mask];
-		if (!at_exit && (s->w0 & SP_TICKS_MASK) >= cal_last_ticks)
+		if (!at_exit && (s->w0 & TICKS_MASK) >= cal_last_ticks)
 			break;
 		size_t n = 0;
 		for (; n < SP_REC_MAX && tail + n < head; n++) {
@@ -973,7 +856,7 @@ static void drain_flight(struct agent_thread *t, struct spans_ring *r, uint64_t 
 	/* Skip to a record start and past the window start. */
 	while (i < h1) {
 		const uint64_t *s = &scratch[2 * (i - from)];
-		if ((s[0] >> 56) != SP_CONT && (s[0] & SP_TICKS_MASK) >= window_ticks)
+		if ((s[0] >> 56) != SP_CONT && (s[0] & TICKS_MASK) >= window_ticks)
 			break;
 		gap = true;
 		i++;
@@ -1006,9 +889,7 @@ static uint64_t dump_seen;
 
 void spans_drain_begin(bool at_exit)
 {
-	struct cal c = cal_take();
-	cal_add(c);
-	cal_last_ticks = c.ticks;
+	cal_last_ticks = ticks_latest();
 	(void)at_exit;
 }
 
@@ -1026,7 +907,7 @@ void spans_drain_thread(struct agent_thread *t, bool at_exit)
 		uint32_t req = atomic_load(&dump_req);
 		if (req != dump_seen || at_exit) {
 			uint64_t win = (uint64_t)agent.cfg.span_window * 1000000000u;
-			uint64_t now = cal_at(cal_n - 1)->ns;
+			uint64_t now = ticks_latest_ns();
 			/* The window start in ticks: invert the newest segment. */
 			uint64_t start_ns = now > win ? now - win : 0;
 			uint64_t lo = 0, hi = cal_last_ticks;
@@ -1119,12 +1000,6 @@ void spans_start(void)
 	spans_max_depth = agent.cfg.span_max_depth;
 	spans_flight = agent.cfg.span_mode == 1;
 	min_ns = agent.cfg.span_min_ns;
-	spans_tsc = tsc_usable();
-	if (spans_tsc)
-		spans_tsc0 = rdtsc();
-	cal_first = cal_n = 0;
-	struct cal c = cal_take();
-	cal_add(c);
 	if (agent.cfg.dump_signo > 0 && spans_flight) {
 		struct sigaction sa;
 		memset(&sa, 0, sizeof(sa));

@@ -122,13 +122,10 @@ static struct agent_thread *register_self(void)
 	return t;
 }
 
-static void ring_reset(struct ring *r)
+static void ring_reset_if(struct ring *r)
 {
-	if (!r)
-		return;
-	atomic_store(&r->head, 0);
-	atomic_store(&r->tail, 0);
-	atomic_store(&r->dropped, 0);
+	if (r)
+		ring_reset(r);
 }
 
 /* The agent's own allocations (pthread_getattr_np reads /proc with
@@ -145,8 +142,8 @@ struct agent_thread *threads_register_self(void)
 
 void threads_adopt_self(struct agent_thread *t)
 {
-	ring_reset(t->ring);
-	ring_reset(t->heap_ring);
+	ring_reset_if(t->ring);
+	ring_reset_if(t->heap_ring);
 	t->heap_allocs = t->heap_bytes = t->heap_frees = t->heap_totals_sent = 0;
 	t->next = NULL;
 	t->tid = (pid_t)syscall(SYS_gettid);
@@ -175,8 +172,8 @@ void threads_session_reset(void)
 			continue;
 		}
 		sampler_thread_stop(t);
-		ring_reset(t->ring);
-		ring_reset(t->heap_ring);
+		ring_reset_if(t->ring);
+		ring_reset_if(t->heap_ring);
 		t->heap_allocs = t->heap_bytes = t->heap_frees = t->heap_totals_sent = 0;
 		if (child)
 			t->tid = (pid_t)syscall(SYS_gettid);

@@ -57,6 +57,14 @@ enum capture_header_key {
 /* Record kinds. A record is varint kind, varint body length, body; the
  * reader skips kinds it does not know, so new sources add kinds without
  * breaking older readers. Ranges are reserved per source family. */
+/* HEAP_EVENTS: threads one record may name */
+#define CAPTURE_HEAP_EVENTS_MAX_THREADS 64
+/* HEAP_EVENTS event head: flag bits below the time delta */
+#define CAPTURE_HEAP_EV_ALLOC 1u   /* an allocation; else a free */
+#define CAPTURE_HEAP_EV_THREAD 2u  /* a thread slot follows; else the previous event's */
+#define CAPTURE_HEAP_EV_LABELS 4u  /* an allocation's label set follows */
+#define CAPTURE_HEAP_EV_SHIFT 3
+
 enum capture_record_kind {
 	/* 1..15: definitions and control */
 	CAPTURE_REC_STRING = 1,     /* id, bytes */
@@ -79,6 +87,9 @@ enum capture_record_kind {
 	/* tid, allocations, bytes allocated, frees: the thread's running
 	 * totals of every call, sampled or not */
 	CAPTURE_REC_HEAP_TOTALS = 26,
+	/* Many HEAP_ALLOC and HEAP_FREE events, delta-coded (see
+	 * doc/capture-format.md, "Heap event batches") */
+	CAPTURE_REC_HEAP_EVENTS = 27,
 	/* 32..39: spans and labels. Span events of one thread are in the
 	 * order the thread made them; an event without a tid field (ATTR)
 	 * belongs to its thread's innermost open span. */

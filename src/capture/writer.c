@@ -168,6 +168,17 @@ static void append_record(struct capture_writer *w, unsigned kind)
 		capture_writer_flush(w);
 }
 
+void capture_write_body(struct capture_writer *w, unsigned kind, const void *body, size_t len)
+{
+	if (w->tally && kind < 128)
+		w->tally->records[kind]++;
+	capture_buf_varint(&w->payload, kind);
+	capture_buf_varint(&w->payload, len);
+	capture_buf_bytes(&w->payload, body, len);
+	if (w->payload.len >= w->chunk_bytes)
+		capture_writer_flush(w);
+}
+
 void capture_write_string(struct capture_writer *w, uint64_t id, const char *s, size_t len)
 {
 	capture_buf_varint(&w->scratch, id);

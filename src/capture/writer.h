@@ -55,6 +55,8 @@ void capture_write_mapping_pid(struct capture_writer *w, uint64_t id, uint64_t s
 			       uint64_t pid);
 void capture_write_stack_pid(struct capture_writer *w, uint64_t id, unsigned end_reason,
 			     const uint64_t *pcs, size_t n, uint64_t pid);
+/* A record whose body the caller encoded. */
+void capture_write_body(struct capture_writer *w, unsigned kind, const void *body, size_t len);
 /* Any record whose body is only varints. */
 void capture_write_varints(struct capture_writer *w, unsigned kind, const uint64_t *fields,
 			   size_t n);

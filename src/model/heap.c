@@ -11,6 +11,7 @@
  *
  * Memory: one entry per live block (32 bytes), one per site, and a
  * bounded set of recently freed addresses for double-free detection. */
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -399,8 +400,81 @@ static bool heap_configured(const struct profile *p)
 	return v && strncmp(v, "off", 3) != 0;
 }
 
+/* The heap model, made with the capture's sampling rate at its first
+ * heap record. */
+static struct heap_state *heap_begin(struct profile *p)
+{
+	bool first = !p->heap;
+	struct heap_state *st = state(p);
+	if (first) {
+		p->heap->sample_rate = profile_config_u64(p, "heap_sample", 0);
+		p->heap->sampled = p->heap->sample_rate != 0;
+	}
+	return st;
+}
+
+/* A HEAP_EVENTS batch (doc/capture-format.md): the events in order,
+ * each checked before it is applied, so a damaged record keeps the
+ * events before the damage. */
+static bool heap_events(struct profile *p, const struct capture_record *rec)
+{
+	struct cursor c = cursor_make(rec->body, rec->len);
+	uint64_t time = 0;
+	uint64_t tid[CAPTURE_HEAP_EVENTS_MAX_THREADS], addr[CAPTURE_HEAP_EVENTS_MAX_THREADS];
+	struct profile_thread *thread[CAPTURE_HEAP_EVENTS_MAX_THREADS];
+	unsigned nslots = 0, slot = UINT_MAX;
+	while (cursor_left(&c)) {
+		uint64_t head = cursor_varint(&c);
+		bool alloc = head & CAPTURE_HEAP_EV_ALLOC;
+		time += head >> CAPTURE_HEAP_EV_SHIFT;
+		if (head & CAPTURE_HEAP_EV_THREAD) {
+			uint64_t s = cursor_varint(&c);
+			if (s == nslots && nslots < CAPTURE_HEAP_EVENTS_MAX_THREADS) {
+				tid[nslots] = cursor_varint(&c);
+				if (tid[nslots] > UINT32_MAX)
+					return false;
+				thread[nslots] = NULL; /* made at its first use */
+				addr[nslots++] = 0;
+			} else if (s >= nslots) {
+				return false;
+			}
+			slot = (unsigned)s;
+		}
+		if (slot == UINT_MAX)
+			return false;
+		uint64_t a = addr[slot] + (uint64_t)zigzag_decode(cursor_varint(&c));
+		uint64_t size = 0, stack = 0, labels = 0;
+		if (alloc) {
+			size = cursor_varint(&c);
+			stack = cursor_varint(&c);
+			if (head & CAPTURE_HEAP_EV_LABELS)
+				labels = cursor_varint(&c);
+		}
+		if (c.bad || stack > p->nstacks || (labels && labels >= p->nlabel_sets) ||
+		    (head >> CAPTURE_HEAP_EV_SHIFT) > UINT64_MAX - time)
+			return false;
+		addr[slot] = a;
+		if (count_only) {
+			p->heap->allocs += alloc;
+			p->heap->frees += !alloc;
+			continue;
+		}
+		if (!thread[slot])
+			thread[slot] = profile_thread_get(p, tid[slot], time);
+		if (alloc)
+			on_alloc(p, time, thread[slot], a, size, stack, (uint32_t)labels);
+		else
+			on_free(p, time, thread[slot], a);
+	}
+	return true;
+}
+
 bool profile_heap_record(struct profile *p, const struct capture_record *rec)
 {
+	if (rec->kind == CAPTURE_REC_HEAP_EVENTS) {
+		heap_begin(p);
+		return heap_events(p, rec);
+	}
 	/* A count is all the quick summary wants of an event: no field of
 	 * it is read (record's summary of a capture of millions of them). */
 	if (count_only && p->heap &&
@@ -425,12 +499,7 @@ bool profile_heap_record(struct profile *p, const struct capture_record *rec)
 	 * heap's business. */
 	if (rec->kind == CAPTURE_REC_METRIC && !p->heap && !heap_configured(p))
 		return true;
-	bool first = !p->heap;
-	struct heap_state *st = state(p);
-	if (first) {
-		p->heap->sample_rate = profile_config_u64(p, "heap_sample", 0);
-		p->heap->sampled = p->heap->sample_rate != 0;
-	}
+	struct heap_state *st = heap_begin(p);
 	if (count_only) {
 		p->heap->allocs += rec->kind == CAPTURE_REC_HEAP_ALLOC;
 		p->heap->frees += rec->kind == CAPTURE_REC_HEAP_FREE;
