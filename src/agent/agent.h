@@ -39,19 +39,28 @@
 #define WALL_REPEAT 0xffu
 #define WALL_BLOCKED_MAX 128
 
-/* A heap event in a thread's heap ring (heap.c):
- *   [0] length in words, [1] time since start (ns),
- *   [2] kind (HEAP_EV_*, 4 bits) | walk end reason << 4 | frames << 8 |
- *       HEAP_EV_HAS_PCS | tid << 32,
- *   [3] address; an allocation adds [4] size, [5] the stack's hash, [6]
- *   the thread's label set and, with HEAP_EV_HAS_PCS, its frames.
- *   Without them the writer knows the stack by its hash: the thread sent
- *   its frames before. */
+/* A heap event in a thread's heap ring (heap.c), as few words as it can
+ * be (the writer reads every one from another core's cache):
+ *   [0] length in words (16 bits) | kind << 16 (HEAP_EV_*, 4 bits) |
+ *       walk end reason << 20 | HEAP_EV_HAS_PCS | HEAP_EV_HAS_LABELS |
+ *       tid << 32,
+ *   [1] time (event clock ticks), [2] address; an allocation adds [3]
+ *   size, [4] the stack's hash, then the thread's label set with
+ *   HEAP_EV_HAS_LABELS, then with HEAP_EV_HAS_PCS its frames (the rest
+ *   of the record). Without them the writer knows the stack by its hash:
+ *   the thread sent its frames before. */
 #define HEAP_EV_ALLOC 1u
 #define HEAP_EV_FREE 2u
 #define HEAP_EV_HAS_PCS (1ull << 24)
-#define HEAP_ALLOC_WORDS 7
-#define HEAP_FREE_WORDS 4
+#define HEAP_EV_HAS_LABELS (1ull << 25)
+#define HEAP_EV_HEAD(words, kind, reason, tid) \
+	((uint64_t)(words) | (uint64_t)(kind) << 16 | (uint64_t)(reason) << 20 | (uint64_t)(tid) << 32)
+#define HEAP_EV_LEN(w0) ((w0) & 0xffff)
+#define HEAP_EV_KIND(w0) (((w0) >> 16) & 0xf)
+#define HEAP_EV_REASON(w0) ((unsigned)((w0) >> 20) & 0xf)
+#define HEAP_EV_TID(w0) ((w0) >> 32)
+#define HEAP_ALLOC_WORDS 5
+#define HEAP_FREE_WORDS 3
 #define HEAP_MAX_DEPTH 128 /* frames of an allocation's stack, at most */
 #define HEAP_SEEN 4096     /* per-thread cache of stacks sent: slots */
 /* Per-thread cache of recent stack walks (heap.c), after the HEAP_SEEN

@@ -346,8 +346,10 @@ static __attribute__((noinline)) unsigned capture_stack(const struct agent_threa
 			}
 			struct stack_cache_entry *e = &set[set->victim++ % STACK_CACHE_WAYS];
 			struct unwind_trace trace;
+			int saved_errno = errno;
 			unsigned n = unwind_walk_traced(&regs, t->stack_lo, t->stack_hi, raw + 1,
 							cap - 1, reason, &trace);
+			errno = saved_errno;
 			if (n)
 				raw[1]--;
 			raw[0] = *reason;
@@ -379,10 +381,14 @@ static __attribute__((noinline)) unsigned capture_stack(const struct agent_threa
 	return 0;
 }
 
+/* The paths below that make system calls or walk a stack keep the
+ * program's errno; the common path makes no call that could set it. */
 void heap_wake_writer(void)
 {
+	int saved_errno = errno;
 	atomic_fetch_add_explicit(&agent.wake_seq, 1, memory_order_release);
 	syscall(SYS_futex, &agent.wake_seq, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+	errno = saved_errno;
 }
 
 /* Threads waiting for room in their heap ring sleep on drained_seq, which
@@ -408,6 +414,7 @@ static uint64_t *reserve(struct ring *r, uint64_t n)
 	if (likely(slot))
 		return slot;
 	atomic_fetch_sub_explicit(&r->dropped, 1, memory_order_relaxed); /* not yet */
+	int saved_errno = errno;
 	uint64_t deadline = agent_now_ns() + 2000000000ull;
 	for (;;) {
 		/* The sequence before the last look at the ring: a drain after
@@ -415,12 +422,15 @@ static uint64_t *reserve(struct ring *r, uint64_t n)
 		uint32_t seen = atomic_load(&drained_seq);
 		atomic_store(&waiters, 1);
 		heap_wake_writer();
-		if ((slot = ring_reserve(r, n)))
+		if ((slot = ring_reserve(r, n))) {
+			errno = saved_errno;
 			return slot;
+		}
 		atomic_fetch_sub_explicit(&r->dropped, 1, memory_order_relaxed);
 		if (!atomic_load_explicit(&heap_on, memory_order_relaxed) ||
 		    agent_now_ns() > deadline) {
 			atomic_fetch_add_explicit(&heap_lost_full, 1, memory_order_relaxed);
+			errno = saved_errno;
 			return NULL;
 		}
 		struct timespec ts = { 0, 10000000 };
@@ -450,23 +460,21 @@ static void orphan_event(unsigned kind, uintptr_t p, size_t size)
 		return;
 	while (atomic_flag_test_and_set_explicit(&orphan_lock, memory_order_acquire))
 		sched_yield();
+	/* No stack bounds for this thread any more: an allocation's stack
+	 * is its caller only. */
 	uint64_t n = kind == HEAP_EV_ALLOC ? HEAP_ALLOC_WORDS + 1 : HEAP_FREE_WORDS;
 	uint64_t *rec = ring_reserve(orphan, n);
 	if (rec) {
+		rec[0] = HEAP_EV_HEAD(n, kind, CAPTURE_STACK_NO_STACK_INFO,
+				      (uint32_t)syscall(SYS_gettid)) |
+			 (kind == HEAP_EV_ALLOC ? HEAP_EV_HAS_PCS : 0);
 		rec[1] = now_rel();
-		rec[3] = p;
-		uint64_t frames = 0;
+		rec[2] = p;
 		if (kind == HEAP_EV_ALLOC) {
-			/* No stack bounds for this thread any more: the caller only. */
-			rec[4] = size;
-			rec[5] = 0;
-			rec[6] = 0; /* no thread, no labels */
-			rec[7] = (uint64_t)(uintptr_t)__builtin_return_address(0);
-			frames = 1;
+			rec[3] = size;
+			rec[4] = 0;
+			rec[5] = (uint64_t)(uintptr_t)__builtin_return_address(0);
 		}
-		rec[2] = kind | (uint64_t)CAPTURE_STACK_NO_STACK_INFO << 4 | frames << 8 |
-			 (frames ? HEAP_EV_HAS_PCS : 0) |
-			 (uint64_t)(uint32_t)syscall(SYS_gettid) << 32;
 		ring_commit(orphan, n);
 	} else {
 		atomic_fetch_sub_explicit(&orphan->dropped, 1, memory_order_relaxed);
@@ -479,7 +487,6 @@ static void orphan_event(unsigned kind, uintptr_t p, size_t size)
 static __attribute__((noinline)) void record_alloc(struct agent_thread *t, void *ptr, size_t size,
 						   unsigned kind)
 {
-	int saved_errno = errno;
 	uint64_t time = now_rel();
 	/* The walk covers the agent's frames too (a handful) before it
 	 * reaches the caller's. */
@@ -501,23 +508,25 @@ static __attribute__((noinline)) void record_alloc(struct agent_thread *t, void 
 	}
 	uint64_t *seen = &t->heap_seen[hash & (HEAP_SEEN - 1)];
 	bool known = *seen == hash;
-	uint64_t words = HEAP_ALLOC_WORDS + (known ? 0 : n);
+	uint32_t labels = atomic_load_explicit(&t->labels, memory_order_relaxed);
+	uint64_t words = HEAP_ALLOC_WORDS + (labels ? 1 : 0) + (known ? 0 : n);
 	uint64_t *rec = reserve(t->heap_ring, words);
 	if (rec) {
+		rec[0] = HEAP_EV_HEAD(words, kind, reason, (uint32_t)t->tid) |
+			 (known ? 0 : HEAP_EV_HAS_PCS) | (labels ? HEAP_EV_HAS_LABELS : 0);
 		rec[1] = time;
-		rec[2] = kind | (uint64_t)reason << 4 | (uint64_t)n << 8 |
-			 (known ? 0 : HEAP_EV_HAS_PCS) | (uint64_t)(uint32_t)t->tid << 32;
-		rec[3] = (uintptr_t)ptr;
-		rec[4] = size;
-		rec[5] = hash;
-		rec[6] = atomic_load_explicit(&t->labels, memory_order_relaxed);
+		rec[2] = (uintptr_t)ptr;
+		rec[3] = size;
+		rec[4] = hash;
+		uint64_t *next = rec + HEAP_ALLOC_WORDS;
+		if (labels)
+			*next++ = labels;
 		if (!known) {
-			memcpy(rec + HEAP_ALLOC_WORDS, key + 1, n * sizeof(uint64_t));
+			memcpy(next, key + 1, n * sizeof(uint64_t));
 			*seen = hash;
 		}
 		commit(t->heap_ring, words);
 	}
-	errno = saved_errno;
 }
 
 /* Sampled mode, the countdown ran out: a new one, and the block is
@@ -607,17 +616,15 @@ static __attribute__((noinline)) void sampled_free(struct agent_thread *t, void 
 static __attribute__((noinline)) void record_free(struct agent_thread *t, void *ptr,
 						  uint64_t time)
 {
-	int saved_errno = errno;
 	if (time == FREE_NOW)
 		time = now_rel();
 	uint64_t *rec = reserve(t->heap_ring, HEAP_FREE_WORDS);
 	if (rec) {
+		rec[0] = HEAP_EV_HEAD(HEAP_FREE_WORDS, HEAP_EV_FREE, 0, (uint32_t)t->tid);
 		rec[1] = time;
-		rec[2] = HEAP_EV_FREE | (uint64_t)(uint32_t)t->tid << 32;
-		rec[3] = (uintptr_t)ptr;
+		rec[2] = (uintptr_t)ptr;
 		commit(t->heap_ring, HEAP_FREE_WORDS);
 	}
-	errno = saved_errno;
 }
 
 static inline void note_stopped(void)

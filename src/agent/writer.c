@@ -452,36 +452,35 @@ static void heap_batch_event(uint64_t time, uint64_t tid, uint64_t addr, bool al
 
 static void emit_heap(const uint64_t *rec)
 {
-	uint64_t tid = rec[2] >> 32;
+	uint64_t head = rec[0], tid = HEAP_EV_TID(head);
 	uint64_t time = ticks_to_ns(rec[1]);
-	if ((rec[2] & 0xf) == HEAP_EV_FREE) {
-		heap_batch_event(time, tid, rec[3], false, 0, 0, 0);
+	if (HEAP_EV_KIND(head) == HEAP_EV_FREE) {
+		heap_batch_event(time, tid, rec[2], false, 0, 0, 0);
 		w.heap_events++;
 		return;
 	}
-	unsigned reason = (unsigned)((rec[2] >> 4) & 0xf);
-	unsigned n = (unsigned)((rec[2] >> 8) & 0xffff);
+	const uint64_t *next = rec + HEAP_ALLOC_WORDS, *end = rec + HEAP_EV_LEN(head);
+	uint32_t labels = head & HEAP_EV_HAS_LABELS ? (uint32_t)*next++ : 0;
 	uint64_t id;
-	if (rec[2] & HEAP_EV_HAS_PCS) {
-		if (n > rec[0] - HEAP_ALLOC_WORDS)
+	if (head & HEAP_EV_HAS_PCS) {
+		if (next > end)
 			return; /* cannot happen: the producer sets both */
-		id = intern_stack(reason, rec + HEAP_ALLOC_WORDS, n);
+		id = intern_stack(HEAP_EV_REASON(head), next, (unsigned)(end - next));
 	} else {
 		/* 0 when the table started over since the thread sent it: the
 		 * allocation still counts, under an unknown stack. */
-		id = set_find(&w.stacks, rec[5]);
+		id = set_find(&w.stacks, rec[4]);
 	}
-	uint32_t labels = (uint32_t)rec[6];
 	if (labels)
 		labels_define(labels);
-	heap_batch_event(time, tid, rec[3], true, rec[4], id, labels);
+	heap_batch_event(time, tid, rec[2], true, rec[3], id, labels);
 	w.heap_events++;
 	if (observe_wanted(ONEPROF_EVENT_ALLOC)) {
 		struct oneprof_event ev = { .kind = ONEPROF_EVENT_ALLOC,
 					    .tid = (int)tid,
 					    .time_ns = time,
-					    .address = rec[3],
-					    .size = rec[4] };
+					    .address = rec[2],
+					    .size = rec[3] };
 		observe_emit(&ev);
 	}
 }
@@ -530,7 +529,7 @@ static void drain_heap(uint64_t until)
 		const uint64_t *rec = first;
 		do {
 			emit_heap(rec);
-			ring_release(from, rec[0]);
+			ring_release(from, HEAP_EV_LEN(rec[0]));
 		} while ((rec = ring_peek(from)) && rec[1] <= second && rec[1] < until);
 	}
 	heap_batch_flush(); /* before any record that follows the events */
@@ -778,7 +777,7 @@ int writer_start(void)
 	 * thread, which the program's threads then wait for: zstd's fast
 	 * level -1 compresses them at about twice level 3's speed for a
 	 * capture about an eighth larger. Everything else keeps level 3. */
-	int level = agent.cfg.heap && !agent.cfg.heap_sample ? -1 : 3;
+	int level = agent.cfg.heap && !agent.cfg.heap_sample ? -4 : 3;
 	w.cw = capture_writer_new(agent.fd, 0, level);
 	if (!w.cw || !set_init(&w.strings) || !set_init(&w.stacks))
 		return -ENOMEM;
