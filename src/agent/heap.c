@@ -298,6 +298,13 @@ static struct stack_cache_entry *stack_cache_set(const struct agent_thread *t, u
 	return &c[set * STACK_CACHE_WAYS];
 }
 
+/* The thread's row cache, after its stack cache. */
+static struct unwind_row_cache *row_cache_of(const struct agent_thread *t)
+{
+	return (struct unwind_row_cache *)((char *)(t->heap_seen + HEAP_SEEN) +
+					   HEAP_STACK_CACHE_BYTES);
+}
+
 /* The frames of e into raw[1...] when e holds the walk from regs. */
 static bool stack_cache_hit(const struct stack_cache_entry *e, const struct unwind_regs *regs,
 			    unsigned cap, unsigned gen, uint64_t *raw)
@@ -348,7 +355,7 @@ static __attribute__((noinline)) unsigned capture_stack(const struct agent_threa
 			struct unwind_trace trace;
 			int saved_errno = errno;
 			unsigned n = unwind_walk_traced(&regs, t->stack_lo, t->stack_hi, raw + 1,
-							cap - 1, reason, &trace);
+							cap - 1, reason, &trace, row_cache_of(t));
 			errno = saved_errno;
 			if (n)
 				raw[1]--;

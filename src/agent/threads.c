@@ -14,6 +14,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "../unwind/unwind.h"
 #include "agent.h"
 
 static pthread_key_t exit_key;
@@ -58,7 +59,8 @@ static struct ring *ring_new(uint64_t bytes, size_t extra)
 	return r;
 }
 
-#define HEAP_SEEN_BYTES (HEAP_SEEN * sizeof(uint64_t) + HEAP_STACK_CACHE_BYTES)
+#define HEAP_SEEN_BYTES \
+	(HEAP_SEEN * sizeof(uint64_t) + HEAP_STACK_CACHE_BYTES + UNWIND_ROW_CACHE_BYTES)
 
 void threads_free(struct agent_thread *t)
 {

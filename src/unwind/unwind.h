@@ -69,9 +69,18 @@ struct unwind_trace {
 	unsigned n, gen;
 	uintptr_t addr[UNWIND_TRACE_MAX], val[UNWIND_TRACE_MAX];
 };
+/* A thread's cache of the table rows its walks found, by pc: a frame
+ * seen before costs one probe instead of two binary searches (over the
+ * modules, then over the module's rows), which on deep stacks of a big
+ * program were most of a walk. Owned by one thread and never used from a
+ * signal handler; zeroed memory is an empty cache. */
+struct unwind_row_cache;
+#define UNWIND_ROW_CACHE_BYTES (64 + 2048 * 32)
+/* cache may be NULL. */
 unsigned unwind_walk_traced(const struct unwind_regs *regs, uintptr_t stack_lo,
 			    uintptr_t stack_hi, uint64_t *pcs, unsigned max,
-			    unsigned *end_reason, struct unwind_trace *trace);
+			    unsigned *end_reason, struct unwind_trace *trace,
+			    struct unwind_row_cache *cache);
 /* The tables' generation: it changes whenever new tables are published. */
 unsigned unwind_generation(void);
 

@@ -147,6 +147,42 @@ static const struct uw_row *lookup_set(const void *set, uintptr_t pc)
 	return lookup(set, pc);
 }
 
+struct cached_set {
+	const struct uw_set *set;
+	struct unwind_row_cache *cache; /* its rows are the set's */
+};
+
+#define ROW_CACHE 2048
+struct unwind_row_cache {
+	unsigned gen; /* tables generation + 1 of the rows held; 0: none */
+	/* Key and row on one cache line: one miss, not one for the key, one
+	 * for the row pointer and one for the row. */
+	struct {
+		uintptr_t pc; /* 0: empty */
+		struct uw_row row;
+		bool found;   /* false: the pc has no row */
+	} e[ROW_CACHE] __attribute__((aligned(32)));
+};
+_Static_assert(sizeof(struct unwind_row_cache) <= UNWIND_ROW_CACHE_BYTES,
+	       "UNWIND_ROW_CACHE_BYTES holds a row cache");
+
+/* The row returned lives in the cache entry: the walk uses it before its
+ * next lookup, which may replace it. */
+static const struct uw_row *lookup_cached(const void *ctx, uintptr_t pc)
+{
+	const struct cached_set *cs = ctx;
+	struct unwind_row_cache *c = cs->cache;
+	size_t i = (size_t)((pc * 0x9e3779b97f4a7c15ull) >> 40) & (ROW_CACHE - 1);
+	if (c->e[i].pc != pc) {
+		const struct uw_row *row = lookup(cs->set, pc);
+		c->e[i].pc = pc;
+		c->e[i].found = row != NULL;
+		if (row)
+			c->e[i].row = *row;
+	}
+	return c->e[i].found ? &c->e[i].row : NULL;
+}
+
 /* Loads the live stack slot at addr if it is aligned and inside the
  * window. */
 static UW_SLOT_ATTR enum uw_read slot(const struct uw_window *w, uintptr_t addr, uintptr_t *out)
@@ -201,7 +237,8 @@ static UW_SLOT_ATTR enum uw_read traced_slot(const struct uw_window *w, uintptr_
 
 unsigned unwind_walk_traced(const struct unwind_regs *regs, uintptr_t stack_lo,
 			    uintptr_t stack_hi, uint64_t *pcs, unsigned max,
-			    unsigned *end_reason, struct unwind_trace *trace)
+			    unsigned *end_reason, struct unwind_trace *trace,
+			    struct unwind_row_cache *cache)
 {
 	trace->n = 0;
 	trace->gen = UNWIND_TRACE_NONE;
@@ -219,8 +256,23 @@ unsigned unwind_walk_traced(const struct unwind_regs *regs, uintptr_t stack_lo,
 	unsigned ticket;
 	unsigned gen = atomic_load(&epoch);
 	const struct uw_set *set = enter(&ticket);
-	unsigned n = uw_walk_rows(regs->pc, sp, regs->fp, &tw.w, lookup_set, set, traced_slot,
-				  false, pcs, 1, max, end_reason);
+	unsigned n;
+	/* Rows found in one generation's set stay valid while that set is
+	 * the published one: a publish bumps the generation, which empties
+	 * the cache. A publish between reading gen and entering only makes
+	 * the cache start over once more. */
+	if (cache && set && ticket < 2) {
+		if (cache->gen != gen + 1) {
+			memset(cache->e, 0, sizeof(cache->e));
+			cache->gen = gen + 1;
+		}
+		struct cached_set cs = { set, cache };
+		n = uw_walk_rows(regs->pc, sp, regs->fp, &tw.w, lookup_cached, &cs, traced_slot,
+				 false, pcs, 1, max, end_reason);
+	} else {
+		n = uw_walk_rows(regs->pc, sp, regs->fp, &tw.w, lookup_set, set, traced_slot,
+				 false, pcs, 1, max, end_reason);
+	}
 	leave(ticket);
 	/* The tables walked are those of generation gen only if no publish
 	 * came in between. */

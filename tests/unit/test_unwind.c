@@ -158,7 +158,8 @@ TEST(unwind_chain_without_frame_pointers)
 /* The traced walk: the same frames as unwind_walk() from the same
  * registers, and a trace of stack slots that hold what it read. */
 struct traced_probe {
-	struct walk_result plain, traced;
+	struct walk_result plain, traced, cold, warm; /* cold, warm: with a row cache */
+	struct unwind_row_cache *cache;
 	struct unwind_trace trace;
 	uintptr_t lo, hi, sp;
 	bool slots_hold;
@@ -171,7 +172,12 @@ static void traced_probe(const struct unwind_regs *regs, void *arg)
 	p->sp = regs->sp;
 	p->plain.n = unwind_walk(regs, p->lo, p->hi, p->plain.pcs, MAX_PCS, &p->plain.reason);
 	p->traced.n = unwind_walk_traced(regs, p->lo, p->hi, p->traced.pcs, MAX_PCS,
-					 &p->traced.reason, &p->trace);
+					 &p->traced.reason, &p->trace, NULL);
+	struct unwind_trace t2;
+	p->cold.n = unwind_walk_traced(regs, p->lo, p->hi, p->cold.pcs, MAX_PCS, &p->cold.reason,
+				       &t2, p->cache);
+	p->warm.n = unwind_walk_traced(regs, p->lo, p->hi, p->warm.pcs, MAX_PCS, &p->warm.reason,
+				       &t2, p->cache);
 	p->slots_hold = true;
 	for (unsigned i = 0; i < p->trace.n && i < UNWIND_TRACE_MAX; i++)
 		if (p->trace.addr[i] < regs->sp || p->trace.addr[i] >= p->hi ||
@@ -184,12 +190,20 @@ TEST(unwind_traced_walk_matches)
 	CHECK_EQ_INT(unwind_rebuild(), 0);
 	struct traced_probe p;
 	memset(&p, 0, sizeof(p));
+	p.cache = calloc(1, UNWIND_ROW_CACHE_BYTES);
 	struct unwind_chain_ctx ctx = { traced_probe, &p, 0, NULL, NULL };
 	unwind_chain_a(&ctx);
 	CHECK(p.plain.n >= 6);
 	CHECK_EQ_INT(p.traced.n, p.plain.n);
 	CHECK_EQ_INT(p.traced.reason, p.plain.reason);
 	CHECK(memcmp(p.traced.pcs, p.plain.pcs, p.plain.n * sizeof(uint64_t)) == 0);
+	/* The row cache, empty then holding every frame's row: the same walk. */
+	CHECK_EQ_INT(p.cold.n, p.plain.n);
+	CHECK_EQ_INT(p.warm.n, p.plain.n);
+	CHECK_EQ_INT(p.warm.reason, p.plain.reason);
+	CHECK(memcmp(p.cold.pcs, p.plain.pcs, p.plain.n * sizeof(uint64_t)) == 0);
+	CHECK(memcmp(p.warm.pcs, p.plain.pcs, p.plain.n * sizeof(uint64_t)) == 0);
+	free(p.cache);
 	/* At least one return address a frame beyond the first. */
 	CHECK(p.trace.n >= p.plain.n - 1);
 	CHECK(p.slots_hold);
