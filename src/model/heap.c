@@ -426,7 +426,10 @@ static bool heap_events(struct profile *p, const struct capture_record *rec)
 	while (cursor_left(&c)) {
 		uint64_t head = cursor_varint(&c);
 		bool alloc = head & CAPTURE_HEAP_EV_ALLOC;
-		time += head >> CAPTURE_HEAP_EV_SHIFT;
+		uint64_t dt = head >> CAPTURE_HEAP_EV_SHIFT;
+		if (dt > UINT64_MAX - time)
+			return false;
+		time += dt;
 		if (head & CAPTURE_HEAP_EV_THREAD) {
 			uint64_t s = cursor_varint(&c);
 			if (s == nslots && nslots < CAPTURE_HEAP_EVENTS_MAX_THREADS) {
@@ -450,8 +453,7 @@ static bool heap_events(struct profile *p, const struct capture_record *rec)
 			if (head & CAPTURE_HEAP_EV_LABELS)
 				labels = cursor_varint(&c);
 		}
-		if (c.bad || stack > p->nstacks || (labels && labels >= p->nlabel_sets) ||
-		    (head >> CAPTURE_HEAP_EV_SHIFT) > UINT64_MAX - time)
+		if (c.bad || stack > p->nstacks || (labels && labels >= p->nlabel_sets))
 			return false;
 		addr[slot] = a;
 		if (count_only) {

@@ -178,6 +178,12 @@ int tb_self_exec_mapping(uint64_t inside, uint64_t *start, uint64_t *end, uint64
 	return found;
 }
 
+void tb_capture_body(struct tb_capture *c, unsigned kind, const void *body, size_t len)
+{
+	if (c->w)
+		capture_write_body(c->w, kind, body, len);
+}
+
 void tb_capture_rec(struct tb_capture *c, unsigned kind, const uint64_t *fields, size_t n)
 {
 	if (c->w)

@@ -55,6 +55,8 @@ void tb_capture_stack_pid(struct tb_capture *c, uint64_t id, const uint64_t *pcs
 /* A MAPPING record without build-id, with the collector's trailing pid. */
 void tb_capture_mapping_pid(struct tb_capture *c, uint64_t id, uint64_t start, uint64_t end,
 			    uint64_t offset, uint64_t path_id, uint64_t pid);
+/* A record whose body the test encoded. */
+void tb_capture_body(struct tb_capture *c, unsigned kind, const void *body, size_t len);
 /* Any record whose body is only varints. */
 void tb_capture_rec(struct tb_capture *c, unsigned kind, const uint64_t *fields, size_t n);
 #define TB_REC(c, kind, ...)                                                        \
