@@ -278,6 +278,7 @@ static inline uint64_t now_rel(void)
 struct stack_cache_entry {
 	uintptr_t pc, sp, fp; /* 0 sp: empty */
 	unsigned gen, nreads, n, reason, cap;
+	bool fp_used; /* the walk used fp: a hit needs the same */
 	unsigned victim; /* way 0 of a set: the way its next miss replaces */
 	uint64_t hash;
 	uintptr_t addr[UNWIND_TRACE_MAX], val[UNWIND_TRACE_MAX];
@@ -309,8 +310,8 @@ static struct unwind_row_cache *row_cache_of(const struct agent_thread *t)
 static bool stack_cache_hit(const struct stack_cache_entry *e, const struct unwind_regs *regs,
 			    unsigned cap, unsigned gen, uint64_t *raw)
 {
-	if (e->sp != regs->sp || e->pc != regs->pc || e->fp != regs->fp || e->cap != cap ||
-	    e->gen != gen)
+	if (e->sp != regs->sp || e->pc != regs->pc || (e->fp_used && e->fp != regs->fp) ||
+	    e->cap != cap || e->gen != gen)
 		return false;
 	for (unsigned i = 0; i < e->nreads; i++)
 		if (*(const volatile uintptr_t *)e->addr[i] != e->val[i])
@@ -366,6 +367,7 @@ static __attribute__((noinline)) unsigned capture_stack(const struct agent_threa
 				e->sp = 0; /* a signal handler allocating here sees no half entry */
 				e->pc = ra;
 				e->fp = up;
+				e->fp_used = trace.fp_used;
 				e->cap = cap;
 				e->gen = trace.gen;
 				e->nreads = trace.n;

@@ -22,6 +22,7 @@
 #define UNWIND_H
 
 #include <stddef.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "../capture/format.h"
@@ -61,12 +62,14 @@ unsigned unwind_walk(const struct unwind_regs *regs, uintptr_t stack_lo, uintptr
  * can tell later, by reading the same slots again, that a walk from the
  * same registers would give the same frames (the walk is a function of
  * its registers, the slots it reads, the thread's stack bounds and the
- * tables, whose generation the trace keeps). n > UNWIND_TRACE_MAX, or gen
- * UNWIND_TRACE_NONE: the walk cannot be replayed. Async-signal-safe. */
+ * tables, whose generation the trace keeps; of its fp only when fp_used).
+ * n > UNWIND_TRACE_MAX, or gen UNWIND_TRACE_NONE: the walk cannot be
+ * replayed. Async-signal-safe. */
 #define UNWIND_TRACE_MAX 48
 #define UNWIND_TRACE_NONE 0xffffffffu
 struct unwind_trace {
 	unsigned n, gen;
+	bool fp_used;
 	uintptr_t addr[UNWIND_TRACE_MAX], val[UNWIND_TRACE_MAX];
 };
 /* A thread's cache of the table rows its walks found, by pc: a frame

@@ -210,7 +210,7 @@ unsigned unwind_walk(const struct unwind_regs *regs, uintptr_t stack_lo, uintptr
 	unsigned ticket;
 	const struct uw_set *set = enter(&ticket);
 	unsigned n = uw_walk_rows(regs->pc, sp, regs->fp, &w, lookup_set, set, slot, false, pcs, 1,
-				  max, end_reason);
+				  max, end_reason, NULL);
 	leave(ticket);
 	return n;
 }
@@ -242,6 +242,7 @@ unsigned unwind_walk_traced(const struct unwind_regs *regs, uintptr_t stack_lo,
 {
 	trace->n = 0;
 	trace->gen = UNWIND_TRACE_NONE;
+	trace->fp_used = false;
 	if (max == 0) {
 		*end_reason = CAPTURE_STACK_TRUNCATED;
 		return 0;
@@ -268,10 +269,10 @@ unsigned unwind_walk_traced(const struct unwind_regs *regs, uintptr_t stack_lo,
 		}
 		struct cached_set cs = { set, cache };
 		n = uw_walk_rows(regs->pc, sp, regs->fp, &tw.w, lookup_cached, &cs, traced_slot,
-				 false, pcs, 1, max, end_reason);
+				 false, pcs, 1, max, end_reason, &trace->fp_used);
 	} else {
 		n = uw_walk_rows(regs->pc, sp, regs->fp, &tw.w, lookup_set, set, traced_slot,
-				 false, pcs, 1, max, end_reason);
+				 false, pcs, 1, max, end_reason, &trace->fp_used);
 	}
 	leave(ticket);
 	/* The tables walked are those of generation gen only if no publish

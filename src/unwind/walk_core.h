@@ -57,14 +57,18 @@ static inline unsigned uw_failed(enum uw_read r, unsigned other)
 
 /* Walks from (pc, sp, fp), appending to pcs[n..max); pcs[0] (regs->pc) is
  * already stored by the caller, n >= 1. Returns the new count and sets
- * *end_reason (see unwind_walk and unwind_space_walk). */
+ * *end_reason (see unwind_walk and unwind_space_walk). fp_used, when not
+ * NULL, is set when the walk used the fp it started from (code built
+ * without frame pointers keeps anything in rbp: a walk that never used
+ * it gives the same frames whatever it held). */
 static inline __attribute__((always_inline)) unsigned
 uw_walk_rows(uintptr_t pc, uintptr_t sp, uintptr_t fp, const struct uw_window *w,
 	     uw_lookup_fn lookup, const void *ctx, uw_read_fn read, bool copy, uint64_t *pcs,
-	     unsigned n, unsigned max, unsigned *end_reason)
+	     unsigned n, unsigned max, unsigned *end_reason, bool *fp_used)
 {
 	unsigned reason;
 	bool fp_ok = true;
+	bool fp_initial = true; /* fp is still the one the walk started from */
 	enum uw_read rr;
 	for (bool first = true;; first = false) {
 		const struct uw_row *row = lookup(ctx, first ? pc : pc - 1);
@@ -80,6 +84,8 @@ uw_walk_rows(uintptr_t pc, uintptr_t sp, uintptr_t fp, const struct uw_window *w
 				reason = UNWIND_STACK_NO_UNWIND_INFO;
 				goto out;
 			}
+			if (fp_used && fp_initial)
+				*fp_used = true;
 			if ((rr = read(w, fp, &nfp)) != UW_READ_OK ||
 			    (rr = read(w, fp + 8, &ra)) != UW_READ_OK) {
 				reason = uw_failed(rr, UNWIND_STACK_NO_UNWIND_INFO);
@@ -88,6 +94,10 @@ uw_walk_rows(uintptr_t pc, uintptr_t sp, uintptr_t fp, const struct uw_window *w
 			cfa = fp + 16;
 			break;
 		default:
+			if (fp_used && fp_initial &&
+			    (row->cfa_rule == UW_CFA_RBP || row->cfa_rule == UW_CFA_DEREF_RBP ||
+			     row->rbp_rule == UW_RBP_AT_RBP))
+				*fp_used = true;
 			switch (row->cfa_rule) {
 			case UW_CFA_RSP:
 				cfa = uw_plus(sp, row->cfa_off);
@@ -166,6 +176,8 @@ uw_walk_rows(uintptr_t pc, uintptr_t sp, uintptr_t fp, const struct uw_window *w
 		pcs[n++] = ra;
 		pc = ra;
 		sp = cfa;
+		if (nfp != fp || !row || row->rbp_rule != UW_RBP_SAME)
+			fp_initial = false; /* read from the stack (or unknown) from here on */
 		fp = nfp;
 		fp_ok = nfp_ok;
 	}
