@@ -65,7 +65,7 @@
 #define HEAP_SEEN 4096     /* per-thread cache of stacks sent: slots */
 /* Per-thread cache of recent stack walks (heap.c), after the HEAP_SEEN
  * hashes in the memory mapped with the thread's heap ring. */
-#define HEAP_STACK_CACHE_BYTES (20u << 10)
+#define HEAP_STACK_CACHE_BYTES (80u << 10)
 
 /* Instrumentation (include/oneprof.h): observers (observe.c) and label
  * sets (labels.c). The writer hands each event to the observers of its

@@ -272,7 +272,7 @@ static inline uint64_t now_rel(void)
  * would give the same frames, so they are reused with their hash (the
  * check reads a handful of slots; the walk searches the tables for every
  * frame). Exact: anything that could change the walk misses. */
-#define STACK_CACHE_SETS 4
+#define STACK_CACHE_SETS 16
 #define STACK_CACHE_WAYS 4
 #define STACK_CACHE_DEPTH 32
 struct stack_cache_entry {
@@ -295,7 +295,7 @@ static struct stack_cache_entry *stack_cache_set(const struct agent_thread *t, u
 						 uintptr_t sp)
 {
 	struct stack_cache_entry *c = (struct stack_cache_entry *)(t->heap_seen + HEAP_SEEN);
-	size_t set = ((pc ^ (sp >> 4)) * 0x9e3779b97f4a7c15ull) >> (64 - 2);
+	size_t set = ((pc ^ (sp >> 4)) * 0x9e3779b97f4a7c15ull) >> 60 & (STACK_CACHE_SETS - 1);
 	return &c[set * STACK_CACHE_WAYS];
 }
 

@@ -512,5 +512,5 @@ unsigned unwind_space_walk(struct unwind_space *s, const struct unwind_regs *reg
 	}
 	struct uw_window w = { regs->sp, regs->sp + stack_len, stack };
 	return uw_walk_rows(regs->pc, regs->sp, regs->fp, &w, lookup_space, s, read_copy, true, pcs,
-			    1, max, end_reason, NULL);
+			    1, max, end_reason, read_copy, NULL, NULL);
 }

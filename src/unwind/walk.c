@@ -210,7 +210,7 @@ unsigned unwind_walk(const struct unwind_regs *regs, uintptr_t stack_lo, uintptr
 	unsigned ticket;
 	const struct uw_set *set = enter(&ticket);
 	unsigned n = uw_walk_rows(regs->pc, sp, regs->fp, &w, lookup_set, set, slot, false, pcs, 1,
-				  max, end_reason, NULL);
+				  max, end_reason, slot, NULL, NULL);
 	leave(ticket);
 	return n;
 }
@@ -220,18 +220,22 @@ struct traced_window {
 	struct unwind_trace *trace;
 };
 
+static void traced_note(const struct uw_window *w, uintptr_t addr, uintptr_t val)
+{
+	struct unwind_trace *t = ((const struct traced_window *)w)->trace;
+	if (t->n < UNWIND_TRACE_MAX) {
+		t->addr[t->n] = addr;
+		t->val[t->n] = val;
+	}
+	t->n++;
+}
+
 static UW_SLOT_ATTR enum uw_read traced_slot(const struct uw_window *w, uintptr_t addr,
 					     uintptr_t *out)
 {
 	enum uw_read rr = slot(w, addr, out);
-	struct unwind_trace *t = ((const struct traced_window *)w)->trace;
-	if (rr == UW_READ_OK) {
-		if (t->n < UNWIND_TRACE_MAX) {
-			t->addr[t->n] = addr;
-			t->val[t->n] = *out;
-		}
-		t->n++;
-	}
+	if (rr == UW_READ_OK)
+		traced_note(w, addr, *out);
 	return rr;
 }
 
@@ -269,10 +273,10 @@ unsigned unwind_walk_traced(const struct unwind_regs *regs, uintptr_t stack_lo,
 		}
 		struct cached_set cs = { set, cache };
 		n = uw_walk_rows(regs->pc, sp, regs->fp, &tw.w, lookup_cached, &cs, traced_slot,
-				 false, pcs, 1, max, end_reason, &trace->fp_used);
+				 false, pcs, 1, max, end_reason, slot, traced_note, &trace->fp_used);
 	} else {
 		n = uw_walk_rows(regs->pc, sp, regs->fp, &tw.w, lookup_set, set, traced_slot,
-				 false, pcs, 1, max, end_reason, &trace->fp_used);
+				 false, pcs, 1, max, end_reason, slot, traced_note, &trace->fp_used);
 	}
 	leave(ticket);
 	/* The tables walked are those of generation gen only if no publish

@@ -43,6 +43,8 @@ enum uw_read { UW_READ_OK = 0, UW_READ_BAD, UW_READ_PAST_END };
 
 typedef const struct uw_row *(*uw_lookup_fn)(const void *ctx, uintptr_t pc);
 typedef enum uw_read (*uw_read_fn)(const struct uw_window *w, uintptr_t addr, uintptr_t *out);
+/* A traced walk's note of a slot whose value the walk depends on. */
+typedef void (*uw_note_fn)(const struct uw_window *w, uintptr_t addr, uintptr_t val);
 
 static inline uintptr_t uw_plus(uintptr_t base, int64_t off)
 {
@@ -57,22 +59,41 @@ static inline unsigned uw_failed(enum uw_read r, unsigned other)
 
 /* Walks from (pc, sp, fp), appending to pcs[n..max); pcs[0] (regs->pc) is
  * already stored by the caller, n >= 1. Returns the new count and sets
- * *end_reason (see unwind_walk and unwind_space_walk). fp_used, when not
- * NULL, is set when the walk used the fp it started from (code built
- * without frame pointers keeps anything in rbp: a walk that never used
- * it gives the same frames whatever it held). */
+ * *end_reason (see unwind_walk and unwind_space_walk).
+ *
+ * A traced walk (note not NULL) reads saved rbp values with read_fp,
+ * which records nothing, and notes such a slot only once the fp read
+ * from it is used (a CFA or a slot address computed from it); *fp_used
+ * says whether the fp it started from was. Code built without frame
+ * pointers keeps any value in rbp and saves it in its frames: a walk
+ * that never uses those values gives the same frames whatever they hold,
+ * so a caller replaying it need not compare them. Untraced walks pass
+ * read for read_fp and NULL for note and fp_used. */
 static inline __attribute__((always_inline)) unsigned
 uw_walk_rows(uintptr_t pc, uintptr_t sp, uintptr_t fp, const struct uw_window *w,
 	     uw_lookup_fn lookup, const void *ctx, uw_read_fn read, bool copy, uint64_t *pcs,
-	     unsigned n, unsigned max, unsigned *end_reason, bool *fp_used)
+	     unsigned n, unsigned max, unsigned *end_reason, uw_read_fn read_fp, uw_note_fn note,
+	     bool *fp_used)
 {
 	unsigned reason;
 	bool fp_ok = true;
-	bool fp_initial = true; /* fp is still the one the walk started from */
+	/* Where fp came from: the walk's start, or the slot at fp_slot. */
+	bool fp_initial = true, fp_noted = false;
+	uintptr_t fp_slot = 0;
+#define UW_USE_FP()                                                  \
+	do {                                                         \
+		if (note && fp_initial)                              \
+			*fp_used = true;                             \
+		else if (note && !fp_noted) {                        \
+			note(w, fp_slot, fp);                        \
+			fp_noted = true;                             \
+		}                                                    \
+	} while (0)
 	enum uw_read rr;
 	for (bool first = true;; first = false) {
 		const struct uw_row *row = lookup(ctx, first ? pc : pc - 1);
 		uintptr_t cfa, ra, nfp = fp, v;
+		uintptr_t nfp_slot = 0; /* where nfp was read; 0: not read */
 		bool nfp_ok = fp_ok;
 		switch (row ? row->cfa_rule : UW_NONE) {
 		case UW_OUTERMOST:
@@ -84,9 +105,9 @@ uw_walk_rows(uintptr_t pc, uintptr_t sp, uintptr_t fp, const struct uw_window *w
 				reason = UNWIND_STACK_NO_UNWIND_INFO;
 				goto out;
 			}
-			if (fp_used && fp_initial)
-				*fp_used = true;
-			if ((rr = read(w, fp, &nfp)) != UW_READ_OK ||
+			UW_USE_FP();
+			nfp_slot = fp;
+			if ((rr = read_fp(w, fp, &nfp)) != UW_READ_OK ||
 			    (rr = read(w, fp + 8, &ra)) != UW_READ_OK) {
 				reason = uw_failed(rr, UNWIND_STACK_NO_UNWIND_INFO);
 				goto out;
@@ -94,10 +115,9 @@ uw_walk_rows(uintptr_t pc, uintptr_t sp, uintptr_t fp, const struct uw_window *w
 			cfa = fp + 16;
 			break;
 		default:
-			if (fp_used && fp_initial &&
-			    (row->cfa_rule == UW_CFA_RBP || row->cfa_rule == UW_CFA_DEREF_RBP ||
-			     row->rbp_rule == UW_RBP_AT_RBP))
-				*fp_used = true;
+			if (row->cfa_rule == UW_CFA_RBP || row->cfa_rule == UW_CFA_DEREF_RBP ||
+			    row->rbp_rule == UW_RBP_AT_RBP)
+				UW_USE_FP();
 			switch (row->cfa_rule) {
 			case UW_CFA_RSP:
 				cfa = uw_plus(sp, row->cfa_off);
@@ -137,13 +157,16 @@ uw_walk_rows(uintptr_t pc, uintptr_t sp, uintptr_t fp, const struct uw_window *w
 			case UW_RBP_SAME:
 				break;
 			case UW_RBP_AT_CFA:
-				rr = read(w, uw_plus(cfa, row->rbp_off), &nfp);
+				nfp_slot = uw_plus(cfa, row->rbp_off);
+				rr = read_fp(w, nfp_slot, &nfp);
 				break;
 			case UW_RBP_AT_RBP: /* rbp unknown: a bad frame, not a short copy */
-				rr = fp_ok ? read(w, uw_plus(fp, row->rbp_off), &nfp) : UW_READ_BAD;
+				nfp_slot = uw_plus(fp, row->rbp_off);
+				rr = fp_ok ? read_fp(w, nfp_slot, &nfp) : UW_READ_BAD;
 				break;
 			case UW_RBP_AT_RSP:
-				rr = read(w, uw_plus(sp, row->rbp_off), &nfp);
+				nfp_slot = uw_plus(sp, row->rbp_off);
+				rr = read_fp(w, nfp_slot, &nfp);
 				break;
 			default:
 				nfp_ok = false;
@@ -176,14 +199,21 @@ uw_walk_rows(uintptr_t pc, uintptr_t sp, uintptr_t fp, const struct uw_window *w
 		pcs[n++] = ra;
 		pc = ra;
 		sp = cfa;
-		if (nfp != fp || !row || row->rbp_rule != UW_RBP_SAME)
-			fp_initial = false; /* read from the stack (or unknown) from here on */
+		if (nfp_slot) { /* read from the stack */
+			fp_initial = false;
+			fp_noted = false;
+			fp_slot = nfp_slot;
+		} else if (!nfp_ok) { /* unknown: no use of it can succeed */
+			fp_initial = false;
+			fp_noted = true;
+		}
 		fp = nfp;
 		fp_ok = nfp_ok;
 	}
 out:
 	*end_reason = reason;
 	return n;
+#undef UW_USE_FP
 }
 
 #endif
