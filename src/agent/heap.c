@@ -455,8 +455,8 @@ static void commit(struct ring *r, uint64_t n)
 	 * position: a quarter or more waiting, and the writer drains now
 	 * rather than at its next tick. Reading its position at every event
 	 * would cost a cache miss each. */
-	uint64_t q = r->words / 4;
-	if ((head + n) / q == head / q)
+	uint64_t q = r->words / 4; /* a power of two, as words is */
+	if (((head + n) & ~(q - 1)) == (head & ~(q - 1)))
 		return;
 	r->tail_seen = atomic_load_explicit(&r->tail, memory_order_acquire);
 	if (head + n - r->tail_seen >= q)
