@@ -1,12 +1,15 @@
 #!/bin/sh
 # Symbolization speed, on one run of this machine (ratios, not absolute
 # times, mean something on a shared machine):
-#   1. 150,000 distinct instruction addresses of a big binary with DWARF,
+#   1. 150,000 distinct instruction addresses of a big binary with DWARF
+#      (120,000 of the smaller debug build below),
 #      symbolized by oneprof (load + resolve, as 'oneprof report' does) and
 #      by 'addr2line -f -i -e' over the same addresses: in one process, and
 #      per address (one process each, timed on a sample, extrapolated).
 #      Binaries: a generated C program (bench/gen_bigprog.sh: thousands of
-#      functions with inlined helpers, one 2 MB unit) and, when 'go' is
+#      functions with inlined helpers, one 2 MB unit), oneprof itself
+#      built -O0 -g (a debug build: 67 units, 125,000
+#      instructions, so 120,000 of them are taken) and, when 'go' is
 #      installed, the Go compiler built from the local toolchain (8 MB of
 #      text, hundreds of units, compressed DWARF).
 #      On 2,000 of those addresses, oneprof's answers are compared with
@@ -47,8 +50,8 @@ addresses() {
 }
 
 bench_binary() {
-	bin=$1 name=$2
-	addresses "$bin" 150000 "$W/addrs"
+	bin=$1 name=$2 count=${3:-150000}
+	addresses "$bin" "$count" "$W/addrs"
 	"$B/bench/sym-capture" make "$bin" "$W/addrs" "$W/s.opf" >/dev/null
 	best=
 	for i in $ROUNDS; do
@@ -67,9 +70,9 @@ bench_binary() {
 	t0=$(now)
 	while read -r a; do addr2line -f -i -e "$bin" "$a" >/dev/null; done <"$W/a100"
 	per=$(secs "$t0" "$(now)")
-	awk -v o="$best" -v a="$a2l" -v p="$per" -v n="$name" 'BEGIN {
+	awk -v o="$best" -v a="$a2l" -v p="$per" -v n="$name" -v c="$count" 'BEGIN {
 		printf "  %s: oneprof %.3f s, addr2line %.3f s in one process (%.1fx), ", n, o, a, a / o
-		printf "~%.0f s one process per address (%.0fx)\n", p * 1500, p * 1500 / o }'
+		printf "~%.0f s one process per address (%.0fx)\n", p * c / 100, p * c / 100 / o }'
 	agreement "$bin" "$name"
 }
 
@@ -97,10 +100,12 @@ agreement() {
 			name, ok, total, 100 * ok / total }' "$W/dump" "$W/a2l"
 }
 
-echo "== 150,000 distinct addresses: oneprof vs addr2line -f -i -e (best of 5 each)"
+echo "== distinct addresses (150,000; 120,000 of oneprof): oneprof vs addr2line -f -i -e (best of 5 each)"
 bench/gen_bigprog.sh "$N" >"$W/big.c"
 cc -O2 -g -fno-omit-frame-pointer -o "$W/big" "$W/big.c"
 bench_binary "$W/big" "C program ($N functions)"
+make --no-print-directory -s B="$W/dbg" CFLAGS="-O0 -g" "$W/dbg/oneprof" >/dev/null 2>&1 &&
+	bench_binary "$W/dbg/oneprof" "oneprof -O0 -g" 120000
 if command -v go >/dev/null 2>&1 &&
 	GOCACHE=$W/gocache GOPATH=$W/gopath go build -o "$W/gocompile" cmd/compile 2>/dev/null; then
 	bench_binary "$W/gocompile" "Go compiler"
