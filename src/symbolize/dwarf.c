@@ -455,6 +455,19 @@ static bool rd_entries(const struct sym_dwarf *d, struct cur *c, size_t offset_s
 	return true;
 }
 
+/* Directories after the first are relative to the first, the unit's
+ * compilation directory, unless absolute: a file is named by its whole
+ * path, as addr2line and libdw name it (a build run from the source
+ * tree's root names its files src/x.c otherwise). */
+static void absolute_dirs(struct symbolizer *s, const char **dirs, size_t ndirs)
+{
+	if (ndirs == 0 || !dirs[0] || dirs[0][0] != '/')
+		return;
+	for (size_t k = 1; k < ndirs; k++)
+		if (dirs[k] && dirs[k][0] != '/')
+			dirs[k] = join_path(s, dirs[0], dirs[k]);
+}
+
 /* The header's file table: u->own_files, indexed as the line program and
  * DW_AT_call_file index it (from 1 before DWARF 5, entry 0 then being
  * "???" as libdw has it; from 0 since). */
@@ -469,6 +482,7 @@ static bool rd_files(struct symbolizer *s, const struct sym_dwarf *d, struct uni
 		if (!rd_entries(d, c, offset_size, &dirs, NULL, &ndirs) ||
 		    !rd_entries(d, c, offset_size, &names, &dir_of, &nnames))
 			goto out;
+		absolute_dirs(s, dirs, ndirs);
 		u->own_files = xcalloc(nnames ? nnames : 1, sizeof(char *));
 		for (size_t k = 0; k < nnames; k++) {
 			if (dir_of[k] >= ndirs)
@@ -489,6 +503,7 @@ static bool rd_files(struct symbolizer *s, const struct sym_dwarf *d, struct uni
 		dirs[ndirs++] = rd_cstr(c);
 	}
 	rd_fixed(c, 1);
+	absolute_dirs(s, dirs, ndirs);
 	GROW(u->own_files, cap_files, 1);
 	u->own_files[u->nown_files++] = "???";
 	while (!c->bad && c->p < c->end && *c->p) {
