@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../util/util.h"
 #include "symbolize.h"
 
 struct intern;
@@ -146,13 +147,7 @@ static inline size_t sym_count_le(const uint64_t *base, size_t stride, size_t n,
 			hi = lo + step;
 		}
 	}
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (base[mid * stride] <= x)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
+	lo += util_count_le(base + lo * stride, stride, hi - lo, x);
 	*hint = lo;
 	return lo;
 }
