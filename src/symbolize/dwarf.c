@@ -658,19 +658,15 @@ static bool own_lines(struct symbolizer *s, struct sym_dwarf *d, struct unit *u)
 		return false;
 	c.p += opcode_base - 1;
 	struct cur hdr = { c.p, prog, false };
-	if (!rd_files(s, d, u, &hdr, version, offset_size) || hdr.p != prog) {
-		free(u->own_files);
-		u->own_files = NULL;
-		u->nown_files = 0;
-		return false;
-	}
+	uint32_t *starts = NULL; /* each sequence's first row */
+	if (!rd_files(s, d, u, &hdr, version, offset_size) || hdr.p != prog)
+		goto fail;
 
 	c.p = prog;
 	size_t cap = len / 4 + 16; /* about one row per 4 bytes of program */
 	u->rows = xmalloc_big(cap * sizeof(struct row));
 	u->nrows = 0;
 	bool sorted = true, seq_sorted = true;
-	uint32_t *starts = NULL; /* each sequence's first row */
 	size_t nseq = 0, cap_seq = 0;
 	uint64_t addr = 0, file = 1;
 	int64_t line = 1;
