@@ -136,37 +136,26 @@ static Elf *accept(const struct sym_module *mod, const char *path, bool check_cr
 /* .gnu_debuglink: a file name, NUL, padding to 4, then a CRC-32. */
 static bool read_debuglink(Elf *bin, char *name, size_t len, uint32_t *crc)
 {
-	size_t shstrndx;
-	if (elf_getshdrstrndx(bin, &shstrndx) != 0)
-		return false;
-	Elf_Scn *scn = NULL;
 	GElf_Shdr sh;
-	while ((scn = elf_nextscn(bin, scn))) {
-		if (!gelf_getshdr(scn, &sh) || sh.sh_type == SHT_NOBITS)
-			continue;
-		const char *sname = elf_strptr(bin, shstrndx, sh.sh_name);
-		if (!sname || strcmp(sname, ".gnu_debuglink") != 0)
-			continue;
-		Elf_Data *d = elf_getdata(scn, NULL);
-		if (!d || !d->d_buf || d->d_size < 8)
-			return false;
-		const char *p = d->d_buf;
-		size_t n = strnlen(p, d->d_size);
-		size_t crc_off = (n + 4) & ~(size_t)3;
-		/* A name with a slash would let a binary point anywhere. */
-		if (n == 0 || n >= len || crc_off + 4 > d->d_size || memchr(p, '/', n))
-			return false;
-		memcpy(name, p, n);
-		name[n] = '\0';
-		const uint8_t *c = (const uint8_t *)p + crc_off;
-		/* Stored in the file's byte order. */
-		GElf_Ehdr eh;
-		bool be = gelf_getehdr(bin, &eh) && eh.e_ident[EI_DATA] == ELFDATA2MSB;
-		*crc = be ? (uint32_t)c[0] << 24 | (uint32_t)c[1] << 16 | (uint32_t)c[2] << 8 | c[3]
-			  : (uint32_t)c[3] << 24 | (uint32_t)c[2] << 16 | (uint32_t)c[1] << 8 | c[0];
-		return true;
-	}
-	return false;
+	Elf_Scn *scn = sym_elf_section(bin, ".gnu_debuglink", &sh);
+	Elf_Data *d = scn ? elf_getdata(scn, NULL) : NULL;
+	if (!d || !d->d_buf || d->d_size < 8)
+		return false;
+	const char *p = d->d_buf;
+	size_t n = strnlen(p, d->d_size);
+	size_t crc_off = (n + 4) & ~(size_t)3;
+	/* A name with a slash would let a binary point anywhere. */
+	if (n == 0 || n >= len || crc_off + 4 > d->d_size || memchr(p, '/', n))
+		return false;
+	memcpy(name, p, n);
+	name[n] = '\0';
+	const uint8_t *c = (const uint8_t *)p + crc_off;
+	/* Stored in the file's byte order. */
+	GElf_Ehdr eh;
+	bool be = gelf_getehdr(bin, &eh) && eh.e_ident[EI_DATA] == ELFDATA2MSB;
+	*crc = be ? (uint32_t)c[0] << 24 | (uint32_t)c[1] << 16 | (uint32_t)c[2] << 8 | c[3]
+		  : (uint32_t)c[3] << 24 | (uint32_t)c[2] << 16 | (uint32_t)c[1] << 8 | c[0];
+	return true;
 }
 
 static void dir_of(const char *path, char *out, size_t len)

@@ -141,24 +141,16 @@ bool sym_dwarf_libdw_lines;
 
 /* The bytes of a section, decompressed (libdw has usually done that
  * already, in place); empty when absent or unreadable. */
-static struct sect section(Elf *elf, size_t shstrndx, const char *want)
+static struct sect section(Elf *elf, const char *want)
 {
-	Elf_Scn *scn = NULL;
 	GElf_Shdr sh;
-	while ((scn = elf_nextscn(elf, scn))) {
-		if (!gelf_getshdr(scn, &sh) || sh.sh_type == SHT_NOBITS)
-			continue;
-		const char *name = elf_strptr(elf, shstrndx, sh.sh_name);
-		if (!name || strcmp(name, want) != 0)
-			continue;
-		if ((sh.sh_flags & SHF_COMPRESSED) && elf_compress(scn, 0, 0) < 0)
-			break;
-		Elf_Data *data = elf_getdata(scn, NULL);
-		if (!data || !data->d_buf)
-			break;
-		return (struct sect){ data->d_buf, data->d_size };
-	}
-	return (struct sect){ NULL, 0 };
+	Elf_Scn *scn = sym_elf_section(elf, want, &sh);
+	if (!scn || ((sh.sh_flags & SHF_COMPRESSED) && elf_compress(scn, 0, 0) < 0))
+		return (struct sect){ NULL, 0 };
+	Elf_Data *data = elf_getdata(scn, NULL);
+	if (!data || !data->d_buf)
+		return (struct sect){ NULL, 0 };
+	return (struct sect){ data->d_buf, data->d_size };
 }
 
 /* Our own line-table reader needs the raw sections; only little-endian
@@ -166,17 +158,16 @@ static struct sect section(Elf *elf, size_t shstrndx, const char *want)
 static void find_sections(struct sym_dwarf *d, Elf *elf)
 {
 	GElf_Ehdr eh;
-	size_t shstrndx;
 	if (sym_dwarf_libdw_lines || !elf || !gelf_getehdr(elf, &eh) ||
-	    eh.e_ident[EI_DATA] != ELFDATA2LSB || elf_getshdrstrndx(elf, &shstrndx) != 0)
+	    eh.e_ident[EI_DATA] != ELFDATA2LSB)
 		return;
-	d->line = section(elf, shstrndx, ".debug_line");
-	d->line_str = section(elf, shstrndx, ".debug_line_str");
-	d->str = section(elf, shstrndx, ".debug_str");
-	d->info = section(elf, shstrndx, ".debug_info");
-	d->abbrev = section(elf, shstrndx, ".debug_abbrev");
-	d->ranges = section(elf, shstrndx, ".debug_ranges");
-	d->rnglists = section(elf, shstrndx, ".debug_rnglists");
+	d->line = section(elf, ".debug_line");
+	d->line_str = section(elf, ".debug_line_str");
+	d->str = section(elf, ".debug_str");
+	d->info = section(elf, ".debug_info");
+	d->abbrev = section(elf, ".debug_abbrev");
+	d->ranges = section(elf, ".debug_ranges");
+	d->rnglists = section(elf, ".debug_rnglists");
 }
 
 struct sym_dwarf *sym_dwarf_open(struct symbolizer *s, Elf *elf, const char *path)

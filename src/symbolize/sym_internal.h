@@ -152,6 +152,9 @@ static inline size_t sym_count_le(const uint64_t *base, size_t stride, size_t n,
 	return lo;
 }
 
+/* The first section called name with bytes in the file (its header in
+ * *sh), or NULL. */
+Elf_Scn *sym_elf_section(Elf *elf, const char *name, GElf_Shdr *sh);
 void sym_warn(struct symbolizer *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 const char *sym_intern(struct symbolizer *s, const char *str, size_t len);
 

@@ -167,6 +167,22 @@ static const char *section_name(Elf *elf, const GElf_Shdr *sh)
 	return elf_strptr(elf, shstrndx, sh->sh_name);
 }
 
+Elf_Scn *sym_elf_section(Elf *elf, const char *name, GElf_Shdr *sh)
+{
+	size_t shstrndx;
+	if (elf_getshdrstrndx(elf, &shstrndx) != 0)
+		return NULL;
+	Elf_Scn *scn = NULL;
+	while ((scn = elf_nextscn(elf, scn))) {
+		if (!gelf_getshdr(scn, sh) || sh->sh_type == SHT_NOBITS)
+			continue;
+		const char *n = elf_strptr(elf, shstrndx, sh->sh_name);
+		if (n && strcmp(n, name) == 0)
+			return scn;
+	}
+	return NULL;
+}
+
 bool sym_elf_has_dwarf(Elf *elf)
 {
 	Elf_Scn *scn = NULL;
