@@ -310,15 +310,15 @@ $(B)/bench/heap-churn-nofp: bench/heap_churn.c
 # The pprof reader with the whole CLI-side library behind it (ASan, and
 # UBSan made fatal).
 fuzz: $(B)/fuzz/fuzz-pprof
-$(B)/fuzz/fuzz-pprof: tests/fuzz/fuzz_pprof.c $(LIB_SRC)
+$(B)/fuzz/fuzz-pprof: tests/fuzz/fuzz_pprof.c tests/fuzz/fuzz_walk.h $(LIB_SRC)
 	@mkdir -p $(dir $@)
 	clang -std=gnu11 -g -O1 -Iinclude -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
-		-fno-sanitize-recover=undefined -o $@ $^ $(LIB_LIBS)
+		-fno-sanitize-recover=undefined -o $@ $(filter %.c,$^) $(LIB_LIBS)
 
 # --- text import fuzzing ---
 # Folded stacks and perf script text, with format detection in front.
 fuzz: $(B)/fuzz/fuzz-text
-$(B)/fuzz/fuzz-text: tests/fuzz/fuzz_text.c $(LIB_SRC)
+$(B)/fuzz/fuzz-text: tests/fuzz/fuzz_text.c tests/fuzz/fuzz_walk.h $(LIB_SRC)
 	@mkdir -p $(dir $@)
 	clang -std=gnu11 -g -O1 -Iinclude -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
-		-fno-sanitize-recover=undefined -o $@ $^ $(LIB_LIBS)
+		-fno-sanitize-recover=undefined -o $@ $(filter %.c,$^) $(LIB_LIBS)

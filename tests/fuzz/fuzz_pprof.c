@@ -8,30 +8,22 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "../../src/model/filter.h"
 #include "../../src/model/profile.h"
-
-static void walk(struct profile *p)
-{
-	struct profile_frames pf;
-	profile_frames_build(p, &pf);
-	free(profile_function_totals(p, &pf));
-	profile_frames_free(&pf);
-}
+#include "fuzz_walk.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char err[512];
 	struct profile *p = profile_read_pprof(data, size, "fuzz.pb", NULL, err, sizeof(err));
 	if (p)
-		walk(p);
+		fuzz_walk(p);
 	profile_free(p);
 	if (size) {
 		char index[8];
 		snprintf(index, sizeof(index), "%u", data[0] % 4);
 		p = profile_read_pprof(data, size, "fuzz.pb", index, err, sizeof(err));
 		if (p)
-			walk(p);
+			fuzz_walk(p);
 		profile_free(p);
 	}
 	return 0;

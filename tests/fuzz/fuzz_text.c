@@ -9,16 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "../../src/model/filter.h"
 #include "../../src/model/profile.h"
-
-static void walk(struct profile *p)
-{
-	struct profile_frames pf;
-	profile_frames_build(p, &pf);
-	free(profile_function_totals(p, &pf));
-	profile_frames_free(&pf);
-}
+#include "fuzz_walk.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -36,7 +28,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 							sizeof(err));
 		fclose(f);
 		if (p)
-			walk(p);
+			fuzz_walk(p);
 		profile_free(p);
 	}
 	return 0;
