@@ -56,7 +56,6 @@ static struct {
 	char exe[4096];
 	bool rescanned; /* this drain already rescanned the modules */
 	uint64_t samples;
-	uint64_t heap_events;
 	uint64_t lost_no_ring_reported;
 	uint64_t heap_series_ids[3]; /* string ids of write_heap_series()'s names */
 	uint64_t heap_gone[3]; /* heap totals of threads freed already */
@@ -457,7 +456,6 @@ static void emit_heap(const uint64_t *rec)
 	uint64_t time = ticks_to_ns(rec[1]);
 	if (HEAP_EV_KIND(head) == HEAP_EV_FREE) {
 		heap_batch_event(time, tid, rec[2], false, 0, 0, 0);
-		w.heap_events++;
 		return;
 	}
 	const uint64_t *next = rec + HEAP_ALLOC_WORDS, *end = rec + HEAP_EV_LEN(head);
@@ -475,7 +473,6 @@ static void emit_heap(const uint64_t *rec)
 	if (labels)
 		labels_define(labels);
 	heap_batch_event(time, tid, rec[2], true, rec[3], id, labels);
-	w.heap_events++;
 	if (observe_wanted(ONEPROF_EVENT_ALLOC)) {
 		struct oneprof_event ev = { .kind = ONEPROF_EVENT_ALLOC,
 					    .tid = (int)tid,
@@ -857,5 +854,5 @@ uint64_t writer_finish(void)
 	if (rc != 0)
 		fprintf(stderr, "oneprof: writing capture '%s' failed: %s; the capture is cut short\n",
 			agent.path, strerror(-rc));
-	return w.samples + w.heap_events + spans_taken();
+	return w.samples + hb.allocs + hb.frees + spans_taken();
 }
