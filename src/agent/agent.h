@@ -379,9 +379,8 @@ void spans_session_reset(void) AGENT_HIDDEN;
 void spans_thread_exit(void) AGENT_HIDDEN;
 void spans_ignore_thread(void) AGENT_HIDDEN;
 void spans_thread_free(struct agent_thread *t) AGENT_HIDDEN;
-/* The writer's drain: begin (a calibration point), each thread
- * (threads_lock held), end (notes, a dump's completion). */
-void spans_drain_begin(bool at_exit) AGENT_HIDDEN;
+/* The writer's drain, after its calibration point (ticks_calibrate):
+ * each thread (threads_lock held), end (notes, a dump's completion). */
 void spans_drain_thread(struct agent_thread *t, bool at_exit) AGENT_HIDDEN;
 void spans_drain_end(bool at_exit) AGENT_HIDDEN;
 /* Whether an exited thread's span events are all handled (flight mode

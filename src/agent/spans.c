@@ -472,7 +472,6 @@ static uint64_t sites_next;
 /* Notes the writer counts itself, and what it reported of them. */
 static uint64_t notes[CAPTURE_SPAN_NOTE_COUNT], notes_sent[CAPTURE_SPAN_NOTE_COUNT];
 static uint64_t min_ns;
-static uint64_t cal_last_ticks; /* the point of this drain: older events go */
 static uint64_t *scratch;       /* flight mode: a copy of one ring */
 static size_t scratch_slots;
 static char name_buf[SP_NAME_MAX + 1];
@@ -803,9 +802,10 @@ static void drain_drop(struct agent_thread *t, struct spans_ring *r, bool at_exi
 	uint64_t tail = atomic_load_explicit(&r->tail, memory_order_relaxed);
 	uint64_t head = atomic_load_explicit(&r->head, memory_order_acquire);
 	uint64_t buf[2 * SP_REC_MAX];
+	uint64_t until = ticks_latest(); /* this drain's point: older events go */
 	while (tail < head) {
 		const struct spans_slot *s = &r->slots[tail & r->mask];
-		if (!at_exit && (s->w0 & TICKS_MASK) >= cal_last_ticks)
+		if (!at_exit && (s->w0 & TICKS_MASK) >= until)
 			break;
 		size_t n = 0;
 		for (; n < SP_REC_MAX && tail + n < head; n++) {
@@ -887,12 +887,6 @@ static void drain_flight(struct agent_thread *t, struct spans_ring *r, uint64_t 
 
 static uint64_t dump_seen;
 
-void spans_drain_begin(bool at_exit)
-{
-	cal_last_ticks = ticks_latest();
-	(void)at_exit;
-}
-
 /* The writer's pass over one thread (threads_lock held). */
 void spans_drain_thread(struct agent_thread *t, bool at_exit)
 {
@@ -910,7 +904,7 @@ void spans_drain_thread(struct agent_thread *t, bool at_exit)
 			uint64_t now = ticks_latest_ns();
 			/* The window start in ticks: invert the newest segment. */
 			uint64_t start_ns = now > win ? now - win : 0;
-			uint64_t lo = 0, hi = cal_last_ticks;
+			uint64_t lo = 0, hi = ticks_latest();
 			while (lo < hi) {
 				uint64_t mid = lo + (hi - lo) / 2;
 				if (ticks_to_ns(mid) < start_ns)

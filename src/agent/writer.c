@@ -608,7 +608,6 @@ static void drain_all(bool at_exit)
 	}
 	uint64_t monitored = monitor_write();
 	uint64_t heap_totals[3] = { w.heap_gone[0], w.heap_gone[1], w.heap_gone[2] };
-	spans_drain_begin(at_exit);
 	struct agent_thread **link = &agent.threads;
 	while (*link) {
 		struct agent_thread *t = *link;
