@@ -16,7 +16,9 @@
  *     ring words, not six plus its frames.
  *
  * A free is recorded before the real free, and an allocation after the
- * real allocation returned, both with the time they happened: the writer's
+ * real allocation returned, both with the time they happened (on the
+ * event clock, ticks.c: an rdtsc, where a clock_gettime per event would
+ * cost more than the rest of it): the writer's
  * merge by time then never shows an address reused before it was freed.
  *
  * The real functions are looked up with dlsym(RTLD_NEXT), so a program
@@ -257,14 +259,6 @@ static struct ring *orphan;
 static atomic_flag orphan_lock = ATOMIC_FLAG_INIT;
 static _Atomic uint64_t heap_lost_full, heap_lost_stopped;
 
-/* Events are stamped with the event clock (ticks.c): an rdtsc, where a
- * clock_gettime per allocation and free would cost more than the rest of
- * the event. */
-static inline uint64_t now_rel(void)
-{
-	return ticks_now();
-}
-
 /* A loop allocating at one call site walks the same stack from the same
  * registers again and again. Each thread keeps its latest walks, with the
  * stack slots each one read: when the registers, the stack bound, the
@@ -477,7 +471,7 @@ static void orphan_event(unsigned kind, uintptr_t p, size_t size)
 		rec[0] = HEAP_EV_HEAD(n, kind, CAPTURE_STACK_NO_STACK_INFO,
 				      (uint32_t)syscall(SYS_gettid)) |
 			 (kind == HEAP_EV_ALLOC ? HEAP_EV_HAS_PCS : 0);
-		rec[1] = now_rel();
+		rec[1] = ticks_now();
 		rec[2] = p;
 		if (kind == HEAP_EV_ALLOC) {
 			rec[3] = size;
@@ -496,7 +490,7 @@ static void orphan_event(unsigned kind, uintptr_t p, size_t size)
 static __attribute__((noinline)) void record_alloc(struct agent_thread *t, void *ptr, size_t size,
 						   unsigned kind)
 {
-	uint64_t time = now_rel();
+	uint64_t time = ticks_now();
 	/* The walk covers the agent's frames too (a handful) before it
 	 * reaches the caller's. */
 	uint64_t raw[1 + HEAP_MAX_DEPTH];
@@ -626,7 +620,7 @@ static __attribute__((noinline)) void record_free(struct agent_thread *t, void *
 						  uint64_t time)
 {
 	if (time == FREE_NOW)
-		time = now_rel();
+		time = ticks_now();
 	uint64_t *rec = reserve(t->heap_ring, HEAP_FREE_WORDS);
 	if (rec) {
 		rec[0] = HEAP_EV_HEAD(HEAP_FREE_WORDS, HEAP_EV_FREE, 0, (uint32_t)t->tid);
@@ -735,7 +729,7 @@ static uint64_t realloc_time(void *old)
 	 * be recorded: no clock for it. */
 	if (!old || (agent.cfg.heap_sample && !sample_maybe((uintptr_t)old)))
 		return 0;
-	return now_rel();
+	return ticks_now();
 }
 
 static void note_realloc(void *old, void *p, size_t n, uint64_t before)
