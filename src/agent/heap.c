@@ -12,14 +12,14 @@
  *   - the stack walk of the CPU sampler, from the hook's own frame, with
  *     the agent's frames dropped;
  *   - a stack the thread has sent once goes by its 64-bit hash afterwards
- *     (the writer keeps the same hash for it), so a hot call site costs six
- *     ring words, not six plus its frames.
+ *     (the writer keeps the same hash for it), so a hot call site costs five
+ *     ring words, not five plus its frames.
  *
  * A free is recorded before the real free, and an allocation after the
  * real allocation returned, both with the time they happened (on the
  * event clock, ticks.c: an rdtsc, where a clock_gettime per event would
- * cost more than the rest of it): the writer's
- * merge by time then never shows an address reused before it was freed.
+ * cost more than the rest of it): the writer's merge by time then never
+ * shows an address reused before it was freed.
  *
  * The real functions are looked up with dlsym(RTLD_NEXT), so a program
  * linking its own allocator (jemalloc, tcmalloc) keeps it. dlsym itself
