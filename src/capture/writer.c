@@ -158,25 +158,26 @@ int capture_writer_begin(struct capture_writer *w, const struct capture_buf *hea
 	return rc ? rc : write_all(w, header->data, header->len);
 }
 
-static void append_record(struct capture_writer *w, unsigned kind)
+static void put_record(struct capture_writer *w, unsigned kind, const void *body, size_t len)
 {
 	capture_buf_varint(&w->payload, kind);
-	capture_buf_varint(&w->payload, w->scratch.len);
-	capture_buf_bytes(&w->payload, w->scratch.data, w->scratch.len);
-	w->scratch.len = 0;
+	capture_buf_varint(&w->payload, len);
+	capture_buf_bytes(&w->payload, body, len);
 	if (w->payload.len >= w->chunk_bytes)
 		capture_writer_flush(w);
+}
+
+static void append_record(struct capture_writer *w, unsigned kind)
+{
+	put_record(w, kind, w->scratch.data, w->scratch.len);
+	w->scratch.len = 0;
 }
 
 void capture_write_body(struct capture_writer *w, unsigned kind, const void *body, size_t len)
 {
 	if (w->tally && kind < 128)
 		w->tally->records[kind]++;
-	capture_buf_varint(&w->payload, kind);
-	capture_buf_varint(&w->payload, len);
-	capture_buf_bytes(&w->payload, body, len);
-	if (w->payload.len >= w->chunk_bytes)
-		capture_writer_flush(w);
+	put_record(w, kind, body, len);
 }
 
 void capture_write_string(struct capture_writer *w, uint64_t id, const char *s, size_t len)
