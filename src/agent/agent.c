@@ -27,6 +27,7 @@ struct agent agent = {
 	.fd = -1,
 	.threads_lock = PTHREAD_MUTEX_INITIALIZER,
 };
+__thread struct agent_tls agent_tls __attribute__((tls_model("initial-exec")));
 
 uint64_t agent_now_ns(void)
 {
@@ -133,12 +134,12 @@ static void on_fork_parent(void)
 
 static void fork_child(void)
 {
-	struct agent_thread *self = sampler_self;
+	struct agent_thread *self = agent_tls.self;
 	bool was_running = atomic_load(&agent.state) == AGENT_RUNNING;
-	atomic_store(&heap_on, false);
+	heap_switch(false);
 	atomic_store(&agent.state, AGENT_OFF);
 	spans_fork_child(self);
-	sampler_self = NULL;
+	agent_tls.self = NULL;
 	threads_own_forget();
 	metrics_forget();
 	pthread_mutex_init(&agent.threads_lock, NULL);
@@ -176,14 +177,14 @@ static void fork_child(void)
 	if (agent_begin() != 0)
 		return;
 	threads_adopt_self(self);
-	atomic_store(&heap_on, agent.cfg.heap);
+	heap_switch(true);
 }
 
 static void on_fork_child(void)
 {
-	heap_busy++;
+	agent_tls.heap_busy++;
 	fork_child();
-	heap_busy--;
+	agent_tls.heap_busy--;
 }
 
 /* --- crashes ---
@@ -251,9 +252,9 @@ static void agent_started(void)
 {
 	install_hooks();
 	threads_rearm();
-	if (!sampler_self)
+	if (!agent_tls.self)
 		threads_register_self();
-	atomic_store(&heap_on, agent.cfg.heap);
+	heap_switch(true);
 	metrics_start();
 }
 
@@ -265,7 +266,7 @@ static bool ring_fits(const struct agent_config *cfg)
 __attribute__((constructor)) static void agent_start(void)
 {
 	int saved_errno = errno;
-	heap_busy++;
+	agent_tls.heap_busy++;
 	agent.interposing = interposing();
 	threads_init();
 	/* dlopen'ed with no ONEPROF_* setting (a binding's ctypes): sessions
@@ -295,7 +296,7 @@ __attribute__((constructor)) static void agent_start(void)
 		goto out;
 	agent_started();
 out:
-	heap_busy--;
+	agent_tls.heap_busy--;
 	errno = saved_errno;
 }
 
@@ -306,11 +307,11 @@ bool agent_finish(void)
 	    !atomic_compare_exchange_strong(&agent.state, &expected, AGENT_STOPPING))
 		return false;
 	int saved_errno = errno;
-	heap_busy++;
+	agent_tls.heap_busy++;
 	spans_running(false);
 	monitor_stop(); /* its last snapshot goes into the capture */
 	metrics_stop();
-	heap_stop();
+	heap_switch(false);
 	threads_stop_all();
 	sampler_stop_process();
 	wall_stop();
@@ -323,7 +324,7 @@ bool agent_finish(void)
 		unlink(agent.path);
 	agent.finished_once = true;
 	atomic_store(&agent.state, AGENT_OFF);
-	heap_busy--;
+	agent_tls.heap_busy--;
 	errno = saved_errno;
 	return true;
 }
@@ -372,7 +373,7 @@ ONEPROF_API int oneprof_session_begin(const char *output, const char *settings)
 {
 	int saved_errno = errno;
 	int rc = 0;
-	heap_busy++;
+	agent_tls.heap_busy++;
 	last_error[0] = '\0';
 	if (atomic_load(&agent.state) != AGENT_OFF && getpid() == agent.pid) {
 		rc = agent.session
@@ -427,7 +428,7 @@ ONEPROF_API int oneprof_session_begin(const char *output, const char *settings)
 	}
 	agent_started();
 out:
-	heap_busy--;
+	agent_tls.heap_busy--;
 	errno = saved_errno;
 	return rc;
 }

@@ -180,7 +180,10 @@ struct agent_thread {
 	unsigned heap_seen_gen;
 	int64_t heap_countdown; /* sampled mode: bytes to the next sample */
 	uint64_t heap_rng;
-	uint64_t heap_allocs, heap_bytes, heap_frees; /* every call, sampled or not */
+	/* Every call, sampled or not. allocs and bytes are not neighbours:
+	 * the compiler would add the pair with vector instructions, twice
+	 * as many as two adds, in the quick path of every malloc. */
+	uint64_t heap_allocs, heap_frees, heap_bytes;
 	uint64_t heap_totals_sent; /* writer-owned: heap_allocs last written */
 
 	/* Spans: the thread's span ring, mapped on its first span call, and
@@ -336,8 +339,17 @@ void sampler_on_signal(int sig, siginfo_t *si, void *uc) AGENT_HIDDEN;
 bool trap_can_deliver(void) AGENT_HIDDEN;
 int trap_install(void) AGENT_HIDDEN;
 void trap_uninstall(void) AGENT_HIDDEN;
-extern __thread struct agent_thread *sampler_self
-	__attribute__((tls_model("initial-exec"))) AGENT_HIDDEN;
+
+/* The thread's own agent state, read by every interposed malloc call:
+ * one initial-exec TLS block (so reading it never allocates), and one
+ * lookup of its offset finds both fields. */
+struct agent_tls {
+	struct agent_thread *self; /* the thread's record once registered */
+	/* Non-zero while the thread runs inside a hook or the agent's own
+	 * code: its allocations are not the program's. */
+	unsigned heap_busy;
+};
+extern __thread struct agent_tls agent_tls __attribute__((tls_model("initial-exec"))) AGENT_HIDDEN;
 
 /* control.c */
 void control_poll(void) AGENT_HIDDEN;
@@ -352,12 +364,8 @@ void wall_release(void) AGENT_HIDDEN; /* before a second recording */
 struct ring *wall_ring(void) AGENT_HIDDEN;
 
 /* heap.c */
-/* Non-zero while the thread runs inside a hook or the agent's own code:
- * its allocations are not the program's. */
-extern __thread unsigned heap_busy __attribute__((tls_model("initial-exec"))) AGENT_HIDDEN;
-extern _Atomic bool heap_on AGENT_HIDDEN;
 int heap_start(void) AGENT_HIDDEN;
-void heap_stop(void) AGENT_HIDDEN;
+void heap_switch(bool on) AGENT_HIDDEN;
 void heap_forget(void) AGENT_HIDDEN;
 void heap_thread_init(struct agent_thread *t) AGENT_HIDDEN;
 void heap_wake_writer(void) AGENT_HIDDEN;

@@ -53,7 +53,7 @@ static struct counter *probe(uint64_t h, const char *name, size_t len)
 
 static struct counter *find(const char *name)
 {
-	if (heap_busy || atomic_load_explicit(&agent.state, memory_order_relaxed) != AGENT_RUNNING)
+	if (agent_tls.heap_busy || atomic_load_explicit(&agent.state, memory_order_relaxed) != AGENT_RUNNING)
 		return NULL;
 	if (!name)
 		name = "(null)";
@@ -64,7 +64,7 @@ static struct counter *find(const char *name)
 		return c;
 	/* New: add it under the lock, looking again (another thread may
 	 * have added it meanwhile). */
-	heap_busy++;
+	agent_tls.heap_busy++;
 	pthread_mutex_lock(&counters_lock);
 	c = probe(h, name, len);
 	if (!atomic_load_explicit(&c->hash, memory_order_relaxed)) {
@@ -82,7 +82,7 @@ static struct counter *find(const char *name)
 		}
 	}
 	pthread_mutex_unlock(&counters_lock);
-	heap_busy--;
+	agent_tls.heap_busy--;
 	if (!c)
 		atomic_fetch_add(&counters_refused, 1);
 	return c;

@@ -28,7 +28,7 @@
  *
  * A thread's own allocations made while the agent works for it (a hook
  * re-entered through the real allocator, a signal handler that allocates
- * inside a hook, the agent's own bookkeeping) are not recorded: heap_busy
+ * inside a hook, the agent's own bookkeeping) are not recorded: agent_tls.heap_busy
  * says so. */
 #include <dlfcn.h>
 #include <link.h>
@@ -53,8 +53,18 @@
 #define likely(x) __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
 
-__thread unsigned heap_busy __attribute__((tls_model("initial-exec")));
-_Atomic bool heap_on;
+static _Atomic bool heap_on;
+
+/* The interposed functions' first question, one load: what may a call do
+ * without looking further? Set by heap_switch() from heap_on, the
+ * configuration and whether the real functions are known. */
+enum {
+	HOOKS_CAREFUL, /* the careful path decides (before the lookup, full
+			* tracking, a stopped capture that counts late calls) */
+	HOOKS_FORWARD, /* the heap is not tracked: straight to the real ones */
+	HOOKS_SAMPLED, /* sampled mode: a call with nothing to record is quick */
+};
+static _Atomic int heap_hooks;
 
 /* --- the real allocator --- */
 
@@ -82,7 +92,7 @@ static _Atomic size_t boot_used;
 
 static bool in_boot(const void *p)
 {
-	return (const unsigned char *)p >= boot && (const unsigned char *)p < boot + BOOT_BYTES;
+	return (uintptr_t)p - (uintptr_t)boot < BOOT_BYTES; /* one comparison */
 }
 
 static void *boot_alloc(size_t n, size_t align)
@@ -153,25 +163,31 @@ static bool resolve(void)
 
 /* --- sampled mode: which live blocks were sampled ---
  * Frees of sampled blocks must be recorded, and every free asks. Buckets
- * of eight addresses, one cache line each; an address lives in its first
- * bucket, or in its second when the first was full, which the first
- * bucket's spill flag tells. Full buckets drop the sample (counted).
+ * of seven addresses and a spill flag, one cache line each; an address
+ * lives in its first bucket, or in its second when the first was full,
+ * which the first bucket's spill flag tells. Full buckets drop the sample
+ * (counted).
  *
  * Almost no free is of a sampled block, so the question is asked of a
- * 16 KiB array first: per first bucket, how many live sampled addresses
- * have it as their first bucket. Zero, the common answer, is one load of
- * memory the cache keeps; the table is read only when it is not zero.
- * The count rises before an address is added and falls after it was
- * taken, and an address is added before the allocation returns, so a
- * free (which comes after) never sees zero for a sampled block: exact.
- * A count never overflows: the table holds fewer addresses than 65,536. */
+ * 16 KiB filter first: per 256-byte stretch of the address space (modulo
+ * 2 MiB), how many live sampled addresses lie in it. Zero, the common
+ * answer, is one load, and of a cache line the program's neighbouring
+ * frees touched too: a filter indexed by a hash of the address sent
+ * every free to a random line, a cache miss on a third of them in an
+ * allocation-heavy program. The count rises before an address is added
+ * and falls after it was taken, and an address is added before the
+ * allocation returns, so a free (which comes after) never sees zero for a
+ * sampled block: exact. A count never overflows: the table holds fewer
+ * addresses than 65,536. */
 #define SAMPLE_BUCKETS (1u << 13)
+#define SAMPLE_FILTER (1u << 13)
+#define SAMPLE_FILTER_SHIFT 8
 struct sample_bucket {
 	_Atomic uintptr_t slot[7];
 	_Atomic uintptr_t spilled;
 };
 static struct sample_bucket *sampled;
-static _Atomic uint16_t *sampled_home; /* SAMPLE_BUCKETS counts */
+static _Alignas(64) _Atomic uint16_t sample_filter[SAMPLE_FILTER];
 static _Atomic uint64_t sample_table_full;
 
 static uint64_t mix(uintptr_t p)
@@ -180,12 +196,17 @@ static uint64_t mix(uintptr_t p)
 	return h ^ (h >> 29);
 }
 
+static _Atomic uint16_t *filter_count(uintptr_t p)
+{
+	return &sample_filter[(p >> SAMPLE_FILTER_SHIFT) & (SAMPLE_FILTER - 1)];
+}
+
 static bool sample_add(uintptr_t p)
 {
 	uint64_t h = mix(p);
-	size_t home = h & (SAMPLE_BUCKETS - 1);
-	struct sample_bucket *b[2] = { &sampled[home], &sampled[(h >> 32) & (SAMPLE_BUCKETS - 1)] };
-	atomic_fetch_add(&sampled_home[home], 1);
+	struct sample_bucket *b[2] = { &sampled[h & (SAMPLE_BUCKETS - 1)],
+				       &sampled[(h >> 32) & (SAMPLE_BUCKETS - 1)] };
+	atomic_fetch_add(filter_count(p), 1);
 	for (int k = 0; k < 2; k++) {
 		for (int i = 0; i < 7; i++) {
 			uintptr_t empty = 0;
@@ -196,32 +217,50 @@ static bool sample_add(uintptr_t p)
 		if (k == 0)
 			atomic_store(&b[0]->spilled, 1);
 	}
-	atomic_fetch_sub(&sampled_home[home], 1);
+	atomic_fetch_sub(filter_count(p), 1);
 	atomic_fetch_add_explicit(&sample_table_full, 1, memory_order_relaxed);
 	return false;
+}
+
+/* NULL and the bootstrap arena's blocks must not take the sampled quick
+ * path of free (nor its counting): their stretches count in the filter as
+ * if a sampled block lay there, for good, so the filter sends them the
+ * careful way, which knows them. Done once the arena stopped growing (the
+ * real functions are known) and before the quick path opens; a few
+ * stretches of the 8,192. */
+static bool filter_pinned;
+
+static void filter_pin_reserved(void)
+{
+	if (filter_pinned)
+		return;
+	atomic_fetch_add(filter_count(0), 1);
+	uintptr_t used = atomic_load(&boot_used);
+	for (uintptr_t a = (uintptr_t)boot; used && a < (uintptr_t)boot + used;
+	     a = ((a >> SAMPLE_FILTER_SHIFT) + 1) << SAMPLE_FILTER_SHIFT)
+		atomic_fetch_add(filter_count(a), 1);
+	filter_pinned = true;
 }
 
 /* Whether p may have been sampled: false is certain, true is a maybe. */
 static inline bool sample_maybe(uintptr_t p)
 {
-	return atomic_load_explicit(&sampled_home[mix(p) & (SAMPLE_BUCKETS - 1)],
-				    memory_order_relaxed) != 0;
+	return atomic_load_explicit(filter_count(p), memory_order_relaxed) != 0;
 }
 
 /* Removes p if it was sampled; true when it was. */
 static bool sample_take(uintptr_t p)
 {
-	uint64_t h = mix(p);
-	size_t home = h & (SAMPLE_BUCKETS - 1);
-	if (likely(atomic_load_explicit(&sampled_home[home], memory_order_relaxed) == 0))
+	if (likely(!sample_maybe(p)))
 		return false;
-	struct sample_bucket *b = &sampled[home];
+	uint64_t h = mix(p);
+	struct sample_bucket *b = &sampled[h & (SAMPLE_BUCKETS - 1)];
 	for (int k = 0; k < 2; k++) {
 		for (int i = 0; i < 7; i++) {
 			uintptr_t want = p;
 			if (atomic_load_explicit(&b->slot[i], memory_order_relaxed) == p &&
 			    atomic_compare_exchange_strong(&b->slot[i], &want, 0)) {
-				atomic_fetch_sub(&sampled_home[home], 1);
+				atomic_fetch_sub(filter_count(p), 1);
 				return true;
 			}
 		}
@@ -544,7 +583,7 @@ static __attribute__((noinline)) void sample_hit(struct agent_thread *t, void *p
 
 static __attribute__((noinline)) void note_alloc(void *ptr, size_t size, unsigned kind)
 {
-	struct agent_thread *t = sampler_self;
+	struct agent_thread *t = agent_tls.self;
 	if (unlikely(!t || !t->heap_ring)) {
 		orphan_event(HEAP_EV_ALLOC, (uintptr_t)ptr, size);
 		return;
@@ -566,7 +605,7 @@ static void record_free(struct agent_thread *t, void *ptr, uint64_t time);
 
 static __attribute__((noinline)) void note_free(void *ptr, uint64_t time)
 {
-	struct agent_thread *t = sampler_self;
+	struct agent_thread *t = agent_tls.self;
 	if (unlikely(!t || !t->heap_ring)) {
 		if (!agent.cfg.heap_sample || sample_take((uintptr_t)ptr))
 			orphan_event(HEAP_EV_FREE, (uintptr_t)ptr, 0); /* takes its time */
@@ -581,19 +620,19 @@ static __attribute__((noinline)) void note_free(void *ptr, uint64_t time)
 /* Tracking is on, and this thread is not inside the agent already. */
 static inline bool tracking(void)
 {
-	return atomic_load_explicit(&heap_on, memory_order_relaxed) && !heap_busy;
+	return atomic_load_explicit(&heap_on, memory_order_relaxed) && !agent_tls.heap_busy;
 }
 
 /* Sampled mode's common case, inlined in malloc, calloc and free: the
  * thread's totals and countdown, no clock, no stack. It runs without
- * heap_busy around the real call: nothing it does allocates, glibc's
+ * agent_tls.heap_busy around the real call: nothing it does allocates, glibc's
  * allocator does not call back into malloc, and the agent's own
- * allocations are made under heap_busy, which tracking() checked. A
+ * allocations are made under agent_tls.heap_busy, which tracking() checked. A
  * sample or a possibly sampled free takes the out-of-line path, under
- * heap_busy (the ring has one producer). NULL: not this path. */
+ * agent_tls.heap_busy (the ring has one producer). NULL: not this path. */
 static inline struct agent_thread *sampling_self(void)
 {
-	struct agent_thread *t = sampler_self;
+	struct agent_thread *t = agent_tls.self;
 	return agent.cfg.heap_sample && likely(t && t->heap_ring) ? t : NULL;
 }
 
@@ -604,9 +643,9 @@ static inline void sampled_alloc(struct agent_thread *t, void *p, size_t n)
 	t->heap_bytes += n;
 	if (likely((t->heap_countdown -= (int64_t)n) > 0))
 		return;
-	heap_busy++;
+	agent_tls.heap_busy++;
 	sample_hit(t, p, n, HEAP_EV_ALLOC);
-	heap_busy--;
+	agent_tls.heap_busy--;
 }
 
 /* A free whose address the counts say may be sampled. */
@@ -633,15 +672,55 @@ static __attribute__((noinline)) void record_free(struct agent_thread *t, void *
 static inline void note_stopped(void)
 {
 	/* Heap tracking was on and the capture ended: say how much it missed. */
-	if (agent.cfg.heap && !heap_busy &&
+	if (agent.cfg.heap && !agent_tls.heap_busy &&
 	    atomic_load_explicit(&agent.state, memory_order_relaxed) != AGENT_RUNNING &&
 	    getpid() == agent.pid)
 		atomic_fetch_add_explicit(&heap_lost_stopped, 1, memory_order_relaxed);
 }
 
-/* --- the interposed functions --- */
+/* --- the interposed functions ---
+ * Each of malloc, calloc and free is a short function for the common
+ * calls and a careful one for the rest. The common calls are a program
+ * whose heap is not tracked, and in sampled mode an allocation with no
+ * sample due or a free of a block that cannot have been sampled. Those
+ * read one word of state (heap_hooks), the thread's totals and countdown
+ * (or the filter), and jump to the real function: no frame, no second
+ * return. On a program that allocates tens of millions of times a second,
+ * a frame, its saved registers and a return through the hook cost 5% of
+ * the program's time, the same as all the rest of sampling. */
 
-EXPORT void *malloc(size_t n)
+/* A sampled-mode allocation with no sample due: counted, and true; false
+ * leaves it to the careful path. The comparison is unsigned so that a size
+ * no allocator serves (which fails) goes the careful way, not counted; a
+ * small one that fails for want of memory is counted here as made (the
+ * jump to the real function cannot look at its result). */
+static inline bool quiet_alloc(struct agent_thread *t, size_t n)
+{
+	if (likely(n < (uint64_t)t->heap_countdown)) {
+		t->heap_countdown -= (int64_t)n;
+		t->heap_allocs++;
+		t->heap_bytes += n;
+		return true;
+	}
+	return false;
+}
+
+/* Which way a call goes first: heap_hooks, read once. */
+static inline int hooks_now(void)
+{
+	return atomic_load_explicit(&heap_hooks, memory_order_acquire);
+}
+
+/* The calling thread, when a sampled-mode call may take the quick path. */
+static inline struct agent_thread *quick_thread(int hooks)
+{
+	struct agent_thread *t = agent_tls.self;
+	return likely(hooks == HOOKS_SAMPLED) && likely(t != NULL) && likely(!agent_tls.heap_busy)
+		       ? t
+		       : NULL;
+}
+
+static __attribute__((noinline)) void *malloc_careful(size_t n)
 {
 	NEED_REAL(boot_alloc(n, 16));
 	if (!tracking()) {
@@ -655,15 +734,26 @@ EXPORT void *malloc(size_t n)
 			sampled_alloc(t, p, n);
 		return p;
 	}
-	heap_busy++;
+	agent_tls.heap_busy++;
 	void *p = real.malloc(n);
 	if (p)
 		note_alloc(p, n, HEAP_EV_ALLOC);
-	heap_busy--;
+	agent_tls.heap_busy--;
 	return p;
 }
 
-EXPORT void *calloc(size_t count, size_t size)
+EXPORT void *malloc(size_t n)
+{
+	int hooks = hooks_now();
+	if (likely(hooks == HOOKS_FORWARD))
+		return real.malloc(n);
+	struct agent_thread *t = quick_thread(hooks);
+	if (t && likely(quiet_alloc(t, n)))
+		return real.malloc(n);
+	return malloc_careful(n);
+}
+
+static __attribute__((noinline)) void *calloc_careful(size_t count, size_t size)
 {
 	size_t n;
 	if (unlikely(atomic_load_explicit(&resolved, memory_order_acquire) != 2) && !resolve()) {
@@ -682,15 +772,27 @@ EXPORT void *calloc(size_t count, size_t size)
 			sampled_alloc(t, p, count * size);
 		return p;
 	}
-	heap_busy++;
+	agent_tls.heap_busy++;
 	void *p = real.calloc(count, size);
 	if (p)
 		note_alloc(p, count * size, HEAP_EV_ALLOC);
-	heap_busy--;
+	agent_tls.heap_busy--;
 	return p;
 }
 
-EXPORT void free(void *p)
+EXPORT void *calloc(size_t count, size_t size)
+{
+	int hooks = hooks_now();
+	if (likely(hooks == HOOKS_FORWARD))
+		return real.calloc(count, size);
+	struct agent_thread *t = quick_thread(hooks);
+	size_t n;
+	if (t && likely(!__builtin_mul_overflow(count, size, &n)) && likely(quiet_alloc(t, n)))
+		return real.calloc(count, size);
+	return calloc_careful(count, size);
+}
+
+static __attribute__((noinline)) void free_careful(void *p)
 {
 	if (!p || unlikely(in_boot(p)))
 		return;
@@ -704,19 +806,32 @@ EXPORT void free(void *p)
 	if (t) {
 		t->heap_frees++;
 		if (unlikely(sample_maybe((uintptr_t)p))) {
-			heap_busy++;
+			agent_tls.heap_busy++;
 			sampled_free(t, p);
 			real.free(p);
-			heap_busy--;
+			agent_tls.heap_busy--;
 			return;
 		}
 		real.free(p);
 		return;
 	}
-	heap_busy++;
+	agent_tls.heap_busy++;
 	note_free(p, FREE_NOW);
 	real.free(p);
-	heap_busy--;
+	agent_tls.heap_busy--;
+}
+
+EXPORT void free(void *p)
+{
+	int hooks = hooks_now();
+	if (likely(hooks == HOOKS_FORWARD) && likely(!in_boot(p)))
+		return real.free(p);
+	struct agent_thread *t = quick_thread(hooks);
+	if (t && likely(!sample_maybe((uintptr_t)p))) { /* not NULL, not the arena's */
+		t->heap_frees++;
+		return real.free(p);
+	}
+	free_careful(p);
 }
 
 /* realloc is a free of the old block and an allocation of the new one,
@@ -740,7 +855,7 @@ static void note_realloc(void *old, void *p, size_t n, uint64_t before)
 		note_alloc(p, n, HEAP_EV_ALLOC);
 }
 
-EXPORT void *realloc(void *old, size_t n)
+static __attribute__((noinline)) void *realloc_careful(void *old, size_t n)
 {
 	if (unlikely(in_boot(old))) {
 		void *p = malloc(n);
@@ -755,12 +870,30 @@ EXPORT void *realloc(void *old, size_t n)
 		note_stopped();
 		return real.realloc(old, n);
 	}
-	heap_busy++;
+	agent_tls.heap_busy++;
 	uint64_t before = realloc_time(old);
 	void *p = real.realloc(old, n);
 	note_realloc(old, p, n, before);
-	heap_busy--;
+	agent_tls.heap_busy--;
 	return p;
+}
+
+/* Quick in sampled mode when the old block cannot have been sampled and
+ * no sample is due: its free and the new block are counted (a failure to
+ * grow is counted too, as quiet_alloc says). Size 0 frees without
+ * allocating: careful. */
+EXPORT void *realloc(void *old, size_t n)
+{
+	int hooks = hooks_now();
+	if (likely(hooks == HOOKS_FORWARD) && likely(!in_boot(old)))
+		return real.realloc(old, n);
+	struct agent_thread *t = quick_thread(hooks);
+	if (t && likely(n != 0) && (!old || likely(!sample_maybe((uintptr_t)old))) &&
+	    likely(quiet_alloc(t, n))) {
+		t->heap_frees += old != NULL;
+		return real.realloc(old, n);
+	}
+	return realloc_careful(old, n);
 }
 
 EXPORT void *reallocarray(void *old, size_t count, size_t size)
@@ -777,11 +910,11 @@ EXPORT void *reallocarray(void *old, size_t count, size_t size)
 		note_stopped();
 		return real.reallocarray(old, count, size);
 	}
-	heap_busy++;
+	agent_tls.heap_busy++;
 	uint64_t before = realloc_time(old);
 	void *p = real.reallocarray(old, count, size);
 	note_realloc(old, p, n, before);
-	heap_busy--;
+	agent_tls.heap_busy--;
 	return p;
 }
 
@@ -794,11 +927,11 @@ EXPORT int posix_memalign(void **out, size_t align, size_t n)
 		note_stopped();
 		return real.posix_memalign(out, align, n);
 	}
-	heap_busy++;
+	agent_tls.heap_busy++;
 	int rc = real.posix_memalign(out, align, n);
 	if (rc == 0)
 		note_alloc(*out, n, HEAP_EV_ALLOC);
-	heap_busy--;
+	agent_tls.heap_busy--;
 	return rc;
 }
 
@@ -815,11 +948,11 @@ EXPORT int posix_memalign(void **out, size_t align, size_t n)
 			note_stopped();                               \
 			return real.name args;                        \
 		}                                                     \
-		heap_busy++;                                          \
+		agent_tls.heap_busy++;                                          \
 		void *p = real.name args;                             \
 		if (p)                                                \
 			note_alloc(p, size, HEAP_EV_ALLOC);           \
-		heap_busy--;                                          \
+		agent_tls.heap_busy--;                                          \
 		return p;                                             \
 	}
 
@@ -865,12 +998,11 @@ int heap_start(void)
 	resolve();
 	dl_iterate_phdr(find_self, NULL);
 	if (agent.cfg.heap_sample && !sampled) {
-		size_t bytes = SAMPLE_BUCKETS * (sizeof(*sampled) + sizeof(*sampled_home));
-		void *mem = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		void *mem = mmap(NULL, SAMPLE_BUCKETS * sizeof(*sampled), PROT_READ | PROT_WRITE,
+				 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 		if (mem == MAP_FAILED)
 			return -ENOMEM;
 		sampled = mem;
-		sampled_home = (_Atomic uint16_t *)(sampled + SAMPLE_BUCKETS);
 	}
 	if (!orphan) {
 		size_t bytes = sizeof(struct ring) + (1u << 20);
@@ -897,16 +1029,26 @@ void heap_forget(void)
 	if (orphan)
 		ring_reset(orphan);
 	if (sampled)
-		memset(sampled, 0, SAMPLE_BUCKETS * (sizeof(*sampled) + sizeof(*sampled_home)));
+		memset(sampled, 0, SAMPLE_BUCKETS * sizeof(*sampled));
+	memset(sample_filter, 0, sizeof(sample_filter));
+	filter_pinned = false; /* pinned again when the quick path opens */
 	atomic_store(&waiters, 0);
 	atomic_store(&heap_lost_full, 0);
 	atomic_store(&heap_lost_stopped, 0);
 	atomic_store(&sample_table_full, 0);
 }
 
-void heap_stop(void)
+void heap_switch(bool on)
 {
-	atomic_store(&heap_on, false);
+	atomic_store(&heap_on, on && agent.cfg.heap);
+	int hooks = HOOKS_CAREFUL;
+	if (!agent.cfg.heap && resolve())
+		hooks = HOOKS_FORWARD;
+	else if (on && agent.cfg.heap && agent.cfg.heap_sample && resolve()) {
+		filter_pin_reserved();
+		hooks = HOOKS_SAMPLED;
+	}
+	atomic_store(&heap_hooks, hooks);
 }
 
 struct ring *heap_orphan_ring(void)

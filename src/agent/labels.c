@@ -99,9 +99,9 @@ static uint32_t set_get(uint32_t parent, const char *key, const char *value)
  * before the agent; NULL on the agent's own threads and when off. */
 static struct agent_thread *self(void)
 {
-	if (heap_busy)
+	if (agent_tls.heap_busy)
 		return NULL; /* the agent's threads, or inside a hook */
-	struct agent_thread *t = sampler_self;
+	struct agent_thread *t = agent_tls.self;
 	if (!t)
 		t = threads_register_self();
 	return t;
@@ -117,12 +117,12 @@ void oneprof_label_push(const char *key, const char *value)
 		atomic_fetch_add(&sets_refused, 1);
 		return;
 	}
-	heap_busy++; /* the table's allocations are the agent's */
+	agent_tls.heap_busy++; /* the table's allocations are the agent's */
 	pthread_mutex_lock(&sets_lock);
 	uint32_t cur = atomic_load_explicit(&t->labels, memory_order_relaxed);
 	uint32_t id = set_get(cur, key ? key : "(null)", value ? value : "(null)");
 	pthread_mutex_unlock(&sets_lock);
-	heap_busy--;
+	agent_tls.heap_busy--;
 	if (id)
 		atomic_store_explicit(&t->labels, id, memory_order_relaxed);
 	else {
@@ -133,7 +133,7 @@ void oneprof_label_push(const char *key, const char *value)
 
 void oneprof_label_pop(void)
 {
-	struct agent_thread *t = heap_busy ? NULL : sampler_self;
+	struct agent_thread *t = agent_tls.heap_busy ? NULL : agent_tls.self;
 	if (!t)
 		return;
 	if (overflow_depth) {

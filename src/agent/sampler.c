@@ -32,8 +32,6 @@
 #define sigev_notify_thread_id _sigev_un._tid
 #endif
 
-__thread struct agent_thread *sampler_self __attribute__((tls_model("initial-exec")));
-
 /* Walks the interrupted thread's stack: frames[0] is the interrupted pc,
  * the rest are return addresses. On x86-64 with the .eh_frame tables of
  * src/unwind (right without frame pointers); elsewhere by frame pointers.
@@ -104,7 +102,7 @@ void sampler_on_signal(int sig, siginfo_t *si, void *ucv)
 	/* The handler's own duration, for the overhead budget: the vDSO
 	 * clock, no system call. */
 	uint64_t entry = agent_now_ns();
-	struct agent_thread *t = sampler_self;
+	struct agent_thread *t = agent_tls.self;
 	if (atomic_load_explicit(&agent.state, memory_order_relaxed) != AGENT_RUNNING ||
 	    atomic_load_explicit(&agent.paused, memory_order_relaxed))
 		goto out; /* a signal still in flight when sampling stopped */

@@ -25,7 +25,7 @@ static void thread_exit(void *arg)
 	/* Stop the timer first, then detach the ring from the handler; the
 	 * writer frees both after draining. */
 	sampler_thread_stop(t);
-	sampler_self = NULL;
+	agent_tls.self = NULL;
 	spans_thread_exit();
 	atomic_signal_fence(memory_order_seq_cst);
 	/* A name set by prctl(PR_SET_NAME), which we do not interpose. */
@@ -107,7 +107,7 @@ static struct agent_thread *register_self(void)
 		pthread_attr_destroy(&attr);
 	}
 
-	sampler_self = t;
+	agent_tls.self = t;
 	pthread_setspecific(exit_key, t);
 	/* Under the lock, so a pause or resume cannot slip in between. */
 	pthread_mutex_lock(&agent.threads_lock);
@@ -136,9 +136,9 @@ struct agent_thread *threads_register_self(void)
 {
 	if (atomic_load(&agent.state) != AGENT_RUNNING)
 		return NULL;
-	heap_busy++;
+	agent_tls.heap_busy++;
 	struct agent_thread *t = register_self();
-	heap_busy--;
+	agent_tls.heap_busy--;
 	return t;
 }
 
@@ -157,7 +157,7 @@ void threads_adopt_self(struct agent_thread *t)
 	atomic_store(&t->wall_pending, 0);
 	atomic_store(&t->exited, false);
 	agent.threads = t;
-	sampler_self = t;
+	agent_tls.self = t;
 	sampler_thread_start(t);
 }
 
@@ -168,7 +168,7 @@ void threads_session_reset(void)
 	struct agent_thread **link = &agent.threads;
 	while (*link) {
 		struct agent_thread *t = *link;
-		if (atomic_load(&t->exited) || (child && t != sampler_self)) {
+		if (atomic_load(&t->exited) || (child && t != agent_tls.self)) {
 			*link = t->next;
 			threads_free(t);
 			continue;
@@ -226,9 +226,9 @@ struct start_args {
 static void *thread_start(void *p)
 {
 	struct start_args a = *(struct start_args *)p;
-	heap_busy++;
+	agent_tls.heap_busy++;
 	free(p);
-	heap_busy--;
+	agent_tls.heap_busy--;
 	threads_register_self();
 	return a.fn(a.arg);
 }
@@ -284,9 +284,9 @@ void threads_own_forget(void)
 static void *unprofiled_start(void *p)
 {
 	struct start_args a = *(struct start_args *)p;
-	heap_busy++;
+	agent_tls.heap_busy++;
 	free(p);
-	heap_busy--;
+	agent_tls.heap_busy--;
 	spans_ignore_thread();
 	int slot = -1;
 	clockid_t clock;
@@ -311,9 +311,9 @@ int threads_create_unprofiled(pthread_t *th, void *(*fn)(void *), void *arg)
 	pthread_create_fn create = real_pthread_create();
 	if (!create)
 		return EAGAIN;
-	heap_busy++;
+	agent_tls.heap_busy++;
 	struct start_args *a = malloc(sizeof(*a));
-	heap_busy--;
+	agent_tls.heap_busy--;
 	if (!a)
 		return EAGAIN;
 	a->fn = fn;
@@ -326,9 +326,9 @@ int threads_create_unprofiled(pthread_t *th, void *(*fn)(void *), void *arg)
 	int rc = create(th, NULL, unprofiled_start, a);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (rc != 0) {
-		heap_busy++;
+		agent_tls.heap_busy++;
 		free(a);
-		heap_busy--;
+		agent_tls.heap_busy--;
 	}
 	return rc;
 }
@@ -342,18 +342,18 @@ __attribute__((visibility("default"))) int pthread_create(pthread_t *th,
 		return EAGAIN;
 	if (atomic_load(&agent.state) != AGENT_RUNNING)
 		return create(th, attr, fn, arg);
-	heap_busy++;
+	agent_tls.heap_busy++;
 	struct start_args *a = malloc(sizeof(*a));
-	heap_busy--;
+	agent_tls.heap_busy--;
 	if (!a)
 		return create(th, attr, fn, arg);
 	a->fn = fn;
 	a->arg = arg;
 	int rc = create(th, attr, thread_start, a);
 	if (rc != 0) {
-		heap_busy++;
+		agent_tls.heap_busy++;
 		free(a);
-		heap_busy--;
+		agent_tls.heap_busy--;
 	}
 	return rc;
 }

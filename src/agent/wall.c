@@ -240,7 +240,7 @@ static void tick_thread(struct agent_thread *t, uint64_t now, uint64_t count)
 static void *ticker_main(void *arg)
 {
 	(void)arg;
-	heap_busy = 1; /* the ticker's allocations are never the program's */
+	agent_tls.heap_busy = 1; /* the ticker's allocations are never the program's */
 	struct timespec next;
 	clock_gettime(CLOCK_MONOTONIC, &next);
 	uint64_t last = agent_now_ns();
@@ -321,7 +321,7 @@ void wall_forget(void)
  * (the real function), then the return addresses from the caller up. */
 static void block_begin(void *real, uintptr_t ret, uintptr_t frame)
 {
-	struct agent_thread *t = sampler_self;
+	struct agent_thread *t = agent_tls.self;
 	if (!agent.cfg.wall || !t || !t->stack_hi)
 		return;
 	unsigned seq = atomic_load_explicit(&t->blocked_seq, memory_order_relaxed);
@@ -344,7 +344,7 @@ static void block_begin(void *real, uintptr_t ret, uintptr_t frame)
 
 static void block_end(void)
 {
-	struct agent_thread *t = sampler_self;
+	struct agent_thread *t = agent_tls.self;
 	if (!agent.cfg.wall || !t)
 		return;
 	unsigned seq = atomic_load_explicit(&t->blocked_seq, memory_order_relaxed);

@@ -60,14 +60,16 @@ for func in malloc calloc realloc posix_memalign aligned_alloc; do
 	done
 done
 
+# Sampled mode too: its quick paths see NULL, size 0 and huge sizes first.
 odd() {
 	"$PROGS/heapodd" >plain || { cat plain; return 1; }
-	"$ONEPROF" record --heap -o o.opf -- "$PROGS/heapodd" >profiled 2>err || { cat err; return 1; }
+	"$ONEPROF" record "$1" -o o.opf -- "$PROGS/heapodd" >profiled 2>err || { cat err; return 1; }
 	cmp plain profiled || { echo "plain:    $(cat plain)"; echo "profiled: $(cat profiled)"; return 1; }
 	grep -q 'result=as_documented' profiled || { cat profiled; return 1; }
 	cat profiled
 }
-check "odd input behaves as glibc documents, profiled or not" odd
+check "odd input behaves as glibc documents, profiled or not" odd --heap
+check "odd input behaves as glibc documents, sampled" odd --heap-sample=64
 
 double_free() {
 	"$ONEPROF" record --heap -o d.opf -- "$PROGS/heapodd" double-free >out 2>err
@@ -137,6 +139,30 @@ sampled() {
 	echo "calls $calls, estimated bytes $bytes (truth $(truth t total_bytes))"
 }
 check "sampled mode: exact call counts, scaled byte estimate" sampled
+
+# With a mean of one byte every block is sampled, so each free must find
+# its block among the sampled ones (the filter every free asks first, the
+# table behind it): leaks and peak equal full tracking's to the byte.
+sampled_all() {
+	"$ONEPROF" record --heap-sample=1 -o a.opf -- "$PROGS/heapleak" "$1" 4 >t 2>err ||
+		{ cat err; return 1; }
+	equal "leaked bytes from leak_here" "$(by_leaf a.opf leak-bytes leak_here)" \
+		"$(truth t leaked_bytes)" || return 1
+	equal "leaked blocks from leak_here" "$(by_leaf a.opf leak-count leak_here)" \
+		"$(truth t leaked_blocks)" || return 1
+	equal "allocations estimated" "$(report_field a.opf "heap:" 2 | tr -d '~')" \
+		"$(report_field a.opf "heap calls:" 3)" || return 1
+	equal "frees estimated" "$(report_field a.opf "heap:" 7 | tr -d '~')" \
+		"$(report_field a.opf "heap calls:" 7)" || return 1
+	peak=$(report_field a.opf "heap peak:" 3 | tr -d '~')
+	want=$(truth t peak_bytes)
+	awk -v g="$peak" -v w="$want" 'BEGIN { d = g - w; if (d < 0) d = -d; exit !(d <= w / 100) }' ||
+		{ echo "peak $peak bytes, truth $want: off by more than 1%"; return 1; }
+	echo "peak $peak bytes, truth $want"
+}
+for func in malloc realloc; do
+	check "sampled mode, every block sampled ($func): leaks and frees exact" sampled_all "$func"
+done
 
 pprof_heap() {
 	"$ONEPROF" export l.opf --heap=leak-bytes -f pprof -o h.pb.gz 2>err || { cat err; return 1; }
