@@ -53,7 +53,8 @@ static struct counter *probe(uint64_t h, const char *name, size_t len)
 
 static struct counter *find(const char *name)
 {
-	if (agent_tls.heap_busy || atomic_load_explicit(&agent.state, memory_order_relaxed) != AGENT_RUNNING)
+	if (agent_tls.heap_busy ||
+	    atomic_load_explicit(&agent.state, memory_order_relaxed) != AGENT_RUNNING)
 		return NULL;
 	if (!name)
 		name = "(null)";
