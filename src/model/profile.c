@@ -792,6 +792,11 @@ struct resolver {
 	size_t nstring_copies, cap_string_copies;
 	const char **mapping_module; /* per mapping: its basename, once known */
 	bool *mapping_anon;          /* per mapping: no file behind it */
+	struct sym_module **mapping_sym; /* per mapping: the symbolizer's module, once asked */
+	/* mapping_of's last answer, for addresses in [map_from, map_until). */
+	uint32_t map_space;
+	uint64_t map_from, map_until;
+	int32_t map_best;
 	struct profile_function_index functions; /* by identity */
 	bool distinct; /* each (module, offset) is asked for once: no result cache */
 	/* Recent frames' functions by the symbolizer's string pointers:
@@ -911,10 +916,14 @@ static void spaces_build(struct resolver *rs)
 
 /* The mapping of a process holding addr, or -1. Of overlapping ones the
  * newest wins: after a dlclose/dlopen the later mapping is current. */
-static int32_t mapping_of(const struct resolver *rs, uint32_t space, uint64_t addr)
+static int32_t mapping_of(struct resolver *rs, uint32_t space, uint64_t addr)
 {
+	/* Addresses come sorted: most fall where the last answer holds. */
+	if (space == rs->map_space && addr >= rs->map_from && addr < rs->map_until)
+		return rs->map_best;
 	const struct profile_mapping *maps = rs->p->mappings;
-	size_t lo = rs->space_first[space], hi = rs->space_first[space + 1], first = lo;
+	size_t lo = rs->space_first[space], end = rs->space_first[space + 1], hi = end;
+	size_t first = lo;
 	while (lo < hi) { /* the first mapping starting past addr */
 		size_t mid = lo + (hi - lo) / 2;
 		if (maps[rs->by_start[mid]].start <= addr)
@@ -929,6 +938,15 @@ static int32_t mapping_of(const struct resolver *rs, uint32_t space, uint64_t ad
 		if (addr < maps[m].end && (int32_t)m > best)
 			best = (int32_t)m;
 	}
+	/* The answer holds up to the next start or the end of the best: a
+	 * later-numbered mapping holding an address above addr would start
+	 * after addr, and one that ends sooner was not the best. */
+	rs->map_space = space;
+	rs->map_from = addr;
+	rs->map_until = lo < end ? maps[rs->by_start[lo]].start : UINT64_MAX;
+	if (best >= 0 && maps[best].end < rs->map_until)
+		rs->map_until = maps[best].end;
+	rs->map_best = best;
 	return best;
 }
 
@@ -1036,7 +1054,9 @@ static uint32_t add_location(struct resolver *rs, uint64_t addr, uint32_t space)
 		anon = rs->mapping_anon[m];
 	}
 	if (rs->sym && pm && !anon && rs->distinct) {
-		n = sym_lookup_into(rs->sym, pm, addr, buf);
+		if (!rs->mapping_sym[m])
+			rs->mapping_sym[m] = sym_module(rs->sym, pm);
+		n = sym_lookup_module_into(rs->sym, rs->mapping_sym[m], pm, addr, buf);
 		frames = buf;
 	} else if (rs->sym && pm && !anon) {
 		n = sym_lookup(rs->sym, pm, addr, &frames);
@@ -1113,7 +1133,8 @@ void profile_resolve(struct profile *p, struct symbolizer *sym)
 	size_t frames = 0;
 	for (size_t i = 0; i < p->nstacks; i++)
 		frames += p->stacks[i].n;
-	struct resolver rs = { .p = p, .sym = sym, .jit_space = UINT32_MAX - 1 };
+	struct resolver rs = { .p = p, .sym = sym, .jit_space = UINT32_MAX - 1,
+			       .map_space = UINT32_MAX };
 	spaces_build(&rs);
 	rs.kernel_module = profile_intern(p, "[kernel]", 8);
 	rs.ksyms = xmalloc((p->nkernel_symbols + 1) * sizeof(*rs.ksyms));
@@ -1123,6 +1144,7 @@ void profile_resolve(struct profile *p, struct symbolizer *sym)
 	index_map_init(&rs.strings, 1024);
 	rs.mapping_module = xcalloc(p->nmappings + 1, sizeof(char *));
 	rs.mapping_anon = xcalloc(p->nmappings + 1, sizeof(bool));
+	rs.mapping_sym = xcalloc(p->nmappings + 1, sizeof(*rs.mapping_sym));
 
 	/* Distinct addresses first, then symbolized in address order: each
 	 * module's symbols and debug info are read in one forward sweep.
@@ -1202,6 +1224,7 @@ void profile_resolve(struct profile *p, struct symbolizer *sym)
 	free(rs.string_copies);
 	free(rs.mapping_module);
 	free(rs.mapping_anon);
+	free(rs.mapping_sym);
 	free(rs.functions.slots);
 	free(rs.pids);
 	free(rs.by_start);

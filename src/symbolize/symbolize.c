@@ -782,7 +782,17 @@ size_t sym_lookup(struct symbolizer *s, const struct profile_mapping *m, uint64_
 size_t sym_lookup_into(struct symbolizer *s, const struct profile_mapping *m, uint64_t addr,
 		       struct sym_frame *out)
 {
-	struct sym_module *mod = module_for(s, m);
+	return sym_lookup_module_into(s, module_for(s, m), m, addr, out);
+}
+
+struct sym_module *sym_module(struct symbolizer *s, const struct profile_mapping *m)
+{
+	return module_for(s, m);
+}
+
+size_t sym_lookup_module_into(struct symbolizer *s, struct sym_module *mod,
+			      const struct profile_mapping *m, uint64_t addr, struct sym_frame *out)
+{
 	return mod->usable ? lookup(s, mod, m, addr, out) : 0;
 }
 

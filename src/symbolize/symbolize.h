@@ -73,6 +73,15 @@ size_t sym_lookup(struct symbolizer *s, const struct profile_mapping *m, uint64_
 size_t sym_lookup_into(struct symbolizer *s, const struct profile_mapping *m, uint64_t addr,
 		       struct sym_frame *out);
 
+/* The module of mapping m (opened on its first use), for a caller that
+ * looks up many addresses of one mapping: sym_lookup_module_into then
+ * skips finding the module by build-id and path at each address. */
+struct sym_module *sym_module(struct symbolizer *s, const struct profile_mapping *m);
+/* As sym_lookup_into, in mod, which is sym_module(s, m). */
+size_t sym_lookup_module_into(struct symbolizer *s, struct sym_module *mod,
+			      const struct profile_mapping *m, uint64_t addr,
+			      struct sym_frame *out);
+
 /* The function containing addr, or NULL: the last frame of sym_lookup. */
 const char *sym_function(struct symbolizer *s, const struct profile_mapping *m, uint64_t addr);
 

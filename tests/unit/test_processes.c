@@ -218,6 +218,38 @@ TEST(processes_jit_symbols_bound_to_their_pid)
 	profile_free(p);
 }
 
+/* A mapping laid over part of another (a library mapped into a hole, a
+ * file mapped again): each address belongs to the latest mapping holding
+ * it. Sorted lookups reuse the last answer up to where it may change:
+ * the next mapping's start, or the end of the one that held. */
+TEST(processes_overlapping_mappings_latest_wins)
+{
+	struct tb_capture *c = tb_capture_new();
+	tb_capture_string(c, 1, "/nonexistent/a.so");
+	tb_capture_string(c, 2, "/nonexistent/b.so");
+	tb_capture_string(c, 3, "app");
+	TB_REC(c, CAPTURE_REC_PROCESS, 100, 3, 0, 1, 0);
+	tb_capture_mapping_pid(c, 1, 0x10000, 0x50000, 0, 1, 100);
+	tb_capture_mapping_pid(c, 2, 0x20000, 0x30000, 0x1000, 2, 100);
+	/* Leaf first; callers are looked up at their address - 1. */
+	uint64_t pcs[] = { 0x18000, 0x20001, 0x2ffff + 1, 0x30001, 0x4ffff + 1, 0x50001 };
+	tb_capture_stack_pid(c, 1, pcs, 6, 100);
+	TB_REC(c, CAPTURE_REC_CPU_SAMPLE, 10, 100, 1, 1, 10000000);
+	char err[256] = "";
+	struct profile *p = tb_capture_load(c, err, sizeof(err));
+	CHECK(p != NULL);
+	if (!p)
+		return;
+	profile_resolve(p, NULL);
+	CHECK_STR(frame_name(p, 0, 0), "a.so+0x8000");
+	CHECK_STR(frame_name(p, 0, 1), "b.so+0x1000");
+	CHECK_STR(frame_name(p, 0, 2), "b.so+0x10fff");
+	CHECK_STR(frame_name(p, 0, 3), "a.so+0x20000");
+	CHECK_STR(frame_name(p, 0, 4), "a.so+0x3ffff");
+	CHECK_STR(frame_name(p, 0, 5), "0x50000");
+	profile_free(p);
+}
+
 /* OFF_CPU intervals beside CPU samples: one profile of wall time split
  * by state, and the top report's off-CPU column. */
 TEST(processes_off_cpu_wall_time)
