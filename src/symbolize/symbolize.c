@@ -682,15 +682,15 @@ static size_t compute(struct symbolizer *s, struct sym_module *mod, uint64_t vad
 	const struct sym_symbol *y = symbol_at(mod, vaddr);
 	size_t n = 0;
 	/* The same DWARF answer and symbol as the last address: the same
-	 * frames, already named and demangled (copied whole: a fixed size
-	 * is a few moves, a variable one a call). */
+	 * frames, already named and demangled. */
 	bool same = mod->last_in != SIZE_MAX && y == mod->last_sym;
 	if (mod->dwarf)
 		n = sym_dwarf_frames(s, mod->dwarf, vaddr + (uint64_t)mod->dwarf_bias, out,
 				     SYM_MAX_FRAMES, &same);
 	if (same && mod->dwarf && n == mod->last_in) {
 		_Static_assert(SYM_RUN_FRAMES <= SYM_MAX_FRAMES, "out holds a kept answer");
-		memcpy(out, mod->last_out, sizeof(mod->last_out));
+		for (size_t i = 0; i < mod->last_out_n; i++)
+			out[i] = mod->last_out[i];
 		return mod->last_out_n;
 	}
 	mod->last_in = SIZE_MAX;
@@ -711,7 +711,8 @@ static size_t compute(struct symbolizer *s, struct sym_module *mod, uint64_t vad
 	for (size_t i = 0; i < n; i++) {
 		if (!out[i].function)
 			out[i].function = "[inlined]";
-		out[i].function = sym_demangle(s, out[i].function);
+		if (out[i].function[0] == '_') /* what can be mangled: _Z, _R */
+			out[i].function = sym_demangle(s, out[i].function);
 		if (!out[i].file)
 			out[i].file = "";
 	}
@@ -721,7 +722,8 @@ static size_t compute(struct symbolizer *s, struct sym_module *mod, uint64_t vad
 		n = 1;
 	}
 	if (mod->dwarf && from_dwarf <= SYM_RUN_FRAMES) {
-		memcpy(mod->last_out, out, sizeof(mod->last_out));
+		for (size_t i = 0; i < n; i++)
+			mod->last_out[i] = out[i];
 		mod->last_out_n = n;
 		mod->last_in = from_dwarf;
 		mod->last_sym = y;
