@@ -984,11 +984,18 @@ static void walk_children(struct walk *w, Dwarf_Die *parent_die, uint32_t parent
 struct abbrev {
 	uint32_t tag;
 	bool children;
+	/* Nothing the walk reads: neither a function nor an inlined call, and
+	 * no DW_AT_sibling. A DIE is then its bytes to pass over, and when
+	 * each form has one size (skip >= 0) that is one add (parameters,
+	 * variables, call sites: most DIEs of optimized code). */
+	bool plain;
+	int32_t skip;
 	uint32_t first, n; /* into tree.specs */
 };
 
 struct spec {
 	uint32_t name, form;
+	int32_t size; /* form_size() */
 	int64_t implicit; /* DW_FORM_implicit_const */
 };
 
@@ -1033,6 +1040,57 @@ static bool skip_bytes(struct cur *c, uint64_t n)
 	return true;
 }
 
+/* The size of a form's value in the unit, or -1 when it varies (or is
+ * not a form we read). */
+static int form_size(const struct tree *t, uint32_t form)
+{
+	switch (form) {
+	case DW_FORM_flag_present:
+	case DW_FORM_implicit_const:
+		return 0;
+	case DW_FORM_data1:
+	case DW_FORM_ref1:
+	case DW_FORM_flag:
+	case DW_FORM_strx1:
+	case DW_FORM_addrx1:
+		return 1;
+	case DW_FORM_data2:
+	case DW_FORM_ref2:
+	case DW_FORM_strx2:
+	case DW_FORM_addrx2:
+		return 2;
+	case DW_FORM_strx3:
+	case DW_FORM_addrx3:
+		return 3;
+	case DW_FORM_data4:
+	case DW_FORM_ref4:
+	case DW_FORM_ref_sup4:
+	case DW_FORM_strx4:
+	case DW_FORM_addrx4:
+		return 4;
+	case DW_FORM_data8:
+	case DW_FORM_ref8:
+	case DW_FORM_ref_sig8:
+	case DW_FORM_ref_sup8:
+		return 8;
+	case DW_FORM_data16:
+		return 16;
+	case DW_FORM_addr:
+		return (int)t->addr_size;
+	case DW_FORM_strp:
+	case DW_FORM_line_strp:
+	case DW_FORM_sec_offset:
+	case DW_FORM_strp_sup:
+	case DW_FORM_GNU_ref_alt:
+	case DW_FORM_GNU_strp_alt:
+		return (int)t->offset_size;
+	case DW_FORM_ref_addr:
+		return (int)(t->version == 2 ? t->addr_size : t->offset_size);
+	default:
+		return -1;
+	}
+}
+
 static bool rd_abbrevs(struct tree *t, uint64_t off)
 {
 	const struct sect *a = &t->d->abbrev;
@@ -1073,11 +1131,19 @@ static bool rd_abbrevs(struct tree *t, uint64_t off)
 			if (form == DW_FORM_indirect)
 				return false;
 			GROW(t->specs, t->cap_specs, t->nspecs + 1);
-			t->specs[t->nspecs++] = (struct spec){ (uint32_t)name, (uint32_t)form,
-							       form == DW_FORM_implicit_const ? rd_sleb(&c)
-											     : 0 };
+			t->specs[t->nspecs++] = (struct spec){
+				(uint32_t)name, (uint32_t)form, form_size(t, (uint32_t)form),
+				form == DW_FORM_implicit_const ? rd_sleb(&c) : 0
+			};
 		}
 		ab->n = (uint32_t)(t->nspecs - ab->first);
+		ab->plain = ab->tag != DW_TAG_subprogram && ab->tag != DW_TAG_inlined_subroutine;
+		ab->skip = 0;
+		for (uint32_t i = 0; i < ab->n; i++) {
+			const struct spec *sp = &t->specs[ab->first + i];
+			ab->plain = ab->plain && sp->name != DW_AT_sibling;
+			ab->skip = sp->size < 0 || ab->skip < 0 ? -1 : ab->skip + sp->size;
+		}
 	}
 }
 
@@ -1089,58 +1155,14 @@ static bool rd_value(struct tree *t, const struct spec *sp, uint64_t *v)
 	struct cur *c = &t->c;
 	*v = 0;
 	switch (sp->form) {
-	case DW_FORM_addr:
-		*v = rd_fixed(c, t->addr_size);
-		break;
 	case DW_FORM_flag_present:
 		*v = 1;
 		break;
 	case DW_FORM_implicit_const:
 		*v = (uint64_t)sp->implicit;
 		break;
-	case DW_FORM_data1:
-	case DW_FORM_ref1:
-	case DW_FORM_flag:
-	case DW_FORM_strx1:
-	case DW_FORM_addrx1:
-		*v = rd_fixed(c, 1);
-		break;
-	case DW_FORM_data2:
-	case DW_FORM_ref2:
-	case DW_FORM_strx2:
-	case DW_FORM_addrx2:
-		*v = rd_fixed(c, 2);
-		break;
-	case DW_FORM_strx3:
-	case DW_FORM_addrx3:
-		*v = rd_fixed(c, 3);
-		break;
-	case DW_FORM_data4:
-	case DW_FORM_ref4:
-	case DW_FORM_ref_sup4:
-	case DW_FORM_strx4:
-	case DW_FORM_addrx4:
-		*v = rd_fixed(c, 4);
-		break;
-	case DW_FORM_data8:
-	case DW_FORM_ref8:
-	case DW_FORM_ref_sig8:
-	case DW_FORM_ref_sup8:
-		*v = rd_fixed(c, 8);
-		break;
 	case DW_FORM_data16:
 		skip_bytes(c, 16);
-		break;
-	case DW_FORM_strp:
-	case DW_FORM_line_strp:
-	case DW_FORM_sec_offset:
-	case DW_FORM_strp_sup:
-	case DW_FORM_GNU_ref_alt:
-	case DW_FORM_GNU_strp_alt:
-		*v = rd_fixed(c, t->offset_size);
-		break;
-	case DW_FORM_ref_addr:
-		*v = rd_fixed(c, t->version == 2 ? t->addr_size : t->offset_size);
 		break;
 	case DW_FORM_udata:
 	case DW_FORM_ref_udata:
@@ -1171,8 +1193,11 @@ static bool rd_value(struct tree *t, const struct spec *sp, uint64_t *v)
 	case DW_FORM_exprloc:
 		skip_bytes(c, rd_uleb(c));
 		break;
-	default:
-		return false;
+	default: /* the forms of one size: a number, an address, an offset */
+		if (sp->size < 0)
+			return false;
+		*v = rd_fixed(c, (size_t)sp->size);
+		break;
 	}
 	return !c->bad;
 }
@@ -1216,6 +1241,10 @@ static bool rd_die(struct tree *t, struct die *e)
 	e->has_lo = e->has_hi = e->has_ranges = e->has_sibling = false;
 	e->has_call_file = e->has_call_line = e->has_origin = false;
 	e->origin = 0;
+	if (ab->plain && ab->skip >= 0 && (size_t)ab->skip <= (size_t)(c->end - c->p)) {
+		c->p += ab->skip;
+		return true;
+	}
 	const struct spec *sp = &t->specs[ab->first];
 	for (uint32_t i = 0; i < ab->n; i++, sp++) {
 		uint64_t v;
