@@ -138,7 +138,7 @@ static int time_it(const char *path, bool no_inlines)
 	size_t with_line = 0;
 	for (size_t i = 0; i < p->nlocations; i++)
 		with_line += p->locations[i].nlines && p->locations[i].lines[0].line;
-	printf("load %.3f s, symbolize %.3f s: %zu addresses, %zu frames (%zu inlined), "
+	printf("load %.4f s, symbolize %.4f s: %zu addresses, %zu frames (%zu inlined), "
 	       "%zu with a line, %zu functions\n",
 	       t1 - t0, t2 - t1, p->nlocations, p->nlines, p->nlines - p->nlocations, with_line,
 	       p->nfunctions);
