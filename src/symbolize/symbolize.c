@@ -169,14 +169,11 @@ static const char *section_name(Elf *elf, const GElf_Shdr *sh)
 
 Elf_Scn *sym_elf_section(Elf *elf, const char *name, GElf_Shdr *sh)
 {
-	size_t shstrndx;
-	if (elf_getshdrstrndx(elf, &shstrndx) != 0)
-		return NULL;
 	Elf_Scn *scn = NULL;
 	while ((scn = elf_nextscn(elf, scn))) {
 		if (!gelf_getshdr(scn, sh) || sh->sh_type == SHT_NOBITS)
 			continue;
-		const char *n = elf_strptr(elf, shstrndx, sh->sh_name);
+		const char *n = section_name(elf, sh);
 		if (n && strcmp(n, name) == 0)
 			return scn;
 	}
@@ -571,7 +568,7 @@ static bool same_module(const struct sym_module *mod, const struct profile_mappi
 	return strcmp(mod->path, m->path) == 0;
 }
 
-static struct sym_module *module_for(struct symbolizer *s, const struct profile_mapping *m)
+struct sym_module *sym_module(struct symbolizer *s, const struct profile_mapping *m)
 {
 	/* Lookups come sorted by address: most hit the previous module. */
 	if (s->last_module && same_module(s->last_module, m))
@@ -759,7 +756,7 @@ size_t sym_lookup(struct symbolizer *s, const struct profile_mapping *m, uint64_
 		  const struct sym_frame **frames)
 {
 	*frames = NULL;
-	struct sym_module *mod = module_for(s, m);
+	struct sym_module *mod = sym_module(s, m);
 	if (!mod->usable)
 		return 0;
 	uint64_t off = addr - m->start + m->offset;
@@ -784,12 +781,7 @@ size_t sym_lookup(struct symbolizer *s, const struct profile_mapping *m, uint64_
 size_t sym_lookup_into(struct symbolizer *s, const struct profile_mapping *m, uint64_t addr,
 		       struct sym_frame *out)
 {
-	return sym_lookup_module_into(s, module_for(s, m), m, addr, out);
-}
-
-struct sym_module *sym_module(struct symbolizer *s, const struct profile_mapping *m)
-{
-	return module_for(s, m);
+	return sym_lookup_module_into(s, sym_module(s, m), m, addr, out);
 }
 
 size_t sym_lookup_module_into(struct symbolizer *s, struct sym_module *mod,
