@@ -808,8 +808,7 @@ void writer_release(void)
 	free(w.stacks.slots);
 	free(w.modules);
 	free(w.heap_rings);
-	memset(&w, 0, sizeof(w));
-	memset(&hb, 0, offsetof(struct heap_batch, tid));
+	writer_forget();
 }
 
 uint64_t writer_finish(void)
