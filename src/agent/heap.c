@@ -950,11 +950,11 @@ EXPORT int posix_memalign(void **out, size_t align, size_t n)
 			note_stopped();                               \
 			return real.name args;                        \
 		}                                                     \
-		agent_tls.heap_busy++;                                          \
+		agent_tls.heap_busy++;                                \
 		void *p = real.name args;                             \
 		if (p)                                                \
 			note_alloc(p, size, HEAP_EV_ALLOC);           \
-		agent_tls.heap_busy--;                                          \
+		agent_tls.heap_busy--;                                \
 		return p;                                             \
 	}
 

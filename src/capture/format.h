@@ -54,9 +54,6 @@ enum capture_header_key {
 	CAPTURE_HDR_PRODUCER = 13,   /* "oneprof-agent 0.1.0" */
 };
 
-/* Record kinds. A record is varint kind, varint body length, body; the
- * reader skips kinds it does not know, so new sources add kinds without
- * breaking older readers. Ranges are reserved per source family. */
 /* HEAP_EVENTS: threads one record may name */
 #define CAPTURE_HEAP_EVENTS_MAX_THREADS 64
 /* HEAP_EVENTS event head: flag bits below the time delta */
@@ -65,6 +62,9 @@ enum capture_header_key {
 #define CAPTURE_HEAP_EV_LABELS 4u  /* an allocation's label set follows */
 #define CAPTURE_HEAP_EV_SHIFT 3
 
+/* Record kinds. A record is varint kind, varint body length, body; the
+ * reader skips kinds it does not know, so new sources add kinds without
+ * breaking older readers. Ranges are reserved per source family. */
 enum capture_record_kind {
 	/* 1..15: definitions and control */
 	CAPTURE_REC_STRING = 1,     /* id, bytes */
