@@ -774,7 +774,7 @@ int writer_start(void)
 	 * thread, which the program's threads then wait for: zstd's fast
 	 * level -1 compresses them at about twice level 3's speed for a
 	 * capture about an eighth larger. Everything else keeps level 3. */
-	int level = agent.cfg.heap && !agent.cfg.heap_sample ? -4 : 3;
+	int level = agent.cfg.heap && !agent.cfg.heap_sample ? -1 : 3;
 	w.cw = capture_writer_new(agent.fd, 0, level);
 	if (!w.cw || !set_init(&w.strings) || !set_init(&w.stacks))
 		return -ENOMEM;
