@@ -94,20 +94,21 @@ static inline size_t cursor_left(const struct cursor *c)
 
 static inline uint64_t cursor_varint(struct cursor *c)
 {
+	if (c->bad)
+		return 0;
+	/* Locals, and the 64-bit check only on the last byte: this loop
+	 * decodes every number of a capture. */
+	const uint8_t *p = c->p;
 	uint64_t v = 0;
-	for (unsigned shift = 0; shift < 64; shift += 7) {
-		if (c->bad || c->p >= c->end) {
-			c->bad = true;
-			return 0;
-		}
-		uint8_t b = *c->p++;
-		if (shift == 63 && b > 1) { /* more than 64 bits */
-			c->bad = true;
-			return 0;
-		}
+	for (unsigned shift = 0; shift < 64 && p < c->end; shift += 7) {
+		uint8_t b = *p++;
 		v |= (uint64_t)(b & 0x7f) << shift;
-		if (!(b & 0x80))
+		if (!(b & 0x80)) {
+			if (shift == 63 && b > 1)
+				break; /* more than 64 bits */
+			c->p = p;
 			return v;
+		}
 	}
 	c->bad = true;
 	return 0;
