@@ -587,7 +587,7 @@ void profile_heap_finish(struct profile *p)
 		GROW(p->stacks, p->cap_stacks, p->nstacks + 1);
 		struct profile_stack *s = &p->stacks[p->nstacks];
 		memset(s, 0, sizeof(*s));
-		s->pcs = xmalloc(sizeof(uint64_t));
+		s->pcs = profile_alloc(p, sizeof(uint64_t));
 		s->end_reason = CAPTURE_STACK_BAD_FRAME;
 		for (size_t i = 0; i < h->nsites; i++)
 			if (h->sites[i].stack == NO_SITE)

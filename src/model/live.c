@@ -109,7 +109,7 @@ struct profile *profile_live_take(struct profile_live *l, bool cumulative)
 		if (!stack_of[s.stack]) {
 			const struct profile_stack *from = &p->stacks[s.stack];
 			struct profile_stack st = *from;
-			st.pcs = xmalloc((st.n ? st.n : 1) * sizeof(uint64_t));
+			st.pcs = profile_alloc(q, st.n * sizeof(uint64_t));
 			memcpy(st.pcs, from->pcs, st.n * sizeof(uint64_t));
 			st.locations = NULL;
 			GROW(q->stacks, q->cap_stacks, q->nstacks + 1);

@@ -150,8 +150,8 @@ static void merge_one(struct profile *p, struct profile_function_index *fns,
 	for (size_t i = 0; i < q->nstacks; i++) {
 		const struct profile_stack *s = &q->stacks[i];
 		struct profile_stack c = { .n = s->n, .end_reason = s->end_reason };
-		c.pcs = xmalloc((s->n ? s->n : 1) * sizeof(uint64_t));
-		c.locations = xmalloc((s->n ? s->n : 1) * sizeof(uint32_t));
+		c.pcs = profile_alloc(p, s->n * sizeof(uint64_t));
+		c.locations = profile_alloc(p, s->n * sizeof(uint32_t));
 		if (s->n)
 			memcpy(c.pcs, s->pcs, s->n * sizeof(uint64_t));
 		for (uint32_t f = 0; f < s->n; f++)

@@ -569,8 +569,8 @@ static void read_samples(struct pprof_reader *r)
 		}
 		struct profile_stack st = { .n = (uint32_t)nlocs,
 					    .end_reason = CAPTURE_STACK_COMPLETE };
-		st.pcs = xmalloc((nlocs ? nlocs : 1) * sizeof(uint64_t));
-		st.locations = xmalloc((nlocs ? nlocs : 1) * sizeof(uint32_t));
+		st.pcs = profile_alloc(p, nlocs * sizeof(uint64_t));
+		st.locations = profile_alloc(p, nlocs * sizeof(uint32_t));
 		for (size_t i = 0; i < nlocs; i++) {
 			st.pcs[i] = p->locations[locs[i]].address;
 			st.locations[i] = (uint32_t)locs[i];

@@ -93,6 +93,25 @@ const char *profile_intern(struct profile *p, const char *s, size_t len)
 	return intern_str(p->intern, s, len);
 }
 
+void *profile_alloc(struct profile *p, size_t bytes)
+{
+	bytes = bytes ? (bytes + 7) & ~(size_t)7 : 8; /* never NULL, even for nothing */
+	if (bytes > p->block_left) {
+		/* Blocks double up to 4 MiB: a small profile stays small, a big
+		 * one makes few blocks. */
+		size_t size = (size_t)64 << 10 << (p->nblocks < 6 ? p->nblocks : 6);
+		if (size < bytes)
+			size = bytes;
+		GROW(p->blocks, p->cap_blocks, p->nblocks + 1);
+		p->blocks[p->nblocks++] = p->block_next = xmalloc_big(size);
+		p->block_left = size;
+	}
+	void *r = p->block_next;
+	p->block_next += bytes;
+	p->block_left -= bytes;
+	return r;
+}
+
 static const char *string_ref(struct profile *p, uint64_t id, bool *ok)
 {
 	if (id == 0)
@@ -303,17 +322,15 @@ static bool add_record(struct profile *p, const struct capture_record *rec)
 					   .end_reason = reason < CAPTURE_STACK_END_COUNT
 								 ? (uint32_t)reason
 								 : CAPTURE_STACK_BAD_FRAME };
-		s.pcs = xmalloc((n ? n : 1) * sizeof(uint64_t));
+		s.pcs = profile_alloc(p, n * sizeof(uint64_t));
 		uint64_t pc = 0;
 		for (uint64_t i = 0; i < n; i++) {
 			pc += (uint64_t)zigzag_decode(cursor_varint(&c));
 			s.pcs[i] = pc;
 		}
 		s.pid = trailing_pid(p, &c);
-		if (c.bad) {
-			free(s.pcs);
+		if (c.bad)
 			return false;
-		}
 		GROW(p->stacks, p->cap_stacks, p->nstacks + 1);
 		p->stacks[p->nstacks++] = s;
 		return true;
@@ -702,10 +719,9 @@ void profile_free(struct profile *p)
 {
 	if (!p)
 		return;
-	for (size_t i = 0; i < p->nstacks; i++) {
-		free(p->stacks[i].pcs);
-		free(p->stacks[i].locations);
-	}
+	for (size_t i = 0; i < p->nblocks; i++)
+		free(p->blocks[i]);
+	free(p->blocks);
 	capture_header_release(&p->hdr);
 	free(p->mappings);
 	free(p->threads);
@@ -1191,7 +1207,7 @@ void profile_resolve(struct profile *p, struct symbolizer *sym)
 		util_sort_kv(kv, frames);
 	}
 	rs.distinct = one_space;
-	uint32_t *loc_of = xmalloc((frames ? frames : 1) * sizeof(uint32_t));
+	uint32_t *loc_of = profile_alloc(p, frames * sizeof(uint32_t));
 	uint32_t loc = 0;
 	uint64_t prev_addr = 0;
 	uint32_t prev_space = 0;
@@ -1209,14 +1225,12 @@ void profile_resolve(struct profile *p, struct symbolizer *sym)
 	free(kv);
 	free(addr_of);
 	free(spaces);
+	/* loc_of holds the stacks' locations end to end: it becomes theirs. */
 	g = 0;
 	for (size_t i = 0; i < p->nstacks; i++) {
-		struct profile_stack *s = &p->stacks[i];
-		s->locations = xmalloc((s->n ? s->n : 1) * sizeof(uint32_t));
-		memcpy(s->locations, &loc_of[g], s->n * sizeof(uint32_t));
-		g += s->n;
+		p->stacks[i].locations = &loc_of[g];
+		g += p->stacks[i].n;
 	}
-	free(loc_of);
 	/* Chains lie end to end in location order. */
 	for (size_t i = 0, first = lines0; i < p->nlocations; first += p->locations[i++].nlines)
 		p->locations[i].lines = &p->lines[first];

@@ -821,8 +821,8 @@ bool profile_span_view(struct profile *p)
 			memset(ps, 0, sizeof(*ps));
 			ps->n = depth;
 			ps->end_reason = CAPTURE_STACK_COMPLETE;
-			ps->pcs = xmalloc(depth * sizeof(uint64_t));
-			ps->locations = xmalloc(depth * sizeof(uint32_t));
+			ps->pcs = profile_alloc(p, depth * sizeof(uint64_t));
+			ps->locations = profile_alloc(p, depth * sizeof(uint32_t));
 			uint32_t f = 0;
 			for (uint32_t n = node; n; n = s->nodes[n].parent, f++) {
 				uint32_t site = s->nodes[n].site;

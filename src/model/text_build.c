@@ -214,8 +214,8 @@ uint32_t text_build_stack(struct text_build *b, const uint32_t *locs, size_t n)
 	if (*slot)
 		return *slot - 1;
 	struct profile_stack s = { .n = (uint32_t)n, .end_reason = end };
-	s.pcs = xmalloc((n ? n : 1) * sizeof(uint64_t));
-	s.locations = xmalloc((n ? n : 1) * sizeof(uint32_t));
+	s.pcs = profile_alloc(p, n * sizeof(uint64_t));
+	s.locations = profile_alloc(p, n * sizeof(uint32_t));
 	for (size_t i = 0; i < n; i++) {
 		s.locations[i] = locs[i];
 		s.pcs[i] = p->locations[locs[i]].address;

@@ -61,8 +61,8 @@ void tb_add_stack(struct profile *p, const uint32_t *locs, uint32_t n)
 	struct profile_stack *s = &p->stacks[p->nstacks++];
 	memset(s, 0, sizeof(*s));
 	s->n = n;
-	s->pcs = xcalloc(n ? n : 1, sizeof(uint64_t));
-	s->locations = xcalloc(n ? n : 1, sizeof(uint32_t));
+	s->pcs = profile_alloc(p, n * sizeof(uint64_t));
+	s->locations = profile_alloc(p, n * sizeof(uint32_t));
 	for (uint32_t i = 0; i < n; i++) {
 		s->locations[i] = locs[i];
 		s->pcs[i] = p->locations[locs[i]].address;
