@@ -654,37 +654,44 @@ static bool own_lines(struct symbolizer *s, struct sym_dwarf *d, struct unit *u)
 		goto fail;
 
 	c.p = prog;
-	size_t cap = len / 4 + 16; /* about one row per 4 bytes of program */
-	u->rows = xmalloc_big(cap * sizeof(struct row));
-	u->nrows = 0;
+	/* Every row takes at least one byte of the program, so this many
+	 * rows always fit; the pages of the rest are never touched. */
+	struct row *rows = xmalloc_big(((size_t)(c.end - prog) + 1) * sizeof(struct row));
+	u->rows = rows;
+	size_t nrows = 0;
 	bool sorted = true, seq_sorted = true;
 	size_t nseq = 0, cap_seq = 0;
-	uint64_t addr = 0, file = 1;
+	uint64_t addr = 0, prev = 0; /* prev: the last row's address */
+	bool seq_start = true;       /* the next row starts a sequence */
+	uint32_t row_file = 1 < u->nown_files ? 1 : NO_FILE; /* file register 1 */
 	int64_t line = 1;
-#define EMIT(end_seq)                                                                        \
-	do {                                                                                 \
-		if (u->nrows == cap) {                                                       \
-			cap *= 2;                                                            \
-			u->rows = xrealloc(u->rows, cap * sizeof(struct row));               \
-		}                                                                            \
-		bool first_row = !u->nrows || u->rows[u->nrows - 1].line == END_OF_SEQUENCE;  \
-		if (first_row) {                                                             \
-			GROW(starts, cap_seq, nseq + 1);                                     \
-			starts[nseq++] = (uint32_t)u->nrows;                                 \
-		}                                                                            \
-		if (u->nrows && addr < u->rows[u->nrows - 1].addr) {                         \
-			sorted = false;                                                      \
-			seq_sorted = seq_sorted && first_row;                                \
-		}                                                                            \
-		/* A later row at one address replaces an earlier one (as       \
-		 * dedup_rows does): most of a program's rows, never written. */ \
-		if (!first_row && !(end_seq) && addr == u->rows[u->nrows - 1].addr)          \
-			u->nrows--;                                                          \
-		u->rows[u->nrows++] = (struct row){                                          \
-			addr, file < u->nown_files ? (uint32_t)file : NO_FILE,               \
+	/* Locals, not u->rows and u->nrows: a store through rows could
+	 * alias u, which would make the compiler reload them at each row. */
+#define ROW(end_seq)                                                                         \
+	(struct row)                                                                         \
+	{                                                                                    \
+		addr, row_file,                                                              \
 			(end_seq) ? END_OF_SEQUENCE                                          \
 			: line > 0 && line < INT32_MAX ? (uint32_t)line                     \
-						       : 0 };                                \
+						       : 0                                   \
+	}
+#define EMIT(end_seq)                                                                        \
+	do {                                                                                 \
+		if (seq_start) {                                                             \
+			GROW(starts, cap_seq, nseq + 1);                                     \
+			starts[nseq++] = (uint32_t)nrows;                                    \
+		} else if (addr == prev && !(end_seq)) {                                     \
+			/* A later row at one address replaces an earlier one (as \
+			 * dedup_rows does): most of a program's rows. */        \
+			nrows--;                                                             \
+		}                                                                            \
+		if (addr < prev) {                                                           \
+			sorted = false;                                                      \
+			seq_sorted = seq_sorted && seq_start;                                \
+		}                                                                            \
+		rows[nrows++] = ROW(end_seq);                                                \
+		prev = addr;                                                                 \
+		seq_start = (end_seq);                                                       \
 	} while (0)
 	/* What each special opcode adds to the address and the line, worked
 	 * out once: two divisions per row were a tenth of the decoding. */
@@ -700,7 +707,14 @@ static bool own_lines(struct symbolizer *s, struct sym_dwarf *d, struct unit *u)
 		if (op >= opcode_base) { /* special: advance address and line, add a row */
 			line += sp_line[op];
 			addr += sp_addr[op];
-			EMIT(false);
+			if (seq_start || addr < prev) {
+				EMIT(false);
+				continue;
+			}
+			/* Inside a sequence, in order: the common row. */
+			nrows -= addr == prev;
+			rows[nrows++] = ROW(false);
+			prev = addr;
 			continue;
 		}
 		switch (op) {
@@ -713,7 +727,7 @@ static bool own_lines(struct symbolizer *s, struct sym_dwarf *d, struct unit *u)
 			if (sub == DW_LNE_end_sequence) {
 				EMIT(true);
 				addr = 0;
-				file = 1;
+				row_file = 1 < u->nown_files ? 1 : NO_FILE;
 				line = 1;
 			} else if (sub == DW_LNE_set_address) {
 				if (elen - 1 > 8)
@@ -734,9 +748,11 @@ static bool own_lines(struct symbolizer *s, struct sym_dwarf *d, struct unit *u)
 		case DW_LNS_advance_line:
 			line += rd_sleb(&c);
 			break;
-		case DW_LNS_set_file:
-			file = rd_uleb(&c);
+		case DW_LNS_set_file: {
+			uint64_t file = rd_uleb(&c);
+			row_file = file < u->nown_files ? (uint32_t)file : NO_FILE;
 			break;
+		}
 		case DW_LNS_const_add_pc:
 			addr += (uint64_t)min_len * ((255 - opcode_base) / line_range);
 			break;
@@ -768,6 +784,8 @@ static bool own_lines(struct symbolizer *s, struct sym_dwarf *d, struct unit *u)
 		}
 	}
 #undef EMIT
+#undef ROW
+	u->nrows = nrows;
 	if (c.bad || u->nrows > UINT32_MAX)
 		goto fail;
 	if (!sorted && (!seq_sorted || !sort_sequences(u, starts, nseq)))
