@@ -56,6 +56,13 @@ struct range {
 	uint32_t depth;
 };
 
+/* The innermost scope of the addresses from lo to the next piece's lo
+ * (NONE: no function there). */
+struct piece {
+	uint64_t lo;
+	uint32_t scope;
+};
+
 struct unit {
 	Dwarf_Die cudie;  /* lines */
 	Dwarf_Die treedie; /* functions: the split unit's DIE for a skeleton */
@@ -70,7 +77,11 @@ struct unit {
 	uint64_t *maxhi; /* running maximum of ranges' hi: ends backward scans */
 	struct range *own; /* per scope, in scope order */
 	size_t nown, cap_own;
-	size_t row_hint, range_hint; /* sorted lookups step forward from here */
+	/* The ranges flattened, when they nest as their scopes do (every
+	 * real compiler's output): one search answers innermost(). */
+	struct piece *pieces;
+	size_t npieces;
+	size_t row_hint, range_hint, piece_hint; /* sorted lookups step forward from here */
 	Dwarf_Files *files; /* libdw's, when its line reader was used */
 	size_t nfiles;
 	const char **own_files; /* ours, when ours was */
@@ -138,6 +149,7 @@ static int cmp_ur(const void *a, const void *b)
 }
 
 bool sym_dwarf_libdw_lines;
+bool sym_dwarf_search_ranges;
 
 /* The bytes of a section, decompressed (libdw has usually done that
  * already, in place); empty when absent or unreadable. */
@@ -155,10 +167,10 @@ static struct sect section(Elf *elf, const char *want)
 
 /* Our own line-table reader needs the raw sections; only little-endian
  * files (what oneprof profiles), and not when a test asks for libdw's. */
-static void find_sections(struct sym_dwarf *d, Elf *elf)
+static void find_sections(struct symbolizer *s, struct sym_dwarf *d, Elf *elf)
 {
 	GElf_Ehdr eh;
-	if (sym_dwarf_libdw_lines || !elf || !gelf_getehdr(elf, &eh) ||
+	if (s->libdw_lines || !elf || !gelf_getehdr(elf, &eh) ||
 	    eh.e_ident[EI_DATA] != ELFDATA2LSB)
 		return;
 	d->line = section(elf, ".debug_line");
@@ -183,7 +195,7 @@ struct sym_dwarf *sym_dwarf_open(struct symbolizer *s, Elf *elf, const char *pat
 	struct sym_dwarf *d = xcalloc(1, sizeof(*d));
 	d->dw = dw;
 	d->path = sym_intern(s, path, strlen(path));
-	find_sections(d, dwarf_getelf(dw));
+	find_sections(s, d, dwarf_getelf(dw));
 
 	Dwarf_CU *cu = NULL;
 	Dwarf_Half version;
@@ -1597,6 +1609,68 @@ static void sort_ranges(struct unit *u)
 	free(kv);
 }
 
+/* Adds the piece [lo, ...) of scope sc unless it is empty (the next
+ * piece starts at lo too: it replaces this one) or continues the last. */
+static void add_piece(struct unit *u, uint64_t lo, uint32_t sc)
+{
+	if (u->npieces && u->pieces[u->npieces - 1].lo == lo)
+		u->npieces--;
+	if (u->npieces && u->pieces[u->npieces - 1].scope == sc)
+		return;
+	u->pieces[u->npieces++] = (struct piece){ lo, sc };
+}
+
+/* The ranges (sorted by start, then depth) as pieces with the innermost
+ * scope of each address, by one sweep with the open ranges on a stack.
+ * This is what innermost() answers only when every range lies inside
+ * one range of its scope's parent (a function's, inside none): then the
+ * ranges holding an address are the open ones, and the deepest is the
+ * one innermost() finds, directly or through the parents of an earlier
+ * range's scope. Otherwise (damaged DWARF, overlapping siblings) false,
+ * and innermost() searches the ranges. */
+static bool flatten(struct unit *u)
+{
+	size_t n = u->nranges;
+	u->pieces = xmalloc_big((2 * n + 1) * sizeof(*u->pieces));
+	u->npieces = 0;
+	const struct range *open[MAX_DIE_DEPTH];
+	size_t depth = 0;
+	uint64_t at = 0; /* pieces cover the addresses below at */
+	for (size_t i = 0;; i++) {
+		uint64_t next = i < n ? u->ranges[i].lo : UINT64_MAX;
+		/* Close the ranges that end by next: up to each end, the
+		 * innermost is the range closing. */
+		while (depth && open[depth - 1]->hi <= next) {
+			const struct range *t = open[--depth];
+			if (t->hi > at) {
+				add_piece(u, at, t->scope);
+				at = t->hi;
+			}
+		}
+		if (i == n)
+			break;
+		const struct range *r = &u->ranges[i];
+		uint32_t parent = u->scopes[r->scope].parent;
+		if (depth ? r->hi > open[depth - 1]->hi || open[depth - 1]->scope != parent
+			  : parent != NONE)
+			goto fail;
+		if (r->lo >= r->hi)
+			continue; /* holds nothing */
+		if (depth == MAX_DIE_DEPTH)
+			goto fail;
+		add_piece(u, at, depth ? open[depth - 1]->scope : NONE);
+		at = r->lo;
+		open[depth++] = r;
+	}
+	add_piece(u, at, NONE);
+	return true;
+fail:
+	free(u->pieces);
+	u->pieces = NULL;
+	u->npieces = 0;
+	return false;
+}
+
 static void load_unit(struct symbolizer *s, struct sym_dwarf *d, struct unit *u)
 {
 	u->state = UNIT_LOADED;
@@ -1611,6 +1685,8 @@ static void load_unit(struct symbolizer *s, struct sym_dwarf *d, struct unit *u)
 		walk_children(&w, &u->treedie, NONE, 0, 0);
 	}
 	sort_ranges(u);
+	if (!s->search_ranges && flatten(u))
+		return;
 	u->maxhi = xmalloc((u->nranges ? u->nranges : 1) * sizeof(uint64_t));
 	for (size_t i = 0; i < u->nranges; i++)
 		u->maxhi[i] = i && u->maxhi[i - 1] > u->ranges[i].hi ? u->maxhi[i - 1]
@@ -1638,6 +1714,7 @@ static struct unit *unit_at(struct sym_dwarf *d, uint64_t addr, uint64_t *until)
 
 _Static_assert(sizeof(struct row) % 8 == 0, "rows are searched as uint64_t words");
 _Static_assert(sizeof(struct range) % 8 == 0, "ranges are searched as uint64_t words");
+_Static_assert(sizeof(struct piece) % 8 == 0, "pieces are searched as uint64_t words");
 
 /* The line row of addr; *until is lowered to where the next row starts. */
 static const struct row *row_at(struct unit *u, uint64_t addr, uint64_t *until)
@@ -1678,6 +1755,13 @@ static bool scope_holds(const struct unit *u, uint32_t sc, uint64_t addr, uint64
  * the answer is NONE, it is addr + 1. */
 static uint32_t innermost(struct unit *u, uint64_t addr, uint64_t *until)
 {
+	if (u->pieces) {
+		size_t k = sym_count_le(&u->pieces[0].lo, sizeof(struct piece) / 8, u->npieces, addr,
+					&u->piece_hint);
+		if (k < u->npieces && u->pieces[k].lo < *until)
+			*until = u->pieces[k].lo;
+		return k ? u->pieces[k - 1].scope : NONE;
+	}
 	uint64_t own_until = addr + 1;
 	if (!u->nranges) {
 		*until = own_until;
@@ -1913,6 +1997,7 @@ void sym_dwarf_free(struct sym_dwarf *d)
 		free(d->units[i].ranges);
 		free(d->units[i].own);
 		free(d->units[i].maxhi);
+		free(d->units[i].pieces);
 		free(d->units[i].own_files);
 		free(d->units[i].lib_files);
 	}

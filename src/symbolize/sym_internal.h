@@ -103,6 +103,9 @@ struct symbolizer {
 	void *dfd_lib;
 	void *dfd_client;
 	bool dfd_tried;
+	/* The test-only switches of dwarf.c as they were at sym_new: modules
+	 * open later, at their first lookup. */
+	bool libdw_lines, search_ranges;
 	/* The CLI's own vDSO, read once, for modules recorded as the vDSO. */
 	void *vdso_copy;
 	size_t vdso_len;
@@ -202,8 +205,13 @@ size_t sym_dwarf_frames(struct symbolizer *s, struct sym_dwarf *d, uint64_t addr
 			struct sym_frame *out, size_t cap, bool *same);
 void sym_dwarf_free(struct sym_dwarf *d);
 /* Tests only: read line tables and function trees with libdw (the
- * reference) rather than ourselves. Set before sym_dwarf_open. */
+ * reference) rather than ourselves. A symbolizer keeps the value it had
+ * at sym_new. */
 extern bool sym_dwarf_libdw_lines;
+/* Tests only: find innermost scopes by searching the ranges, as for
+ * ranges that do not nest, rather than in the flattened pieces. Kept at
+ * sym_new like sym_dwarf_libdw_lines. */
+extern bool sym_dwarf_search_ranges;
 
 /* --- jit.c --- */
 void sym_jit_free(struct sym_jit *j);

@@ -28,6 +28,8 @@ struct symbolizer *sym_new_with(const struct sym_options *opts)
 	if (opts)
 		s->opts = *opts;
 	s->names = intern_new();
+	s->libdw_lines = sym_dwarf_libdw_lines;
+	s->search_ranges = sym_dwarf_search_ranges;
 	/* On a libelf too old for us every module fails to open, and its
 	 * frames fall back to module+offset with a warning. */
 	elf_version(EV_CURRENT);
