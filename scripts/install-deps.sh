@@ -8,16 +8,16 @@ set -eu
 # Build: compiler, libraries (DWARF/ELF, demangling, capture compression,
 # pprof gzip, hashing). Test: real readers of our outputs (protoc, node for the npm
 # pprof-format decoder and speedscope, Chromium to run speedscope's
-# importer, xmllint for the PerfView XML and unzip for its zipped form; g++ for the C++ demangling test
-# program, a debuginfod server the symbolization tests start on 127.0.0.1,
+# importer, xmllint for the PerfView XML and unzip for its zipped form; g++ and
+# rustc for the C++ and Rust demangling test programs, a debuginfod server the symbolization tests start on 127.0.0.1,
 # a Prometheus server that scrapes the metrics endpoint on 127.0.0.1 and
 # curl to query it, libuv for the event-loop monitor's test, python3 and
 # its venv module for the Python binding's tests; perf (linux-perf) to
 # record the perf script text 'oneprof import' reads).
 # 'make fuzz' also needs clang, which it names.
 BUILD_PKGS="gcc make libc6-dev libelf-dev libdw-dev libiberty-dev libzstd-dev zlib1g-dev libxxhash-dev"
-TEST_PKGS="protobuf-compiler nodejs npm chromium libxml2-utils unzip g++ debuginfod prometheus libuv1-dev curl
-           python3 python3-venv strace linux-perf"
+TEST_PKGS="protobuf-compiler nodejs npm chromium libxml2-utils unzip g++ rustc debuginfod prometheus
+           libuv1-dev curl python3 python3-venv strace linux-perf"
 
 missing=""
 for p in $BUILD_PKGS $TEST_PKGS; do
@@ -26,6 +26,7 @@ for p in $BUILD_PKGS $TEST_PKGS; do
 	nodejs) command -v node >/dev/null 2>&1 && continue ;;
 	npm) command -v npm >/dev/null 2>&1 && continue ;;
 	chromium) command -v chromium >/dev/null 2>&1 && continue ;;
+	rustc) command -v rustc >/dev/null 2>&1 && continue ;;
 	esac
 	status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
 	case $status in
