@@ -756,7 +756,7 @@ struct profile *profile_read_pprof(const uint8_t *data, size_t len, const char *
 			if (f.num != P_COMMENT)
 				continue;
 			/* Repeated int64: packed by most encoders, or not. */
-			struct cursor pk = f.wt == WT_LEN ? f.sub : cursor_make(NULL, 0);
+			struct cursor pk = f.wt == WT_LEN ? f.sub : (struct cursor){ NULL, NULL, false };
 			for (bool one = f.wt == WT_VARINT; one || cursor_left(&pk); one = false) {
 				uint64_t v = one ? f.v : cursor_varint(&pk);
 				if (pk.bad)

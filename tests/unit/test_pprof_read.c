@@ -147,6 +147,15 @@ TEST(pprof_read_valid)
 	profile_free(p);
 	CHECK(read_buf(b.d, b.n, "nope", err, sizeof(err)) == NULL);
 	CHECK(strstr(err, "no sample type 'nope'") != NULL);
+
+	/* A comment (field 13) as one varint, not packed: it becomes the
+	 * header's command line. (Its empty packed cursor was once made
+	 * from a null pointer, which clang's UBSan in the pprof fuzzer
+	 * reported.) */
+	put_int(&b, 13, 3);
+	p = read_buf(b.d, b.n, NULL, err, sizeof(err));
+	CHECK(p && p->hdr.cmdline.len == 1 && p->hdr.cmdline.s[0] == 'f');
+	profile_free(p);
 }
 
 TEST(pprof_read_gzip)
