@@ -45,14 +45,24 @@ check "folded: default output is INPUT.pb.gz, one sample type" sh -c '
 	test -s "$1" && grep -q "sample types:  samples/count total" "$0" &&
 	! grep -q nanoseconds "$0"' "$TMP/sum2" "$TMP/split.pb.gz"
 "$ONEPROF" report -n 0 "$TMP/split.pb.gz" >"$TMP/rt" 2>&1
+# The folded file counts samples, where the capture's report weighs each
+# by its CPU time: on a busy machine the two differ by a point or two. So
+# the import is held to the counts the file holds (to the report's 0.1),
+# and to the capture's own shares within 3 points.
+# folded_pct FOLDED FUNCTION: FUNCTION's share of the samples as leaf.
+folded_pct() {
+	awk -v f="$2" '{ n = $NF; total += n; k = split($1, fr, ";"); if (fr[k] == f) self += n }
+		END { if (total) printf "%.1f\n", 100 * self / total }' "$1"
+}
 same_shares() {
 	for f in work_50 work_30 work_20; do
-		a=$(flat_pct "$1" $f) b=$(flat_pct "$2" $f)
-		echo "$f capture ${a:-missing}% import ${b:-missing}%"
-		[ -n "$a" ] && [ -n "$b" ] && within "$a" "$b" 1 || return 1
+		a=$(flat_pct "$1" $f) c=$(folded_pct "$TMP/split.folded" $f) b=$(flat_pct "$2" $f)
+		echo "$f capture ${a:-missing}% folded ${c:-missing}% import ${b:-missing}%"
+		[ -n "$a" ] && [ -n "$b" ] && [ -n "$c" ] && within "$c" "$b" 0.1 &&
+			within "$a" "$b" 3 || return 1
 	done
 }
-check "folded: work_50/30/20 shares within 1 point of the capture's" same_shares \
+check "folded: work_50/30/20 shares as the folded file counts them" same_shares \
 	"$TMP/orig" "$TMP/rt"
 check "folded: report names the format" grep -q "^Profile:  pprof, sample type samples/count" \
 	"$TMP/rt"
