@@ -675,7 +675,8 @@ static bool own_lines(struct symbolizer *s, struct sym_dwarf *d, struct unit *u)
 	size_t nseq = 0, cap_seq = 0;
 	uint64_t addr = 0, prev = 0; /* prev: the last row's address */
 	bool seq_start = true;       /* the next row starts a sequence */
-	uint32_t row_file = 1 < u->nown_files ? 1 : NO_FILE; /* file register 1 */
+	const uint32_t file1 = 1 < u->nown_files ? 1 : NO_FILE; /* the file register's start */
+	uint32_t row_file = file1;
 	int64_t line = 1;
 	/* Locals, not u->rows and u->nrows: a store through rows could
 	 * alias u, which would make the compiler reload them at each row. */
@@ -739,7 +740,7 @@ static bool own_lines(struct symbolizer *s, struct sym_dwarf *d, struct unit *u)
 			if (sub == DW_LNE_end_sequence) {
 				EMIT(true);
 				addr = 0;
-				row_file = 1 < u->nown_files ? 1 : NO_FILE;
+				row_file = file1;
 				line = 1;
 			} else if (sub == DW_LNE_set_address) {
 				if (elen - 1 > 8)
