@@ -1686,8 +1686,14 @@ static void load_unit(struct symbolizer *s, struct sym_dwarf *d, struct unit *u)
 		walk_children(&w, &u->treedie, NONE, 0, 0);
 	}
 	sort_ranges(u);
-	if (!s->search_ranges && flatten(u))
+	if (!s->search_ranges && flatten(u)) {
+		/* Lookups read only the pieces from now on. */
+		free(u->ranges);
+		free(u->own);
+		u->ranges = u->own = NULL;
+		u->nranges = u->nown = u->cap_own = 0;
 		return;
+	}
 	u->maxhi = xmalloc((u->nranges ? u->nranges : 1) * sizeof(uint64_t));
 	for (size_t i = 0; i < u->nranges; i++)
 		u->maxhi[i] = i && u->maxhi[i - 1] > u->ranges[i].hi ? u->maxhi[i - 1]
