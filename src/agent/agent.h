@@ -40,29 +40,34 @@
 #define WALL_BLOCKED_MAX 128
 
 /* A heap event in a thread's heap ring (heap.c), as few words as it can
- * be (the writer reads every one from another core's cache):
- *   [0] length in words (16 bits) | kind << 16 (HEAP_EV_*, 4 bits) |
- *       walk end reason << 20 | HEAP_EV_HAS_PCS | HEAP_EV_HAS_LABELS |
- *       tid << 32,
- *   [1] time (event clock ticks), [2] address; an allocation adds [3]
- *   size, [4] the stack's hash, then the thread's label set with
- *   HEAP_EV_HAS_LABELS, then with HEAP_EV_HAS_PCS its frames (the rest
- *   of the record). Without them the writer knows the stack by its hash:
- *   the thread sent its frames before. */
-#define HEAP_EV_ALLOC 1u
-#define HEAP_EV_FREE 2u
-#define HEAP_EV_HAS_PCS (1ull << 24)
-#define HEAP_EV_HAS_LABELS (1ull << 25)
-#define HEAP_EV_HEAD(words, kind, reason, tid) \
-	((uint64_t)(words) | (uint64_t)(kind) << 16 | (uint64_t)(reason) << 20 | (uint64_t)(tid) << 32)
-#define HEAP_EV_LEN(w0) ((w0) & 0xffff)
-#define HEAP_EV_KIND(w0) (((w0) >> 16) & 0xf)
-#define HEAP_EV_REASON(w0) ((unsigned)((w0) >> 20) & 0xf)
-#define HEAP_EV_TID(w0) ((w0) >> 32)
-#define HEAP_ALLOC_WORDS 5
-#define HEAP_FREE_WORDS 3
+ * be (the writer reads every one from another core's cache: a free is
+ * two words, an allocation whose stack was sent before three):
+ *   [0] time (event clock ticks, 56 bits) | HEAP_EV_* flags above it,
+ *   [1] address; an allocation adds [2] size | stack slot << 52, where
+ *   the slot is the stack's place in the thread's heap_seen table;
+ * then the thread's label set with HEAP_EV_LABELS, the tid with
+ * HEAP_EV_TID (events of the orphan ring only: a thread ring's events are
+ * its thread's), and with HEAP_EV_PCS a word of walk end reason | frames
+ * << 8 and the frames: the stack sent, which the writer interns and
+ * remembers in the thread's heap_slot_ids under the slot. Without
+ * HEAP_EV_PCS the slot names a stack the thread sent before.
+ * Bit 63 stays clear: the ring's padding mark. */
+#define HEAP_EV_ALLOC (1ull << 56)
+#define HEAP_EV_PCS (1ull << 57)
+#define HEAP_EV_LABELS (1ull << 58)
+#define HEAP_EV_TID (1ull << 59)
+#define HEAP_EV_SLOT_SHIFT 52
+#define HEAP_EV_SIZE_MASK ((1ull << HEAP_EV_SLOT_SHIFT) - 1)
+/* An event's length in words, from its flags and frame count. */
+static inline uint64_t heap_ev_len(const uint64_t *rec)
+{
+	uint64_t w0 = rec[0];
+	uint64_t n = (w0 & HEAP_EV_ALLOC ? 3 : 2) + !!(w0 & HEAP_EV_LABELS) + !!(w0 & HEAP_EV_TID);
+	return w0 & HEAP_EV_PCS ? n + 1 + (rec[n] >> 8) : n;
+}
 #define HEAP_MAX_DEPTH 128 /* frames of an allocation's stack, at most */
 #define HEAP_SEEN 4096     /* per-thread cache of stacks sent: slots */
+_Static_assert(HEAP_SEEN <= 1u << (64 - HEAP_EV_SLOT_SHIFT), "a slot fits its bits");
 /* Per-thread cache of recent stack walks (heap.c), after the HEAP_SEEN
  * hashes in the memory mapped with the thread's heap ring. */
 #define HEAP_STACK_CACHE_BYTES (80u << 10)
@@ -178,6 +183,7 @@ struct agent_thread {
 	struct ring *heap_ring;
 	uint64_t *heap_seen; /* HEAP_SEEN hashes of stacks already sent */
 	unsigned heap_seen_gen;
+	uint32_t *heap_slot_ids; /* writer-owned: the stack id of each slot */
 	int64_t heap_countdown; /* sampled mode: bytes to the next sample */
 	uint64_t heap_rng;
 	/* Every call, sampled or not. allocs and bytes are not neighbours:
@@ -223,8 +229,8 @@ struct agent {
 	/* writer_sync() asks for a drain and flush now (sync_seq) and waits
 	 * until the writer says it is done (sync_done, a futex word). */
 	_Atomic uint32_t sync_seq, sync_done;
-	/* Bumped when the writer forgets its interned stacks: threads then
-	 * forget which stacks they sent. */
+	/* Bumped when a recording starts (its stack ids start at 1 again):
+	 * threads then forget which stacks they sent. */
 	_Atomic unsigned stack_gen;
 
 	/* In-process sessions (oneprof_session_begin): this recording was

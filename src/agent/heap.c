@@ -4,16 +4,17 @@
  * ring: a second ring next to the CPU one, because the SIGPROF handler may
  * interrupt a hook between its reserve and commit, and one ring has one
  * producer. The writer merges every thread's heap ring in time order into
- * HEAP_ALLOC and HEAP_FREE records; the analyses (leaks, peak,
- * temporaries) run on the reader's side, so the hooks stay small:
+ * HEAP_EVENTS batches; the analyses (leaks, peak, temporaries) run on the
+ * reader's side, so the hooks stay small:
  *
  *   - no lock: thread-local state, an atomic-free ring, and in sampled mode
  *     a table of sampled addresses updated with compare-and-swap;
  *   - the stack walk of the CPU sampler, from the hook's own frame, with
  *     the agent's frames dropped;
- *   - a stack the thread has sent once goes by its 64-bit hash afterwards
- *     (the writer keeps the same hash for it), so a hot call site costs five
- *     ring words, not five plus its frames.
+ *   - a stack the thread has sent once goes by its slot in the thread's
+ *     table of stacks sent (heap_seen, by hash) afterwards, so a hot call
+ *     site costs three ring words, not four plus its frames; a free costs
+ *     two (agent.h).
  *
  * A free is recorded before the real free, and an allocation after the
  * real allocation returned, both with the time they happened (on the
@@ -359,7 +360,7 @@ static bool stack_cache_hit(const struct stack_cache_entry *e, const struct unwi
  * code. raw[1] is that return address minus one, so that like every
  * other frame it falls inside the call instruction; raw[0] is free for
  * the caller's use. Returns the frames from raw[1], and in *hash the hash
- * of [end reason, frames], the key the writer interns stacks by. */
+ * of [end reason, frames], which tells stacks apart in heap_seen. */
 static __attribute__((noinline)) unsigned capture_stack(const struct agent_thread *t,
 							uint64_t *raw, unsigned cap,
 							unsigned *reason, uint64_t *hash)
@@ -496,7 +497,7 @@ static void commit(struct ring *r, uint64_t n)
 		heap_wake_writer();
 }
 
-static void orphan_event(unsigned kind, uintptr_t p, size_t size)
+static void orphan_event(bool alloc, uintptr_t p, size_t size)
 {
 	if (!orphan)
 		return;
@@ -504,18 +505,20 @@ static void orphan_event(unsigned kind, uintptr_t p, size_t size)
 		sched_yield();
 	/* No stack bounds for this thread any more: an allocation's stack
 	 * is its caller only. */
-	uint64_t n = kind == HEAP_EV_ALLOC ? HEAP_ALLOC_WORDS + 1 : HEAP_FREE_WORDS;
+	uint64_t n = alloc ? 3 + 1 + 2 : 2 + 1;
 	uint64_t *rec = ring_reserve(orphan, n);
 	if (rec) {
-		rec[0] = HEAP_EV_HEAD(n, kind, CAPTURE_STACK_NO_STACK_INFO,
-				      (uint32_t)syscall(SYS_gettid)) |
-			 (kind == HEAP_EV_ALLOC ? HEAP_EV_HAS_PCS : 0);
-		rec[1] = ticks_now();
-		rec[2] = p;
-		if (kind == HEAP_EV_ALLOC) {
-			rec[3] = size;
-			rec[4] = 0;
-			rec[5] = (uint64_t)(uintptr_t)__builtin_return_address(0);
+		rec[0] = ticks_now() | HEAP_EV_TID;
+		rec[1] = p;
+		uint64_t *next = rec + 2;
+		if (alloc) {
+			rec[0] |= HEAP_EV_ALLOC | HEAP_EV_PCS;
+			*next++ = size & HEAP_EV_SIZE_MASK;
+		}
+		*next++ = (uint64_t)syscall(SYS_gettid);
+		if (alloc) {
+			*next++ = CAPTURE_STACK_NO_STACK_INFO | 1u << 8;
+			*next = (uint64_t)(uintptr_t)__builtin_return_address(0);
 		}
 		ring_commit(orphan, n);
 	} else {
@@ -526,8 +529,7 @@ static void orphan_event(unsigned kind, uintptr_t p, size_t size)
 }
 
 /* Writes the allocation with its stack to the thread's heap ring. */
-static __attribute__((noinline)) void record_alloc(struct agent_thread *t, void *ptr, size_t size,
-						   unsigned kind)
+static __attribute__((noinline)) void record_alloc(struct agent_thread *t, void *ptr, size_t size)
 {
 	uint64_t time = ticks_now();
 	/* The walk covers the agent's frames too (a handful) before it
@@ -542,30 +544,28 @@ static __attribute__((noinline)) void record_alloc(struct agent_thread *t, void 
 		raw[0] = reason;
 		hash = XXH3_64bits(raw, sizeof(uint64_t)) | 1;
 	}
-	uint64_t *key = raw;
 	unsigned gen = atomic_load_explicit(&agent.stack_gen, memory_order_relaxed);
 	if (unlikely(t->heap_seen_gen != gen)) {
 		memset(t->heap_seen, 0, HEAP_SEEN * sizeof(uint64_t));
 		t->heap_seen_gen = gen;
 	}
-	uint64_t *seen = &t->heap_seen[hash & (HEAP_SEEN - 1)];
-	bool known = *seen == hash;
+	uint64_t slot = hash & (HEAP_SEEN - 1);
+	bool known = t->heap_seen[slot] == hash;
 	uint32_t labels = atomic_load_explicit(&t->labels, memory_order_relaxed);
-	uint64_t words = HEAP_ALLOC_WORDS + (labels ? 1 : 0) + (known ? 0 : n);
+	uint64_t words = 3 + (labels ? 1 : 0) + (known ? 0 : 1 + n);
 	uint64_t *rec = reserve(t->heap_ring, words);
 	if (rec) {
-		rec[0] = HEAP_EV_HEAD(words, kind, reason, (uint32_t)t->tid) |
-			 (known ? 0 : HEAP_EV_HAS_PCS) | (labels ? HEAP_EV_HAS_LABELS : 0);
-		rec[1] = time;
-		rec[2] = (uintptr_t)ptr;
-		rec[3] = size;
-		rec[4] = hash;
-		uint64_t *next = rec + HEAP_ALLOC_WORDS;
+		rec[0] = time | HEAP_EV_ALLOC | (known ? 0 : HEAP_EV_PCS) |
+			 (labels ? HEAP_EV_LABELS : 0);
+		rec[1] = (uintptr_t)ptr;
+		rec[2] = (size & HEAP_EV_SIZE_MASK) | slot << HEAP_EV_SLOT_SHIFT;
+		uint64_t *next = rec + 3;
 		if (labels)
 			*next++ = labels;
 		if (!known) {
-			memcpy(next, key + 1, n * sizeof(uint64_t));
-			*seen = hash;
+			*next++ = reason | (uint64_t)n << 8;
+			memcpy(next, raw + 1, n * sizeof(uint64_t));
+			t->heap_seen[slot] = hash;
 		}
 		commit(t->heap_ring, words);
 	}
@@ -573,27 +573,26 @@ static __attribute__((noinline)) void record_alloc(struct agent_thread *t, void 
 
 /* Sampled mode, the countdown ran out: a new one, and the block is
  * recorded if the sampled-address table has room for it. */
-static __attribute__((noinline)) void sample_hit(struct agent_thread *t, void *ptr, size_t size,
-						 unsigned kind)
+static __attribute__((noinline)) void sample_hit(struct agent_thread *t, void *ptr, size_t size)
 {
 	t->heap_countdown = next_countdown(t);
 	if (sample_add((uintptr_t)ptr))
-		record_alloc(t, ptr, size, kind);
+		record_alloc(t, ptr, size);
 }
 
-static __attribute__((noinline)) void note_alloc(void *ptr, size_t size, unsigned kind)
+static __attribute__((noinline)) void note_alloc(void *ptr, size_t size)
 {
 	struct agent_thread *t = agent_tls.self;
 	if (unlikely(!t || !t->heap_ring)) {
-		orphan_event(HEAP_EV_ALLOC, (uintptr_t)ptr, size);
+		orphan_event(true, (uintptr_t)ptr, size);
 		return;
 	}
 	t->heap_allocs++;
 	t->heap_bytes += size;
 	if (!agent.cfg.heap_sample)
-		record_alloc(t, ptr, size, kind);
+		record_alloc(t, ptr, size);
 	else if ((t->heap_countdown -= (int64_t)size) <= 0)
-		sample_hit(t, ptr, size, kind);
+		sample_hit(t, ptr, size);
 }
 
 /* `time` is taken before the real free (or realloc): the block is still
@@ -608,7 +607,7 @@ static __attribute__((noinline)) void note_free(void *ptr, uint64_t time)
 	struct agent_thread *t = agent_tls.self;
 	if (unlikely(!t || !t->heap_ring)) {
 		if (!agent.cfg.heap_sample || sample_take((uintptr_t)ptr))
-			orphan_event(HEAP_EV_FREE, (uintptr_t)ptr, 0); /* takes its time */
+			orphan_event(false, (uintptr_t)ptr, 0); /* takes its time */
 		return;
 	}
 	t->heap_frees++;
@@ -644,7 +643,7 @@ static inline void sampled_alloc(struct agent_thread *t, void *p, size_t n)
 	if (likely((t->heap_countdown -= (int64_t)n) > 0))
 		return;
 	agent_tls.heap_busy++;
-	sample_hit(t, p, n, HEAP_EV_ALLOC);
+	sample_hit(t, p, n);
 	agent_tls.heap_busy--;
 }
 
@@ -660,12 +659,11 @@ static __attribute__((noinline)) void record_free(struct agent_thread *t, void *
 {
 	if (time == FREE_NOW)
 		time = ticks_now();
-	uint64_t *rec = reserve(t->heap_ring, HEAP_FREE_WORDS);
+	uint64_t *rec = reserve(t->heap_ring, 2);
 	if (rec) {
-		rec[0] = HEAP_EV_HEAD(HEAP_FREE_WORDS, HEAP_EV_FREE, 0, (uint32_t)t->tid);
-		rec[1] = time;
-		rec[2] = (uintptr_t)ptr;
-		commit(t->heap_ring, HEAP_FREE_WORDS);
+		rec[0] = time;
+		rec[1] = (uintptr_t)ptr;
+		commit(t->heap_ring, 2);
 	}
 }
 
@@ -739,7 +737,7 @@ static __attribute__((noinline)) void *malloc_careful(size_t n)
 	agent_tls.heap_busy++;
 	void *p = real.malloc(n);
 	if (p)
-		note_alloc(p, n, HEAP_EV_ALLOC);
+		note_alloc(p, n);
 	agent_tls.heap_busy--;
 	return p;
 }
@@ -777,7 +775,7 @@ static __attribute__((noinline)) void *calloc_careful(size_t count, size_t size)
 	agent_tls.heap_busy++;
 	void *p = real.calloc(count, size);
 	if (p)
-		note_alloc(p, count * size, HEAP_EV_ALLOC);
+		note_alloc(p, count * size);
 	agent_tls.heap_busy--;
 	return p;
 }
@@ -854,7 +852,7 @@ static void note_realloc(void *old, void *p, size_t n, uint64_t before)
 	if (old && (p || n == 0))
 		note_free(old, before);
 	if (p)
-		note_alloc(p, n, HEAP_EV_ALLOC);
+		note_alloc(p, n);
 }
 
 static __attribute__((noinline)) void *realloc_careful(void *old, size_t n)
@@ -932,7 +930,7 @@ EXPORT int posix_memalign(void **out, size_t align, size_t n)
 	agent_tls.heap_busy++;
 	int rc = real.posix_memalign(out, align, n);
 	if (rc == 0)
-		note_alloc(*out, n, HEAP_EV_ALLOC);
+		note_alloc(*out, n);
 	agent_tls.heap_busy--;
 	return rc;
 }
@@ -953,7 +951,7 @@ EXPORT int posix_memalign(void **out, size_t align, size_t n)
 		agent_tls.heap_busy++;                                \
 		void *p = real.name args;                             \
 		if (p)                                                \
-			note_alloc(p, size, HEAP_EV_ALLOC);           \
+			note_alloc(p, size);           \
 		agent_tls.heap_busy--;                                \
 		return p;                                             \
 	}

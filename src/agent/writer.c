@@ -48,6 +48,16 @@ struct module_range {
 	uint64_t start, end;
 };
 
+/* A heap ring, and what the writer needs of its thread (none for the
+ * orphan ring), copied out of the agent_thread: the thread writes its
+ * call counts next to them at every call, and reading them there for
+ * every event would move that cache line between the cores each time. */
+struct heap_source {
+	struct ring *ring;
+	uint32_t *slot_ids; /* the thread's heap_slot_ids */
+	uint64_t tid;
+};
+
 static struct {
 	struct capture_writer *cw;
 	struct blob_set strings, stacks;
@@ -59,7 +69,7 @@ static struct {
 	uint64_t lost_no_ring_reported;
 	uint64_t heap_series_ids[3]; /* string ids of write_heap_series()'s names */
 	uint64_t heap_gone[3]; /* heap totals of threads freed already */
-	struct ring **heap_rings; /* this drain's heap rings, for the merge */
+	struct heap_source *heap_rings; /* this drain's heap rings, for the merge */
 	size_t cap_heap_rings;
 	/* Pauses and resumes not yet written (threads_lock guards them). */
 	struct pause_note {
@@ -92,12 +102,6 @@ static size_t set_slot(const struct blob_set *s, uint64_t h)
 	while (s->slots[i].hash && s->slots[i].hash != h)
 		i = (i + 1) & (s->cap - 1);
 	return i;
-}
-
-/* The id of a blob known by its hash alone, or 0. */
-static uint64_t set_find(const struct blob_set *s, uint64_t h)
-{
-	return s->slots[set_slot(s, h)].id;
 }
 
 static uint64_t set_get(struct blob_set *s, const void *p, size_t len, bool *is_new)
@@ -450,35 +454,38 @@ static void heap_batch_event(uint64_t time, uint64_t tid, uint64_t addr, bool al
 		hb.frees++;
 }
 
-static void emit_heap(const uint64_t *rec)
+/* One event of a heap ring. */
+static void emit_heap(const struct heap_source *from, const uint64_t *rec)
 {
-	uint64_t head = rec[0], tid = HEAP_EV_TID(head);
-	uint64_t time = ticks_to_ns(rec[1]);
-	if (HEAP_EV_KIND(head) == HEAP_EV_FREE) {
-		heap_batch_event(time, tid, rec[2], false, 0, 0, 0);
+	uint64_t head = rec[0];
+	uint64_t time = ticks_to_ns(head & TICKS_MASK);
+	const uint64_t *next = rec + (head & HEAP_EV_ALLOC ? 3 : 2);
+	uint32_t labels = head & HEAP_EV_LABELS ? (uint32_t)*next++ : 0;
+	uint64_t tid = head & HEAP_EV_TID ? *next++ : from->tid;
+	if (!(head & HEAP_EV_ALLOC)) {
+		heap_batch_event(time, tid, rec[1], false, 0, 0, 0);
 		return;
 	}
-	const uint64_t *next = rec + HEAP_ALLOC_WORDS, *end = rec + HEAP_EV_LEN(head);
-	uint32_t labels = head & HEAP_EV_HAS_LABELS ? (uint32_t)*next++ : 0;
-	uint64_t id;
-	if (head & HEAP_EV_HAS_PCS) {
-		if (next > end)
-			return; /* cannot happen: the producer sets both */
-		id = intern_stack(HEAP_EV_REASON(head), next, (unsigned)(end - next));
+	unsigned slot = (unsigned)(rec[2] >> HEAP_EV_SLOT_SHIFT);
+	uint64_t size = rec[2] & HEAP_EV_SIZE_MASK, id;
+	if (head & HEAP_EV_PCS) {
+		id = intern_stack((unsigned)(*next & 0xff), next + 1, (unsigned)(*next >> 8));
+		if (from->slot_ids)
+			from->slot_ids[slot] = (uint32_t)id;
 	} else {
 		/* 0 when the table started over since the thread sent it: the
 		 * allocation still counts, under an unknown stack. */
-		id = set_find(&w.stacks, rec[4]);
+		id = from->slot_ids ? from->slot_ids[slot] : 0;
 	}
 	if (labels)
 		labels_define(labels);
-	heap_batch_event(time, tid, rec[2], true, rec[3], id, labels);
+	heap_batch_event(time, tid, rec[1], true, size, id, labels);
 	if (observe_wanted(ONEPROF_EVENT_ALLOC)) {
 		struct oneprof_event ev = { .kind = ONEPROF_EVENT_ALLOC,
 					    .tid = (int)tid,
 					    .time_ns = time,
-					    .address = rec[2],
-					    .size = rec[3] };
+					    .address = rec[1],
+					    .size = size };
 		observe_emit(&ev);
 	}
 }
@@ -494,41 +501,42 @@ static void drain_heap(uint64_t until)
 		if (r) {
 			if (n == w.cap_heap_rings) {
 				size_t cap = n ? 2 * n : 16;
-				struct ring **grown = realloc(w.heap_rings, cap * sizeof(*grown));
+				struct heap_source *grown = realloc(w.heap_rings, cap * sizeof(*grown));
 				if (!grown)
 					break;
 				w.heap_rings = grown;
 				w.cap_heap_rings = cap;
 			}
-			w.heap_rings[n++] = r;
+			w.heap_rings[n++] = t ? (struct heap_source){ r, t->heap_slot_ids,
+								      (uint64_t)t->tid }
+					      : (struct heap_source){ r, NULL, 0 };
 		}
 		if (!t)
 			break;
 	}
 	for (;;) {
-		const uint64_t *first = NULL;
-		struct ring *from = NULL;
-		uint64_t second = until;
+		uint64_t first = until, second = until;
+		size_t from = n;
 		for (size_t i = 0; i < n; i++) {
-			const uint64_t *rec = ring_peek(w.heap_rings[i]);
-			if (!rec || rec[1] >= until)
-				continue;
-			if (!first || rec[1] < first[1]) {
-				if (first && first[1] < second)
-					second = first[1];
-				first = rec;
-				from = w.heap_rings[i];
-			} else if (rec[1] < second) {
-				second = rec[1];
+			const uint64_t *rec = ring_peek(w.heap_rings[i].ring);
+			uint64_t time = rec ? rec[0] & TICKS_MASK : until;
+			if (time < first) {
+				second = first;
+				first = time;
+				from = i;
+			} else if (time < second) {
+				second = time;
 			}
 		}
-		if (!first)
+		if (from == n)
 			break;
-		const uint64_t *rec = first;
+		struct ring *r = w.heap_rings[from].ring;
+		const uint64_t *rec = ring_peek(r);
 		do {
-			emit_heap(rec);
-			ring_release(from, HEAP_EV_LEN(rec[0]));
-		} while ((rec = ring_peek(from)) && rec[1] <= second && rec[1] < until);
+			emit_heap(&w.heap_rings[from], rec);
+			ring_release(r, heap_ev_len(rec));
+		} while ((rec = ring_peek(r)) && (rec[0] & TICKS_MASK) <= second &&
+			 (rec[0] & TICKS_MASK) < until);
 	}
 	heap_batch_flush(); /* before any record that follows the events */
 	heap_note_drained();
@@ -540,8 +548,6 @@ static void drain_heap(uint64_t until)
 		writer_lost(CAPTURE_LOST_HEAP_EVENT, CAPTURE_LOST_SAMPLE_TABLE, table);
 	if (stopped)
 		writer_lost(CAPTURE_LOST_HEAP_EVENT, CAPTURE_LOST_AFTER_END, stopped);
-	if (w.stacks.resets != atomic_load(&agent.stack_gen))
-		atomic_store(&agent.stack_gen, w.stacks.resets);
 }
 
 /* Each thread's running totals of allocation calls, when they moved. */
@@ -778,6 +784,9 @@ int writer_start(void)
 	w.cw = capture_writer_new(agent.fd, 0, level);
 	if (!w.cw || !set_init(&w.strings) || !set_init(&w.stacks))
 		return -ENOMEM;
+	/* Stack ids start again at 1: the threads send their stacks again
+	 * (the ids their slots had were forgotten with their rings). */
+	atomic_fetch_add(&agent.stack_gen, 1);
 	capture_writer_tally_on(w.cw); /* the END record's summary fields */
 	struct capture_buf h = { 0 };
 	build_header(&h);

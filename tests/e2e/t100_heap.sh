@@ -124,6 +124,9 @@ forked() {
 	[ -n "$child" ] && [ -f "f.opf.$child" ] || { echo "no capture for the child ($child)"; ls; return 1; }
 	equal "child: leaked by child_leak" "$(by_leaf f.opf.$child leak-bytes child_leak)" 5439 || return 1
 	equal "child: nothing from parent_leak" "$(by_leaf f.opf.$child leak-bytes parent_leak)" 0 || return 1
+	# A stack the parent sent before the fork is the child's to send again.
+	equal "child: leaked by shared_site" "$(by_leaf f.opf.$child leak-bytes shared_site)" 4321 || return 1
+	equal "parent: nothing from shared_site" "$(by_leaf f.opf leak-bytes shared_site)" 0 || return 1
 	equal "parent: leaked by parent_leak" "$(by_leaf f.opf leak-bytes parent_leak)" 999 || return 1
 	equal "parent: nothing from child_leak" "$(by_leaf f.opf leak-bytes child_leak)" 0
 }

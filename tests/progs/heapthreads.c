@@ -11,10 +11,15 @@
  *           lib_alloc LIB_CALLS times for LIB_SIZE bytes, frees all blocks
  *           but the last and dlcloses it: one leaked block whose allocating
  *           function lives in a library unloaded before exit.
- *   fork    after all that, fork. The child leaks CHILD_BLOCKS blocks of
- *           CHILD_SIZE bytes from child_leak, prints its own line and
- *           exits; the parent waits for it, then leaks PARENT_BLOCKS blocks
- *           of PARENT_SIZE bytes from parent_leak.
+ *   fork    after all that, fork. Just before, the parent allocates and
+ *           frees a block of SHARED_SIZE bytes from shared_site, and the
+ *           child makes the same call again, from the same call site (one
+ *           stack in both), and leaks it: the parent's profiler sent that
+ *           stack before the fork, the child's capture must name it too.
+ *           The child then leaks CHILD_BLOCKS blocks of CHILD_SIZE bytes
+ *           from child_leak, prints its own line and exits; the parent
+ *           waits for it, then leaks PARENT_BLOCKS blocks of PARENT_SIZE
+ *           bytes from parent_leak.
  *
  * Output: the child's line (fork only), then the parent's, key=value pairs.
  * Counts are of this program's own calls: allocations are successful calls
@@ -60,6 +65,7 @@
 #define CHILD_SIZE		777
 #define PARENT_BLOCKS		3
 #define PARENT_SIZE		333
+#define SHARED_SIZE		4321
 
 _Static_assert(NTHREADS % WAVE == 0, "whole waves");
 _Static_assert(LIB_WAVE < NTHREADS / WAVE, "the library is loaded mid-run");
@@ -111,6 +117,18 @@ __attribute__((noinline)) void child_leak(void)
 __attribute__((noinline)) void parent_leak(void)
 {
 	LEAK(PARENT_BLOCKS, PARENT_SIZE);
+}
+
+__attribute__((noinline)) void *shared_site(void)
+{
+	char *p = malloc(SHARED_SIZE);
+	if (!p)
+		exit(1);
+	memset(p, 0x41, SHARED_SIZE);
+	sink = p;
+	sink = NULL;
+	__asm__ volatile("" ::: "memory");
+	return p;
 }
 
 static void *thread_main(void *arg)
@@ -200,7 +218,20 @@ int main(int argc, char **argv)
 
 	int child_status = -1;
 	if (do_fork) {
-		pid_t pid = fork();
+		/* One call of shared_site for both: a loop whose volatile
+		 * counter keeps the compiler from copying its body. The
+		 * parent frees its block and leaves the loop; the child goes
+		 * round again and keeps its block. */
+		pid_t pid = -1;
+		for (volatile int round = 0; round < 2; round++) {
+			void *p = shared_site();
+			if (round == 1)
+				break;
+			free(p);
+			pid = fork();
+			if (pid != 0)
+				break;
+		}
 		if (pid < 0) {
 			perror("heapthreads: fork");
 			return 1;
@@ -209,13 +240,18 @@ int main(int argc, char **argv)
 			child_leak();
 			printf("role=child pid=%d ppid=%d own_allocations=%d own_frees=0 "
 			       "own_leaked_bytes=%d own_leaked_blocks=%d leak_function=child_leak "
+			       "shared_leaked_bytes=%d "
 			       "inherited_leaked_bytes=%ld inherited_leaked_blocks=%ld "
 			       "leaked_bytes=%ld leaked_blocks=%ld\n",
-			       (int)getpid(), (int)getppid(), CHILD_BLOCKS,
-			       CHILD_BLOCKS * CHILD_SIZE, CHILD_BLOCKS, leaked, blocks,
-			       leaked + CHILD_BLOCKS * CHILD_SIZE, blocks + CHILD_BLOCKS);
+			       (int)getpid(), (int)getppid(), CHILD_BLOCKS + 1,
+			       CHILD_BLOCKS * CHILD_SIZE + SHARED_SIZE, CHILD_BLOCKS + 1,
+			       SHARED_SIZE, leaked, blocks,
+			       leaked + CHILD_BLOCKS * CHILD_SIZE + SHARED_SIZE,
+			       blocks + CHILD_BLOCKS + 1);
 			exit(0);
 		}
+		allocs += 1;
+		frees += 1;
 		int status;
 		if (waitpid(pid, &status, 0) != pid)
 			return 1;
