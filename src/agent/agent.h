@@ -377,6 +377,9 @@ void heap_thread_init(struct agent_thread *t) AGENT_HIDDEN;
 void heap_wake_writer(void) AGENT_HIDDEN;
 /* The writer drained the heap rings: wakes threads waiting for room. */
 void heap_note_drained(void) AGENT_HIDDEN;
+/* The writer made room in the heap rings during a drain: wakes threads
+ * waiting for it, if any (one load when none). */
+void heap_room_made(void) AGENT_HIDDEN;
 struct ring *heap_orphan_ring(void) AGENT_HIDDEN;
 /* Events lost since the last call: ring full, sample table full, made
  * after the capture ended. */

@@ -448,6 +448,12 @@ void heap_note_drained(void)
 		syscall(SYS_futex, &drained_seq, FUTEX_WAKE_PRIVATE, INT32_MAX, NULL, NULL, 0);
 }
 
+void heap_room_made(void)
+{
+	if (atomic_load_explicit(&waiters, memory_order_relaxed))
+		heap_note_drained();
+}
+
 /* Room for n words in the thread's heap ring, waiting for the writer when
  * it is full: full tracking means every event. Gives up (counted) only if
  * the writer makes no room for two seconds or the capture is ending. */

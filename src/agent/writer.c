@@ -70,6 +70,7 @@ static struct {
 	uint64_t heap_series_ids[3]; /* string ids of write_heap_series()'s names */
 	uint64_t heap_gone[3]; /* heap totals of threads freed already */
 	struct heap_source *heap_rings; /* this drain's heap rings, for the merge */
+	uint64_t heap_released; /* heap events drained, ever */
 	size_t cap_heap_rings;
 	/* Pauses and resumes not yet written (threads_lock guards them). */
 	struct pause_note {
@@ -490,6 +491,10 @@ static void emit_heap(const struct heap_source *from, const uint64_t *rec)
 	}
 }
 
+/* Heap events a drain takes between two looks for threads waiting for
+ * room (a power of two) */
+#define HEAP_ROOM_EVENTS 4096
+
 /* Writes every heap event older than `until` from every thread's heap
  * ring, merged in time order: each ring is in order already, so the ring
  * with the oldest event goes until it passes the next ring's oldest. */
@@ -535,6 +540,12 @@ static void drain_heap(uint64_t until)
 		do {
 			emit_heap(&w.heap_rings[from], rec);
 			ring_release(r, heap_ev_len(rec));
+			/* A thread whose ring was full sleeps until woken:
+			 * woken at the end of the drain, which takes tens of
+			 * milliseconds when rings are full, it left its core
+			 * idle all that time. */
+			if (!(++w.heap_released & (HEAP_ROOM_EVENTS - 1)))
+				heap_room_made();
 		} while ((rec = ring_peek(r)) && (rec[0] & TICKS_MASK) <= second &&
 			 (rec[0] & TICKS_MASK) < until);
 	}
