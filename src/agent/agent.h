@@ -39,35 +39,40 @@
 #define WALL_REPEAT 0xffu
 #define WALL_BLOCKED_MAX 128
 
-/* A heap event in a thread's heap ring (heap.c), as few words as it can
- * be (the writer reads every one from another core's cache: a free is
- * two words, an allocation whose stack was sent before three):
- *   [0] time (event clock ticks, 56 bits) | HEAP_EV_* flags above it,
- *   [1] address; an allocation adds [2] size | stack slot << 52, where
- *   the slot is the stack's place in the thread's heap_seen table;
- * then the thread's label set with HEAP_EV_LABELS, the tid with
- * HEAP_EV_TID (events of the orphan ring only: a thread ring's events are
- * its thread's), and with HEAP_EV_PCS a word of walk end reason | frames
- * << 8 and the frames: the stack sent, which the writer interns and
- * remembers in the thread's heap_slot_ids under the slot. Without
- * HEAP_EV_PCS the slot names a stack the thread sent before.
+/* A heap event in a thread's heap ring (heap.c) is the event as the
+ * thread encoded it for its HEAP_STREAM (doc/capture-format.md), which the
+ * writer copies out without decoding it:
+ *   [0] length in words | bytes << 8 | HEAP_REC_* flags |
+ *       stack slot << HEAP_REC_SLOT_SHIFT | label set << 32,
+ *   then the event's bytes, in whole words; with HEAP_REC_PCS a word of
+ *   walk end reason | frames << 8 and the frames, the stack the slot
+ *   names from this event on (the writer interns it and puts the slot's
+ *   definition before the event); with HEAP_REC_OBSERVED the
+ *   allocation's time (ticks), address and size, for the writer's
+ *   observers.
+ * HEAP_REC_RESET: the thread's time, address and slots start over with
+ * this event (a new thread, or a new recording); the writer says so in
+ * the stream first.
+ * The orphan ring's events (heap.c) are records of their own: [0] length
+ * | HEAP_REC_ALLOC, [1] time (ticks), [2] address, [3] tid, and for an
+ * allocation [4] size, [5] the caller.
  * Bit 63 stays clear: the ring's padding mark. */
-#define HEAP_EV_ALLOC (1ull << 56)
-#define HEAP_EV_PCS (1ull << 57)
-#define HEAP_EV_LABELS (1ull << 58)
-#define HEAP_EV_TID (1ull << 59)
-#define HEAP_EV_SLOT_SHIFT 52
-#define HEAP_EV_SIZE_MASK ((1ull << HEAP_EV_SLOT_SHIFT) - 1)
-/* An event's length in words, from its flags and frame count. */
-static inline uint64_t heap_ev_len(const uint64_t *rec)
-{
-	uint64_t w0 = rec[0];
-	uint64_t n = (w0 & HEAP_EV_ALLOC ? 3 : 2) + !!(w0 & HEAP_EV_LABELS) + !!(w0 & HEAP_EV_TID);
-	return w0 & HEAP_EV_PCS ? n + 1 + (rec[n] >> 8) : n;
-}
+#define HEAP_REC_LEN(w0) ((w0) & 0xff)
+#define HEAP_REC_BYTES(w0) ((unsigned)((w0) >> 8) & 0xff)
+#define HEAP_REC_ALLOC (1ull << 16)
+#define HEAP_REC_PCS (1ull << 17)
+#define HEAP_REC_RESET (1ull << 18)
+#define HEAP_REC_OBSERVED (1ull << 19)
+#define HEAP_REC_SLOT_SHIFT 20
+#define HEAP_REC_SLOT(w0) ((unsigned)((w0) >> HEAP_REC_SLOT_SHIFT) & (HEAP_SEEN - 1))
+#define HEAP_REC_LABELS(w0) ((uint32_t)((w0) >> 32))
+/* An event's bytes at most: head, address, size, slot, label set */
+#define HEAP_REC_MAX_BYTES 40
 #define HEAP_MAX_DEPTH 128 /* frames of an allocation's stack, at most */
 #define HEAP_SEEN 4096     /* per-thread cache of stacks sent: slots */
-_Static_assert(HEAP_SEEN <= 1u << (64 - HEAP_EV_SLOT_SHIFT), "a slot fits its bits");
+_Static_assert(HEAP_SEEN <= 1u << (32 - HEAP_REC_SLOT_SHIFT), "a slot fits its bits");
+_Static_assert(1 + HEAP_REC_MAX_BYTES / 8 + 1 + HEAP_MAX_DEPTH + 3 <= 0xff,
+	       "an event's length fits its bits");
 /* Per-thread cache of recent stack walks (heap.c), after the HEAP_SEEN
  * hashes in the memory mapped with the thread's heap ring. */
 #define HEAP_STACK_CACHE_BYTES (80u << 10)
@@ -77,6 +82,13 @@ _Static_assert(HEAP_SEEN <= 1u << (64 - HEAP_EV_SLOT_SHIFT), "a slot fits its bi
  * kind; observe_wanted() is the cheap test before building one. */
 struct oneprof_event;
 bool observe_wanted(int kind) AGENT_HIDDEN;
+extern _Atomic unsigned observe_count[] AGENT_HIDDEN;
+/* Whether allocations have observers (observe_count[ONEPROF_EVENT_ALLOC]):
+ * the heap hooks' test, inline. */
+static inline bool observe_allocs_wanted(void)
+{
+	return __builtin_expect(atomic_load_explicit(&observe_count[3], memory_order_relaxed) != 0, 0);
+}
 void observe_emit(const struct oneprof_event *ev) AGENT_HIDDEN;
 
 /* Writer side of labels.c and counters.c: define label sets up to id in
@@ -183,7 +195,8 @@ struct agent_thread {
 	struct ring *heap_ring;
 	uint64_t *heap_seen; /* HEAP_SEEN hashes of stacks already sent */
 	unsigned heap_seen_gen;
-	uint32_t *heap_slot_ids; /* writer-owned: the stack id of each slot */
+	bool heap_reset_due; /* the next event starts the stream over */
+	uint64_t heap_last_time, heap_last_addr; /* of the previous event sent */
 	int64_t heap_countdown; /* sampled mode: bytes to the next sample */
 	uint64_t heap_rng;
 	/* Every call, sampled or not. allocs and bytes are not neighbours:

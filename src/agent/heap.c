@@ -47,8 +47,11 @@
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
+#include "../capture/encoding.h"
 #include "../unwind/unwind.h"
 #include "agent.h"
+
+_Static_assert(HEAP_SEEN == CAPTURE_HEAP_SLOTS, "a slot of heap_seen is a slot of the stream");
 
 #define EXPORT __attribute__((visibility("default")))
 #define likely(x) __builtin_expect(!!(x), 1)
@@ -511,20 +514,16 @@ static void orphan_event(bool alloc, uintptr_t p, size_t size)
 		sched_yield();
 	/* No stack bounds for this thread any more: an allocation's stack
 	 * is its caller only. */
-	uint64_t n = alloc ? 3 + 1 + 2 : 2 + 1;
+	uint64_t n = alloc ? 6 : 4;
 	uint64_t *rec = ring_reserve(orphan, n);
 	if (rec) {
-		rec[0] = ticks_now() | HEAP_EV_TID;
-		rec[1] = p;
-		uint64_t *next = rec + 2;
+		rec[0] = n | (alloc ? HEAP_REC_ALLOC : 0);
+		rec[1] = ticks_now();
+		rec[2] = p;
+		rec[3] = (uint64_t)syscall(SYS_gettid);
 		if (alloc) {
-			rec[0] |= HEAP_EV_ALLOC | HEAP_EV_PCS;
-			*next++ = size & HEAP_EV_SIZE_MASK;
-		}
-		*next++ = (uint64_t)syscall(SYS_gettid);
-		if (alloc) {
-			*next++ = CAPTURE_STACK_NO_STACK_INFO | 1u << 8;
-			*next = (uint64_t)(uintptr_t)__builtin_return_address(0);
+			rec[4] = size;
+			rec[5] = (uint64_t)(uintptr_t)__builtin_return_address(0);
 		}
 		ring_commit(orphan, n);
 	} else {
@@ -532,6 +531,43 @@ static void orphan_event(bool alloc, uintptr_t p, size_t size)
 		atomic_fetch_add_explicit(&heap_lost_full, 1, memory_order_relaxed);
 	}
 	atomic_flag_clear_explicit(&orphan_lock, memory_order_release);
+}
+
+/* Before every event of the thread's stream: a new recording (which bumps
+ * agent.stack_gen) starts it over, its stacks to be sent again; so does
+ * the thread's first event. */
+static inline void stream_check(struct agent_thread *t)
+{
+	unsigned gen = atomic_load_explicit(&agent.stack_gen, memory_order_relaxed);
+	if (unlikely(t->heap_seen_gen != gen)) {
+		memset(t->heap_seen, 0, HEAP_SEEN * sizeof(uint64_t));
+		t->heap_seen_gen = gen;
+		t->heap_last_time = t->heap_last_addr = 0;
+		t->heap_reset_due = true;
+	}
+}
+
+/* The head of an event, the time since the thread's previous event with
+ * the event's kind, at p; returns its end, and the record's flags in
+ * *flags. The state moves on only once the event is in the ring
+ * (stream_sent): the reader must see every event the next is a
+ * difference from. */
+static inline uint8_t *stream_head(struct agent_thread *t, uint8_t *p, uint64_t time,
+				   unsigned kind, uint64_t *flags)
+{
+	*flags = t->heap_reset_due ? HEAP_REC_RESET : 0;
+	/* A thread moved to another core may read a clock a little behind
+	 * its last: the same time, then. */
+	uint64_t dt = time > t->heap_last_time ? time - t->heap_last_time : 0;
+	return p + varint_put(p, dt << CAPTURE_HEAP_ST_SHIFT | kind);
+}
+
+static inline void stream_sent(struct agent_thread *t, uint64_t time, uintptr_t addr)
+{
+	if (time > t->heap_last_time)
+		t->heap_last_time = time;
+	t->heap_last_addr = addr;
+	t->heap_reset_due = false;
 }
 
 /* Writes the allocation with its stack to the thread's heap ring. */
@@ -550,31 +586,47 @@ static __attribute__((noinline)) void record_alloc(struct agent_thread *t, void 
 		raw[0] = reason;
 		hash = XXH3_64bits(raw, sizeof(uint64_t)) | 1;
 	}
-	unsigned gen = atomic_load_explicit(&agent.stack_gen, memory_order_relaxed);
-	if (unlikely(t->heap_seen_gen != gen)) {
-		memset(t->heap_seen, 0, HEAP_SEEN * sizeof(uint64_t));
-		t->heap_seen_gen = gen;
-	}
+	stream_check(t);
 	uint64_t slot = hash & (HEAP_SEEN - 1);
 	bool known = t->heap_seen[slot] == hash;
-	uint32_t labels = atomic_load_explicit(&t->labels, memory_order_relaxed);
-	uint64_t words = 3 + (labels ? 1 : 0) + (known ? 0 : 1 + n);
-	uint64_t *rec = reserve(t->heap_ring, words);
-	if (rec) {
-		rec[0] = time | HEAP_EV_ALLOC | (known ? 0 : HEAP_EV_PCS) |
-			 (labels ? HEAP_EV_LABELS : 0);
-		rec[1] = (uintptr_t)ptr;
-		rec[2] = (size & HEAP_EV_SIZE_MASK) | slot << HEAP_EV_SLOT_SHIFT;
-		uint64_t *next = rec + 3;
-		if (labels)
-			*next++ = labels;
-		if (!known) {
-			*next++ = reason | (uint64_t)n << 8;
-			memcpy(next, raw + 1, n * sizeof(uint64_t));
-			t->heap_seen[slot] = hash;
-		}
-		commit(t->heap_ring, words);
+	bool observed = observe_allocs_wanted();
+	/* Room for the most the event can take; it says how much it took. */
+	uint64_t *rec = reserve(t->heap_ring, 1 + HEAP_REC_MAX_BYTES / 8 + (known ? 0 : 1 + n) +
+						      (observed ? 3 : 0));
+	if (!rec)
+		return;
+	uint32_t labels = atomic_load_explicit(&t->labels, memory_order_relaxed) & 0x7fffffff;
+	uint64_t flags;
+	uint8_t *bytes = (uint8_t *)(rec + 1);
+	uint8_t *p = stream_head(t, bytes, time,
+				 labels ? CAPTURE_HEAP_ST_ALLOC_LABELS : CAPTURE_HEAP_ST_ALLOC, &flags);
+	p += varint_put(p, zigzag_encode((int64_t)((uintptr_t)ptr - t->heap_last_addr)));
+	p += varint_put(p, size);
+	p += varint_put(p, slot);
+	if (labels)
+		p += varint_put(p, labels);
+	unsigned nbytes = (unsigned)(p - bytes);
+	uint64_t *next = rec + 1 + (nbytes + 7) / 8;
+	flags |= HEAP_REC_ALLOC;
+	if (!known) {
+		flags |= HEAP_REC_PCS;
+		*next++ = reason | (uint64_t)n << 8;
+		memcpy(next, raw + 1, n * sizeof(uint64_t));
+		next += n;
+		t->heap_seen[slot] = hash;
 	}
+	if (observed) {
+		flags |= HEAP_REC_OBSERVED;
+		next[0] = time;
+		next[1] = (uintptr_t)ptr;
+		next[2] = size;
+		next += 3;
+	}
+	uint64_t words = (uint64_t)(next - rec);
+	rec[0] = words | (uint64_t)nbytes << 8 | flags | slot << HEAP_REC_SLOT_SHIFT |
+		 (uint64_t)labels << 32;
+	commit(t->heap_ring, words);
+	stream_sent(t, time, (uintptr_t)ptr);
 }
 
 /* Sampled mode, the countdown ran out: a new one, and the block is
@@ -665,11 +717,18 @@ static __attribute__((noinline)) void record_free(struct agent_thread *t, void *
 {
 	if (time == FREE_NOW)
 		time = ticks_now();
-	uint64_t *rec = reserve(t->heap_ring, 2);
+	stream_check(t);
+	/* At most 9 bytes of head and 10 of address: 3 words */
+	uint64_t *rec = reserve(t->heap_ring, 1 + 3);
 	if (rec) {
-		rec[0] = time;
-		rec[1] = (uintptr_t)ptr;
-		commit(t->heap_ring, 2);
+		uint64_t flags;
+		uint8_t *bytes = (uint8_t *)(rec + 1);
+		uint8_t *p = stream_head(t, bytes, time, CAPTURE_HEAP_ST_FREE, &flags);
+		p += varint_put(p, zigzag_encode((int64_t)((uintptr_t)ptr - t->heap_last_addr)));
+		unsigned nbytes = (unsigned)(p - bytes), words = 1 + (nbytes + 7) / 8;
+		rec[0] = words | (uint64_t)nbytes << 8 | flags;
+		commit(t->heap_ring, words);
+		stream_sent(t, time, (uintptr_t)ptr);
 	}
 }
 

@@ -19,8 +19,10 @@ static struct observer {
 } observers[OBSERVERS_MAX];
 static unsigned nobservers;
 static pthread_mutex_t observers_lock = PTHREAD_MUTEX_INITIALIZER;
-/* Observers per kind: the writer's test before it builds an event. */
-static _Atomic unsigned wanted[EVENT_KINDS];
+/* Observers per kind: the writer's test before it builds an event, and
+ * the heap hooks' before they keep an allocation's fields for it. */
+_Atomic unsigned observe_count[EVENT_KINDS];
+_Static_assert(ONEPROF_EVENT_ALLOC == 3, "observe_allocs_wanted() reads observe_count[3]");
 
 static bool kind_ok(int kind)
 {
@@ -35,7 +37,7 @@ int oneprof_observe(int kind, oneprof_observer fn, void *user)
 	pthread_mutex_lock(&observers_lock);
 	if (nobservers < OBSERVERS_MAX) {
 		observers[nobservers++] = (struct observer){ kind, fn, user };
-		atomic_fetch_add(&wanted[kind], 1);
+		atomic_fetch_add(&observe_count[kind], 1);
 		rc = 0;
 	}
 	pthread_mutex_unlock(&observers_lock);
@@ -52,7 +54,7 @@ int oneprof_unobserve(int kind, oneprof_observer fn, void *user)
 		struct observer *o = &observers[i];
 		if (o->kind == kind && o->fn == fn && o->user == user) {
 			*o = observers[--nobservers];
-			atomic_fetch_sub(&wanted[kind], 1);
+			atomic_fetch_sub(&observe_count[kind], 1);
 			rc = 0;
 			break;
 		}
@@ -63,7 +65,7 @@ int oneprof_unobserve(int kind, oneprof_observer fn, void *user)
 
 bool observe_wanted(int kind)
 {
-	return kind_ok(kind) && atomic_load_explicit(&wanted[kind], memory_order_relaxed) != 0;
+	return kind_ok(kind) && atomic_load_explicit(&observe_count[kind], memory_order_relaxed) != 0;
 }
 
 void observe_emit(const struct oneprof_event *ev)

@@ -59,12 +59,8 @@ static struct ring *ring_new(uint64_t bytes, size_t extra)
 	return r;
 }
 
-/* After the heap ring's data: the hashes of the stacks sent, the stack
- * and row caches of the walks (heap.c), and the writer's stack ids of
- * the slots. */
-#define HEAP_SEEN_BYTES                                                                  \
-	(HEAP_SEEN * sizeof(uint64_t) + HEAP_STACK_CACHE_BYTES + UNWIND_ROW_CACHE_BYTES + \
-	 HEAP_SEEN * sizeof(uint32_t))
+#define HEAP_SEEN_BYTES \
+	(HEAP_SEEN * sizeof(uint64_t) + HEAP_STACK_CACHE_BYTES + UNWIND_ROW_CACHE_BYTES)
 
 void threads_free(struct agent_thread *t)
 {
@@ -85,12 +81,9 @@ static struct agent_thread *register_self(void)
 	if (t->ring && agent.cfg.heap) {
 		/* The cache of stacks sent lives after the heap ring's data. */
 		t->heap_ring = ring_new(agent.cfg.heap_ring_bytes, HEAP_SEEN_BYTES);
-		if (t->heap_ring) {
+		if (t->heap_ring)
 			t->heap_seen = (uint64_t *)((char *)t->heap_ring + sizeof(struct ring) +
 						    agent.cfg.heap_ring_bytes);
-			t->heap_slot_ids = (uint32_t *)((char *)t->heap_seen + HEAP_SEEN_BYTES -
-							HEAP_SEEN * sizeof(uint32_t));
-		}
 	}
 	if (!t->ring || (agent.cfg.heap && !t->heap_ring)) {
 		threads_free(t);
@@ -137,17 +130,6 @@ static void ring_reset_if(struct ring *r)
 		ring_reset(r);
 }
 
-/* A new recording: the heap ring empty, and the stack ids of its slots,
- * which name the old recording's stacks, gone (the thread sends its
- * stacks again when it sees the new agent.stack_gen). */
-static void heap_ring_reset(struct agent_thread *t)
-{
-	if (!t->heap_ring)
-		return;
-	ring_reset(t->heap_ring);
-	memset(t->heap_slot_ids, 0, HEAP_SEEN * sizeof(*t->heap_slot_ids));
-}
-
 /* The agent's own allocations (pthread_getattr_np reads /proc with
  * stdio) are not the program's. */
 struct agent_thread *threads_register_self(void)
@@ -163,7 +145,7 @@ struct agent_thread *threads_register_self(void)
 void threads_adopt_self(struct agent_thread *t)
 {
 	ring_reset_if(t->ring);
-	heap_ring_reset(t);
+	ring_reset_if(t->heap_ring);
 	t->heap_allocs = t->heap_bytes = t->heap_frees = t->heap_totals_sent = 0;
 	t->next = NULL;
 	t->tid = (pid_t)syscall(SYS_gettid);
@@ -193,7 +175,7 @@ void threads_session_reset(void)
 		}
 		sampler_thread_stop(t);
 		ring_reset_if(t->ring);
-		heap_ring_reset(t);
+		ring_reset_if(t->heap_ring);
 		t->heap_allocs = t->heap_bytes = t->heap_frees = t->heap_totals_sent = 0;
 		if (child)
 			t->tid = (pid_t)syscall(SYS_gettid);

@@ -48,16 +48,6 @@ struct module_range {
 	uint64_t start, end;
 };
 
-/* A heap ring, and what the writer needs of its thread (none for the
- * orphan ring), copied out of the agent_thread: the thread writes its
- * call counts next to them at every call, and reading them there for
- * every event would move that cache line between the cores each time. */
-struct heap_source {
-	struct ring *ring;
-	uint32_t *slot_ids; /* the thread's heap_slot_ids */
-	uint64_t tid;
-};
-
 static struct {
 	struct capture_writer *cw;
 	struct blob_set strings, stacks;
@@ -69,9 +59,7 @@ static struct {
 	uint64_t lost_no_ring_reported;
 	uint64_t heap_series_ids[3]; /* string ids of write_heap_series()'s names */
 	uint64_t heap_gone[3]; /* heap totals of threads freed already */
-	struct heap_source *heap_rings; /* this drain's heap rings, for the merge */
 	uint64_t heap_released; /* heap events drained, ever */
-	size_t cap_heap_rings;
 	/* Pauses and resumes not yet written (threads_lock guards them). */
 	struct pause_note {
 		uint64_t time;
@@ -373,183 +361,153 @@ static void write_lost(uint64_t reason, uint64_t count)
 }
 
 /* --- heap events ---
- * Written as HEAP_EVENTS batches (doc/capture-format.md): each event is
- * its time since the previous event, a thread slot only when the thread
- * changed, and its address as a difference from its thread's previous
- * one: about 3 bytes an event on an allocation-heavy program, where a
- * record apiece took 19. Tens of millions of events a second go through
- * here, and through zstd after. */
-#define HEAP_BATCH_BYTES (32u << 10)
-#define HEAP_EVENT_MAX (6 * VARINT_MAX_LEN) /* an event's encoding at most (51 bytes) */
-static struct heap_batch {
-	uint8_t body[HEAP_BATCH_BYTES + HEAP_EVENT_MAX];
-	size_t len;
-	uint64_t time;	/* of the previous event */
-	unsigned nslots, slot; /* slot: the previous event's */
-	uint64_t allocs, frees; /* events in the capture: END's counts */
-	uint64_t tid[CAPTURE_HEAP_EVENTS_MAX_THREADS];
-	uint64_t addr[CAPTURE_HEAP_EVENTS_MAX_THREADS];
-} hb;
-
-static void heap_batch_flush(void)
-{
-	if (hb.len)
-		capture_write_body(w.cw, CAPTURE_REC_HEAP_EVENTS, hb.body, hb.len);
-	hb.len = 0;
-	hb.time = 0;
-	hb.nslots = 0;
-}
-
-/* The slot of tid in the batch, a new one when needed (*new set). */
-static unsigned heap_batch_slot(uint64_t tid, bool *new)
-{
-	*new = false;
-	if (hb.len && hb.tid[hb.slot] == tid)
-		return hb.slot;
-	for (unsigned i = 0; i < hb.nslots; i++)
-		if (hb.tid[i] == tid)
-			return i;
-	if (hb.nslots == CAPTURE_HEAP_EVENTS_MAX_THREADS)
-		heap_batch_flush();
-	*new = true;
-	hb.tid[hb.nslots] = tid;
-	hb.addr[hb.nslots] = 0;
-	return hb.nslots++;
-}
-
-static void heap_batch_event(uint64_t time, uint64_t tid, uint64_t addr, bool alloc,
-			     uint64_t size, uint64_t stack, uint32_t labels)
-{
-	if (hb.len >= HEAP_BATCH_BYTES)
-		heap_batch_flush();
-	bool new;
-	unsigned slot = heap_batch_slot(tid, &new);
-	bool changed = new || slot != hb.slot || hb.len == 0;
-	/* Times convert from ticks piecewise: never let one go backwards. */
-	if (time < hb.time)
-		time = hb.time;
-	uint64_t head = (time - hb.time) << CAPTURE_HEAP_EV_SHIFT |
-			(alloc ? CAPTURE_HEAP_EV_ALLOC : 0) | (changed ? CAPTURE_HEAP_EV_THREAD : 0) |
-			(labels ? CAPTURE_HEAP_EV_LABELS : 0);
-	uint8_t *p = hb.body + hb.len;
-	p += varint_put(p, head);
-	if (changed) {
-		p += varint_put(p, slot);
-		if (new)
-			p += varint_put(p, tid);
-	}
-	p += varint_put(p, zigzag_encode((int64_t)(addr - hb.addr[slot])));
-	if (alloc) {
-		p += varint_put(p, size);
-		p += varint_put(p, stack);
-		if (labels)
-			p += varint_put(p, labels);
-	}
-	hb.len = (size_t)(p - hb.body);
-	hb.time = time;
-	hb.slot = slot;
-	hb.addr[slot] = addr;
-	if (alloc)
-		hb.allocs++;
-	else
-		hb.frees++;
-}
-
-/* One event of a heap ring. */
-static void emit_heap(const struct heap_source *from, const uint64_t *rec)
-{
-	uint64_t head = rec[0];
-	uint64_t time = ticks_to_ns(head & TICKS_MASK);
-	const uint64_t *next = rec + (head & HEAP_EV_ALLOC ? 3 : 2);
-	uint32_t labels = head & HEAP_EV_LABELS ? (uint32_t)*next++ : 0;
-	uint64_t tid = head & HEAP_EV_TID ? *next++ : from->tid;
-	if (!(head & HEAP_EV_ALLOC)) {
-		heap_batch_event(time, tid, rec[1], false, 0, 0, 0);
-		return;
-	}
-	unsigned slot = (unsigned)(rec[2] >> HEAP_EV_SLOT_SHIFT);
-	uint64_t size = rec[2] & HEAP_EV_SIZE_MASK, id;
-	if (head & HEAP_EV_PCS) {
-		id = intern_stack((unsigned)(*next & 0xff), next + 1, (unsigned)(*next >> 8));
-		if (from->slot_ids)
-			from->slot_ids[slot] = (uint32_t)id;
-	} else {
-		/* 0 when the table started over since the thread sent it: the
-		 * allocation still counts, under an unknown stack. */
-		id = from->slot_ids ? from->slot_ids[slot] : 0;
-	}
-	if (labels)
-		labels_define(labels);
-	heap_batch_event(time, tid, rec[1], true, size, id, labels);
-	if (observe_wanted(ONEPROF_EVENT_ALLOC)) {
-		struct oneprof_event ev = { .kind = ONEPROF_EVENT_ALLOC,
-					    .tid = (int)tid,
-					    .time_ns = time,
-					    .address = rec[1],
-					    .size = size };
-		observe_emit(&ev);
-	}
-}
+ * Each thread encodes its own events for its HEAP_STREAM
+ * (doc/capture-format.md, "Heap event streams"), a few bytes each; the
+ * writer copies them out ring by ring, interning the stacks threads send
+ * and putting each slot's definition before the event that sent it, then
+ * ends the drain with a HEAP_CLOCK point, up to which the reader merges
+ * the threads' events by time. Tens of millions of events a second go
+ * through here, and the writer reads none of their fields: decoding,
+ * merging and encoding them again took it about 25 ns an event. */
+#define HEAP_STREAM_BYTES (32u << 10)
 
 /* Heap events a drain takes between two looks for threads waiting for
  * room (a power of two) */
 #define HEAP_ROOM_EVENTS 4096
 
-/* Writes every heap event older than `until` from every thread's heap
- * ring, merged in time order: each ring is in order already, so the ring
- * with the oldest event goes until it passes the next ring's oldest. */
-static void drain_heap(uint64_t until)
+static struct heap_stream {
+	uint8_t body[HEAP_STREAM_BYTES];
+	size_t len, start; /* start: where the events begin, after tid and flags */
+	uint64_t allocs, frees; /* events in the capture: END's counts */
+} hs;
+
+static void stream_flush(void)
 {
-	size_t n = 0;
-	for (struct agent_thread *t = agent.threads;; t = t->next) {
-		struct ring *r = t ? t->heap_ring : heap_orphan_ring();
-		if (r) {
-			if (n == w.cap_heap_rings) {
-				size_t cap = n ? 2 * n : 16;
-				struct heap_source *grown = realloc(w.heap_rings, cap * sizeof(*grown));
-				if (!grown)
-					break;
-				w.heap_rings = grown;
-				w.cap_heap_rings = cap;
-			}
-			w.heap_rings[n++] = t ? (struct heap_source){ r, t->heap_slot_ids,
-								      (uint64_t)t->tid }
-					      : (struct heap_source){ r, NULL, 0 };
-		}
-		if (!t)
-			break;
+	if (hs.len > hs.start)
+		capture_write_body(w.cw, CAPTURE_REC_HEAP_STREAM, hs.body, hs.len);
+	hs.len = hs.start = 0;
+}
+
+static void stream_begin(uint64_t tid, uint64_t flags)
+{
+	hs.len = varint_put(hs.body, tid);
+	hs.len += varint_put(hs.body + hs.len, flags);
+	hs.start = hs.len;
+}
+
+/* Room for n more bytes in the open record of tid's stream. */
+static void stream_room(uint64_t tid, size_t n)
+{
+	if (hs.len + n > sizeof(hs.body)) {
+		stream_flush();
+		stream_begin(tid, 0);
 	}
-	for (;;) {
-		uint64_t first = until, second = until;
-		size_t from = n;
-		for (size_t i = 0; i < n; i++) {
-			const uint64_t *rec = ring_peek(w.heap_rings[i].ring);
-			uint64_t time = rec ? rec[0] & TICKS_MASK : until;
-			if (time < first) {
-				second = first;
-				first = time;
-				from = i;
-			} else if (time < second) {
-				second = time;
-			}
+}
+
+static void stream_put(uint64_t v)
+{
+	hs.len += varint_put(hs.body + hs.len, v);
+}
+
+static void stream_control(unsigned kind)
+{
+	stream_put(CAPTURE_HEAP_ST_CONTROL);
+	stream_put(kind);
+}
+
+static void observe_alloc(uint64_t tid, uint64_t ticks, uint64_t addr, uint64_t size)
+{
+	struct oneprof_event ev = { .kind = ONEPROF_EVENT_ALLOC,
+				    .tid = (int)tid,
+				    .time_ns = ticks_to_ns(ticks),
+				    .address = addr,
+				    .size = size };
+	observe_emit(&ev);
+}
+
+/* Copies out what t's heap ring holds. */
+static void drain_heap_ring(struct agent_thread *t)
+{
+	struct ring *r = t->heap_ring;
+	uint64_t tid = (uint64_t)t->tid;
+	const uint64_t *rec;
+	stream_begin(tid, 0);
+	while ((rec = ring_peek(r))) {
+		uint64_t head = rec[0];
+		unsigned nbytes = HEAP_REC_BYTES(head);
+		const uint64_t *next = rec + 1 + (nbytes + 7) / 8;
+		stream_room(tid, 4 * VARINT_MAX_LEN + HEAP_REC_MAX_BYTES);
+		if (head & HEAP_REC_RESET)
+			stream_control(CAPTURE_HEAP_CTL_RESET);
+		if (head & HEAP_REC_PCS) {
+			unsigned n = (unsigned)(*next >> 8);
+			uint64_t id = intern_stack((unsigned)(*next & 0xff), next + 1, n);
+			next += 1 + n;
+			stream_control(CAPTURE_HEAP_CTL_SLOT);
+			stream_put(HEAP_REC_SLOT(head));
+			stream_put(id); /* 0: an unknown stack */
 		}
-		if (from == n)
-			break;
-		struct ring *r = w.heap_rings[from].ring;
-		const uint64_t *rec = ring_peek(r);
-		do {
-			emit_heap(&w.heap_rings[from], rec);
-			ring_release(r, heap_ev_len(rec));
-			/* A thread whose ring was full sleeps until woken:
-			 * woken at the end of the drain, which takes tens of
-			 * milliseconds when rings are full, it left its core
-			 * idle all that time. */
-			if (!(++w.heap_released & (HEAP_ROOM_EVENTS - 1)))
-				heap_room_made();
-		} while ((rec = ring_peek(r)) && (rec[0] & TICKS_MASK) <= second &&
-			 (rec[0] & TICKS_MASK) < until);
+		if (HEAP_REC_LABELS(head))
+			labels_define(HEAP_REC_LABELS(head));
+		/* The most an event takes, whatever it took: one fixed copy,
+		 * where a copy of its length is a call. The ring's memory goes
+		 * on past its end (heap_seen and the caches). */
+		memcpy(hs.body + hs.len, rec + 1, HEAP_REC_MAX_BYTES);
+		hs.len += nbytes;
+		if (head & HEAP_REC_ALLOC)
+			hs.allocs++;
+		else
+			hs.frees++;
+		if (head & HEAP_REC_OBSERVED)
+			observe_alloc(tid, next[0], next[1], next[2]);
+		ring_release(r, HEAP_REC_LEN(head));
+		if (!(++w.heap_released & (HEAP_ROOM_EVENTS - 1)))
+			heap_room_made();
 	}
-	heap_batch_flush(); /* before any record that follows the events */
+	stream_flush();
+}
+
+/* The orphan ring's events: each a stream of its own, read alone. */
+static void drain_orphans(struct ring *r)
+{
+	const uint64_t *rec;
+	while ((rec = ring_peek(r))) {
+		bool alloc = rec[0] & HEAP_REC_ALLOC;
+		stream_begin(rec[3], CAPTURE_HEAP_STREAM_ALONE);
+		if (alloc) {
+			uint64_t id = intern_stack(CAPTURE_STACK_NO_STACK_INFO, rec + 5, 1);
+			stream_control(CAPTURE_HEAP_CTL_SLOT);
+			stream_put(0);
+			stream_put(id);
+			stream_put(rec[1] << CAPTURE_HEAP_ST_SHIFT | CAPTURE_HEAP_ST_ALLOC);
+			stream_put(zigzag_encode((int64_t)rec[2]));
+			stream_put(rec[4]);
+			stream_put(0);
+			hs.allocs++;
+			if (observe_wanted(ONEPROF_EVENT_ALLOC))
+				observe_alloc(rec[3], rec[1], rec[2], rec[4]);
+		} else {
+			stream_put(rec[1] << CAPTURE_HEAP_ST_SHIFT | CAPTURE_HEAP_ST_FREE);
+			stream_put(zigzag_encode((int64_t)rec[2]));
+			hs.frees++;
+		}
+		stream_flush();
+		ring_release(r, HEAP_REC_LEN(rec[0]));
+	}
+}
+
+/* Writes what every heap ring holds, then the drain's clock point (the
+ * one ticks_calibrate() just took): the reader merges the threads' events
+ * up to it. */
+static void drain_heap(void)
+{
+	for (struct agent_thread *t = agent.threads; t; t = t->next)
+		if (t->heap_ring)
+			drain_heap_ring(t);
+	if (heap_orphan_ring())
+		drain_orphans(heap_orphan_ring());
+	uint64_t f[2] = { ticks_latest(), ticks_latest_ns() };
+	capture_write_varints(w.cw, CAPTURE_REC_HEAP_CLOCK, f, 2);
 	heap_note_drained();
 	uint64_t full, table, stopped;
 	heap_lost_counts(&full, &table, &stopped);
@@ -604,11 +562,10 @@ void writer_note_pause(bool paused)
 static void drain_all(bool at_exit)
 {
 	w.rescanned = false;
-	/* Before the rings are read: every event older than this is in its
-	 * ring already, bar a thread caught between its clock and its commit. */
-	uint64_t until = ticks_calibrate();
-	if (at_exit)
-		until = UINT64_MAX;
+	/* Before the rings are read: every heap event stamped before this
+	 * point is in its ring already, bar a thread caught between its
+	 * clock and its commit (the HEAP_CLOCK record says so). */
+	ticks_calibrate();
 	pthread_mutex_lock(&agent.threads_lock);
 	for (unsigned i = 0; i < w.npauses; i++) {
 		uint64_t f[2] = { w.pauses[i].time, w.pauses[i].paused };
@@ -621,7 +578,7 @@ static void drain_all(bool at_exit)
 		for (struct agent_thread *t = agent.threads; t; t = t->next)
 			if (!t->announced)
 				announce(t);
-		drain_heap(until);
+		drain_heap();
 	}
 	uint64_t monitored = monitor_write();
 	uint64_t heap_totals[3] = { w.heap_gone[0], w.heap_gone[1], w.heap_gone[2] };
@@ -786,17 +743,16 @@ int writer_start(void)
 {
 	ssize_t n = readlink("/proc/self/exe", w.exe, sizeof(w.exe) - 1);
 	w.exe[n > 0 ? n : 0] = '\0';
+	w.cw = capture_writer_new(agent.fd, 0, 3);
 	/* Full heap tracking streams every event, tens of millions a second
-	 * of poorly compressible addresses and times, through this one
-	 * thread, which the program's threads then wait for: zstd's fast
-	 * level -1 compresses them at about twice level 3's speed for a
-	 * capture about an eighth larger. Everything else keeps level 3. */
-	int level = agent.cfg.heap && !agent.cfg.heap_sample ? -1 : 3;
-	w.cw = capture_writer_new(agent.fd, 0, level);
+	 * of poorly compressible times and addresses, through this one
+	 * thread: zstd's fast settings, with small tables. */
+	if (w.cw && agent.cfg.heap && !agent.cfg.heap_sample)
+		capture_writer_compress_events(w.cw);
 	if (!w.cw || !set_init(&w.strings) || !set_init(&w.stacks))
 		return -ENOMEM;
-	/* Stack ids start again at 1: the threads send their stacks again
-	 * (the ids their slots had were forgotten with their rings). */
+	/* Stack ids start again at 1, and the reader knows no thread yet:
+	 * each thread starts its stream over and sends its stacks again. */
 	atomic_fetch_add(&agent.stack_gen, 1);
 	capture_writer_tally_on(w.cw); /* the END record's summary fields */
 	struct capture_buf h = { 0 };
@@ -807,6 +763,11 @@ int writer_start(void)
 		return rc;
 	if (atomic_load(&agent.paused))
 		writer_note_pause(true); /* ONEPROF_PAUSED=1 */
+	if (agent.cfg.heap) {
+		/* The event clock's first point, from ticks_start() */
+		uint64_t f[2] = { ticks_latest(), ticks_latest_ns() };
+		capture_write_varints(w.cw, CAPTURE_REC_HEAP_CLOCK, f, 2);
+	}
 	scan_modules();
 
 	rc = threads_create_unprofiled(&agent.writer, writer_main, NULL);
@@ -819,7 +780,7 @@ int writer_start(void)
 void writer_forget(void)
 {
 	memset(&w, 0, sizeof(w));
-	memset(&hb, 0, offsetof(struct heap_batch, tid));
+	memset(&hs, 0, sizeof(hs));
 }
 
 void writer_release(void)
@@ -827,7 +788,6 @@ void writer_release(void)
 	free(w.strings.slots);
 	free(w.stacks.slots);
 	free(w.modules);
-	free(w.heap_rings);
 	writer_forget();
 }
 
@@ -860,8 +820,8 @@ uint64_t writer_finish(void)
 				     t->sample_cpu_ns,
 				     t->wall_count,
 				     t->lost_samples,
-				     hb.allocs,
-				     hb.frees,
+				     hs.allocs,
+				     hs.frees,
 				     t->records[CAPTURE_REC_HEAP_TOTALS],
 				     t->records[CAPTURE_REC_METRIC] };
 		memcpy(end + 4, more, sizeof(more));
@@ -872,5 +832,5 @@ uint64_t writer_finish(void)
 	if (rc != 0)
 		fprintf(stderr, "oneprof: writing capture '%s' failed: %s; the capture is cut short\n",
 			agent.path, strerror(-rc));
-	return w.samples + hb.allocs + hb.frees + spans_taken();
+	return w.samples + hs.allocs + hs.frees + spans_taken();
 }

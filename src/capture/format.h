@@ -61,6 +61,22 @@ enum capture_header_key {
 #define CAPTURE_HEAP_EV_THREAD 2u  /* a thread slot follows; else the previous event's */
 #define CAPTURE_HEAP_EV_LABELS 4u  /* an allocation's label set follows */
 #define CAPTURE_HEAP_EV_SHIFT 3
+/* HEAP_STREAM event head: its kind below the time delta */
+enum {
+	CAPTURE_HEAP_ST_FREE = 0,
+	CAPTURE_HEAP_ST_ALLOC = 1,
+	CAPTURE_HEAP_ST_ALLOC_LABELS = 2, /* an allocation with a label set */
+	CAPTURE_HEAP_ST_CONTROL = 3,      /* a control event, its kind follows */
+};
+#define CAPTURE_HEAP_ST_SHIFT 2
+/* HEAP_STREAM control events */
+enum {
+	CAPTURE_HEAP_CTL_RESET = 0, /* time, address and slots start over */
+	CAPTURE_HEAP_CTL_SLOT = 1,  /* slot, stack: the slot names this stack */
+};
+#define CAPTURE_HEAP_SLOTS 4096 /* slots a thread's stream may name */
+/* HEAP_STREAM flags */
+#define CAPTURE_HEAP_STREAM_ALONE 1u /* read on its own: no state in or out */
 
 /* Record kinds. A record is varint kind, varint body length, body; the
  * reader skips kinds it does not know, so new sources add kinds without
@@ -90,6 +106,12 @@ enum capture_record_kind {
 	/* Many HEAP_ALLOC and HEAP_FREE events, delta-coded (see
 	 * doc/capture-format.md, "Heap event batches") */
 	CAPTURE_REC_HEAP_EVENTS = 27,
+	/* ticks, ns: a point of the heap event clock, and the end of a drain
+	 * (see doc/capture-format.md, "Heap event streams") */
+	CAPTURE_REC_HEAP_CLOCK = 28,
+	/* tid, flags, then one thread's events, encoded by the thread itself
+	 * (doc/capture-format.md, "Heap event streams") */
+	CAPTURE_REC_HEAP_STREAM = 29,
 	/* 32..39: spans and labels. Span events of one thread are in the
 	 * order the thread made them; an event without a tid field (ATTR)
 	 * belongs to its thread's innermost open span. */

@@ -36,6 +36,10 @@ struct capture_writer;
  * 256 KiB). compression_level 0 stores chunks uncompressed; zstd levels
  * below 0 are its fast ones. */
 struct capture_writer *capture_writer_new(int fd, size_t chunk_bytes, int compression_level);
+/* For a capture that is mostly a stream of small, poorly compressible
+ * events (full heap tracking): zstd with a small hash table and window,
+ * whose memory the program's cores then keep. */
+void capture_writer_compress_events(struct capture_writer *w);
 /* Writes the file prefix and header; call once, first. Returns 0 or -errno. */
 int capture_writer_begin(struct capture_writer *w, const struct capture_buf *header);
 

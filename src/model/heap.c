@@ -20,6 +20,7 @@
 #include "../capture/format.h"
 #include "../util/util.h"
 #include "heap.h"
+#include "heap_stream.h"
 #include "profile.h"
 
 #define FREED_MAX (1u << 20) /* recently freed addresses remembered */
@@ -51,6 +52,7 @@ struct heap_state {
 	uint64_t rss_name_id; /* string id of the RSS series, 0 unknown */
 	uint64_t *totals;     /* per tid: latest TOTALS (tid, calls, bytes, frees) */
 	size_t ntotals, cap_totals;
+	struct heap_streams *streams; /* HEAP_STREAM events until their clock point */
 };
 
 static unsigned temporary_within;
@@ -471,12 +473,52 @@ static bool heap_events(struct profile *p, const struct capture_record *rec)
 	return true;
 }
 
+/* A HEAP_STREAM event, handed over in time order. */
+static void stream_event(void *ctx, const struct heap_stream_event *ev)
+{
+	struct profile *p = ctx;
+	struct profile_thread *t = profile_thread_get(p, ev->tid, ev->time);
+	if (ev->alloc)
+		on_alloc(p, ev->time, t, ev->addr, ev->size, ev->stack, ev->labels);
+	else
+		on_free(p, ev->time, t, ev->addr);
+}
+
+/* HEAP_STREAM and HEAP_CLOCK (doc/capture-format.md, "Heap event
+ * streams"): the streams keep each thread's events until a clock point
+ * says every thread's events before it are in. */
+static bool heap_streams_record(struct profile *p, const struct capture_record *rec)
+{
+	struct heap_state *st = heap_begin(p);
+	if (count_only) {
+		if (rec->kind == CAPTURE_REC_HEAP_CLOCK)
+			return true;
+		uint64_t allocs = 0, frees = 0;
+		bool ok = heap_streams_count(rec->body, rec->len, &allocs, &frees);
+		p->heap->allocs += (double)allocs;
+		p->heap->frees += (double)frees;
+		return ok;
+	}
+	if (!st->streams)
+		st->streams = heap_streams_new();
+	if (rec->kind == CAPTURE_REC_HEAP_STREAM)
+		return heap_streams_add(st->streams, rec->body, rec->len, p->nstacks, p->nlabel_sets);
+	struct cursor c = cursor_make(rec->body, rec->len);
+	uint64_t ticks = cursor_varint(&c), ns = cursor_varint(&c);
+	if (c.bad)
+		return false;
+	heap_streams_clock(st->streams, ticks, ns, stream_event, p);
+	return true;
+}
+
 bool profile_heap_record(struct profile *p, const struct capture_record *rec)
 {
 	if (rec->kind == CAPTURE_REC_HEAP_EVENTS) {
 		heap_begin(p);
 		return heap_events(p, rec);
 	}
+	if (rec->kind == CAPTURE_REC_HEAP_STREAM || rec->kind == CAPTURE_REC_HEAP_CLOCK)
+		return heap_streams_record(p, rec);
 	/* A count is all the quick summary wants of an event: no field of
 	 * it is read (record's summary of a capture of millions of them). */
 	if (count_only && p->heap &&
@@ -546,6 +588,7 @@ static void state_free(struct profile_heap *h)
 	free(st->site_slots);
 	free(st->thread_seq);
 	free(st->totals);
+	heap_streams_free(st->streams);
 	free(st);
 	h->st = NULL;
 }
@@ -556,6 +599,8 @@ void profile_heap_finish(struct profile *p)
 	if (!h || !h->st)
 		return;
 	struct heap_state *st = h->st;
+	if (st->streams)
+		heap_streams_finish(st->streams, stream_event, p);
 	bool unknown = false;
 	for (size_t i = 0; i < h->nsites; i++) {
 		struct heap_site *s = &h->sites[i];

@@ -500,6 +500,8 @@ static bool add_record(struct profile *p, const struct capture_record *rec)
 	case CAPTURE_REC_HEAP_FREE:
 	case CAPTURE_REC_HEAP_TOTALS:
 	case CAPTURE_REC_HEAP_EVENTS:
+	case CAPTURE_REC_HEAP_CLOCK:
+	case CAPTURE_REC_HEAP_STREAM:
 		return profile_heap_record(p, rec);
 	case CAPTURE_REC_METRIC:
 		/* Every series in one store; RSS feeds the heap's chart too. */
