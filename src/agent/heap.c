@@ -562,6 +562,13 @@ static inline uint8_t *stream_head(struct agent_thread *t, uint8_t *p, uint64_t 
 	return p + varint_put(p, dt << CAPTURE_HEAP_ST_SHIFT | kind);
 }
 
+/* The event's bytes go to the ring in one fixed-size copy (a few vector
+ * stores) of the most an event can take, over room reserved for it: byte
+ * stores straight into the ring's lines, which are rarely in the cache,
+ * filled the store buffer with misses that the program's own loads then
+ * waited behind, and a copy of the event's length is a call. */
+#define STREAM_COPY(to, bytes) memcpy((to), (bytes), sizeof(bytes))
+
 static inline void stream_sent(struct agent_thread *t, uint64_t time, uintptr_t addr)
 {
 	if (time > t->heap_last_time)
@@ -597,7 +604,7 @@ static __attribute__((noinline)) void record_alloc(struct agent_thread *t, void 
 		return;
 	uint32_t labels = atomic_load_explicit(&t->labels, memory_order_relaxed) & 0x7fffffff;
 	uint64_t flags;
-	uint8_t *bytes = (uint8_t *)(rec + 1);
+	_Alignas(8) uint8_t bytes[HEAP_REC_MAX_BYTES];
 	uint8_t *p = stream_head(t, bytes, time,
 				 labels ? CAPTURE_HEAP_ST_ALLOC_LABELS : CAPTURE_HEAP_ST_ALLOC, &flags);
 	p += varint_put(p, zigzag_encode((int64_t)((uintptr_t)ptr - t->heap_last_addr)));
@@ -606,6 +613,7 @@ static __attribute__((noinline)) void record_alloc(struct agent_thread *t, void 
 	if (labels)
 		p += varint_put(p, labels);
 	unsigned nbytes = (unsigned)(p - bytes);
+	STREAM_COPY(rec + 1, bytes);
 	uint64_t *next = rec + 1 + (nbytes + 7) / 8;
 	flags |= HEAP_REC_ALLOC;
 	if (!known) {
@@ -719,13 +727,14 @@ static __attribute__((noinline)) void record_free(struct agent_thread *t, void *
 		time = ticks_now();
 	stream_check(t);
 	/* At most 9 bytes of head and 10 of address: 3 words */
-	uint64_t *rec = reserve(t->heap_ring, 1 + 3);
+	uint64_t *rec = reserve(t->heap_ring, 1 + 24 / 8);
 	if (rec) {
 		uint64_t flags;
-		uint8_t *bytes = (uint8_t *)(rec + 1);
+		_Alignas(8) uint8_t bytes[24];
 		uint8_t *p = stream_head(t, bytes, time, CAPTURE_HEAP_ST_FREE, &flags);
 		p += varint_put(p, zigzag_encode((int64_t)((uintptr_t)ptr - t->heap_last_addr)));
 		unsigned nbytes = (unsigned)(p - bytes), words = 1 + (nbytes + 7) / 8;
+		STREAM_COPY(rec + 1, bytes);
 		rec[0] = words | (uint64_t)nbytes << 8 | flags;
 		commit(t->heap_ring, words);
 		stream_sent(t, time, (uintptr_t)ptr);
