@@ -68,6 +68,11 @@
 #define HEAP_REC_LABELS(w0) ((uint32_t)((w0) >> 32))
 /* An event's bytes at most: head, address, size, slot, label set */
 #define HEAP_REC_MAX_BYTES 40
+/* Heap streams count time in units of 2^HEAP_TICK_SHIFT event-clock ticks
+ * (6 ns at 2.5 GHz), their HEAP_CLOCK points too: a thread's events are
+ * tens of ns apart, and the difference then mostly fits the head's first
+ * byte. */
+#define HEAP_TICK_SHIFT 4
 #define HEAP_MAX_DEPTH 128 /* frames of an allocation's stack, at most */
 #define HEAP_SEEN 4096     /* per-thread cache of stacks sent: slots */
 _Static_assert(HEAP_SEEN <= 1u << (32 - HEAP_REC_SLOT_SHIFT), "a slot fits its bits");
@@ -196,7 +201,8 @@ struct agent_thread {
 	uint64_t *heap_seen; /* HEAP_SEEN hashes of stacks already sent */
 	unsigned heap_seen_gen;
 	bool heap_reset_due; /* the next event starts the stream over */
-	uint64_t heap_last_time, heap_last_addr; /* of the previous event sent */
+	/* Of the previous event sent: time (in stream units), address */
+	uint64_t heap_last_time, heap_last_addr;
 	int64_t heap_countdown; /* sampled mode: bytes to the next sample */
 	uint64_t heap_rng;
 	/* Every call, sampled or not. allocs and bytes are not neighbours:

@@ -3,23 +3,25 @@
  * Each allocation and free becomes an event in the calling thread's heap
  * ring: a second ring next to the CPU one, because the SIGPROF handler may
  * interrupt a hook between its reserve and commit, and one ring has one
- * producer. The writer merges every thread's heap ring in time order into
- * HEAP_EVENTS batches; the analyses (leaks, peak, temporaries) run on the
- * reader's side, so the hooks stay small:
+ * producer. The thread encodes the event itself, as the capture's
+ * HEAP_STREAM of the thread holds it, and the writer copies the bytes out
+ * without reading them; the reader merges the threads' streams by time,
+ * and the analyses (leaks, peak, temporaries) run on its side, so the
+ * hooks stay small:
  *
  *   - no lock: thread-local state, an atomic-free ring, and in sampled mode
  *     a table of sampled addresses updated with compare-and-swap;
  *   - the stack walk of the CPU sampler, from the hook's own frame, with
  *     the agent's frames dropped;
  *   - a stack the thread has sent once goes by its slot in the thread's
- *     table of stacks sent (heap_seen, by hash) afterwards, so a hot call
- *     site costs three ring words, not four plus its frames; a free costs
- *     two (agent.h).
+ *     table of stacks sent (heap_seen, by hash) afterwards, so an
+ *     allocation at a hot call site is two ring words, as is a free
+ *     (agent.h), not two plus its frames.
  *
  * A free is recorded before the real free, and an allocation after the
  * real allocation returned, both with the time they happened (on the
  * event clock, ticks.c: an rdtsc, where a clock_gettime per event would
- * cost more than the rest of it): the writer's merge by time then never
+ * cost more than the rest of it): the reader's merge by time then never
  * shows an address reused before it was freed.
  *
  * The real functions are looked up with dlsym(RTLD_NEXT), so a program
@@ -558,7 +560,8 @@ static inline uint8_t *stream_head(struct agent_thread *t, uint8_t *p, uint64_t 
 	*flags = t->heap_reset_due ? HEAP_REC_RESET : 0;
 	/* A thread moved to another core may read a clock a little behind
 	 * its last: the same time, then. */
-	uint64_t dt = time > t->heap_last_time ? time - t->heap_last_time : 0;
+	uint64_t units = time >> HEAP_TICK_SHIFT;
+	uint64_t dt = units > t->heap_last_time ? units - t->heap_last_time : 0;
 	return p + varint_put(p, dt << CAPTURE_HEAP_ST_SHIFT | kind);
 }
 
@@ -571,8 +574,9 @@ static inline uint8_t *stream_head(struct agent_thread *t, uint8_t *p, uint64_t 
 
 static inline void stream_sent(struct agent_thread *t, uint64_t time, uintptr_t addr)
 {
-	if (time > t->heap_last_time)
-		t->heap_last_time = time;
+	uint64_t units = time >> HEAP_TICK_SHIFT;
+	if (units > t->heap_last_time)
+		t->heap_last_time = units;
 	t->heap_last_addr = addr;
 	t->heap_reset_due = false;
 }

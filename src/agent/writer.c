@@ -479,7 +479,8 @@ static void drain_orphans(struct ring *r)
 			stream_control(CAPTURE_HEAP_CTL_SLOT);
 			stream_put(0);
 			stream_put(id);
-			stream_put(rec[1] << CAPTURE_HEAP_ST_SHIFT | CAPTURE_HEAP_ST_ALLOC);
+			stream_put((rec[1] >> HEAP_TICK_SHIFT) << CAPTURE_HEAP_ST_SHIFT |
+				   CAPTURE_HEAP_ST_ALLOC);
 			stream_put(zigzag_encode((int64_t)rec[2]));
 			stream_put(rec[4]);
 			stream_put(0);
@@ -487,7 +488,8 @@ static void drain_orphans(struct ring *r)
 			if (observe_wanted(ONEPROF_EVENT_ALLOC))
 				observe_alloc(rec[3], rec[1], rec[2], rec[4]);
 		} else {
-			stream_put(rec[1] << CAPTURE_HEAP_ST_SHIFT | CAPTURE_HEAP_ST_FREE);
+			stream_put((rec[1] >> HEAP_TICK_SHIFT) << CAPTURE_HEAP_ST_SHIFT |
+				   CAPTURE_HEAP_ST_FREE);
 			stream_put(zigzag_encode((int64_t)rec[2]));
 			hs.frees++;
 		}
@@ -506,7 +508,7 @@ static void drain_heap(void)
 			drain_heap_ring(t);
 	if (heap_orphan_ring())
 		drain_orphans(heap_orphan_ring());
-	uint64_t f[2] = { ticks_latest(), ticks_latest_ns() };
+	uint64_t f[2] = { ticks_latest() >> HEAP_TICK_SHIFT, ticks_latest_ns() };
 	capture_write_varints(w.cw, CAPTURE_REC_HEAP_CLOCK, f, 2);
 	heap_note_drained();
 	uint64_t full, table, stopped;
@@ -765,7 +767,7 @@ int writer_start(void)
 		writer_note_pause(true); /* ONEPROF_PAUSED=1 */
 	if (agent.cfg.heap) {
 		/* The event clock's first point, from ticks_start() */
-		uint64_t f[2] = { ticks_latest(), ticks_latest_ns() };
+		uint64_t f[2] = { ticks_latest() >> HEAP_TICK_SHIFT, ticks_latest_ns() };
 		capture_write_varints(w.cw, CAPTURE_REC_HEAP_CLOCK, f, 2);
 	}
 	scan_modules();
