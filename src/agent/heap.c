@@ -320,7 +320,11 @@ struct stack_cache_entry {
 	bool fp_used; /* the walk used fp: a hit needs the same */
 	unsigned victim; /* way 0 of a set: the way its next miss replaces */
 	uint64_t hash;
-	uintptr_t addr[UNWIND_TRACE_MAX], val[UNWIND_TRACE_MAX];
+	/* The stack slots the walk read, each beside its value: a hit reads
+	 * a few of them, from one or two cache lines. */
+	struct {
+		uintptr_t addr, val;
+	} reads[UNWIND_TRACE_MAX];
 	uint64_t pcs[STACK_CACHE_DEPTH]; /* as in raw[1..n] */
 };
 _Static_assert(STACK_CACHE_SETS * STACK_CACHE_WAYS * sizeof(struct stack_cache_entry) <=
@@ -345,17 +349,16 @@ static struct unwind_row_cache *row_cache_of(const struct agent_thread *t)
 					   HEAP_STACK_CACHE_BYTES);
 }
 
-/* The frames of e into raw[1...] when e holds the walk from regs. */
+/* Whether e holds the walk from regs. */
 static bool stack_cache_hit(const struct stack_cache_entry *e, const struct unwind_regs *regs,
-			    unsigned cap, unsigned gen, uint64_t *raw)
+			    unsigned cap, unsigned gen)
 {
 	if (e->sp != regs->sp || e->pc != regs->pc || (e->fp_used && e->fp != regs->fp) ||
 	    e->cap != cap || e->gen != gen)
 		return false;
 	for (unsigned i = 0; i < e->nreads; i++)
-		if (*(const volatile uintptr_t *)e->addr[i] != e->val[i])
+		if (*(const volatile uintptr_t *)e->reads[i].addr != e->reads[i].val)
 			return false;
-	memcpy(raw + 1, e->pcs, e->n * sizeof(uint64_t));
 	return true;
 }
 
@@ -364,12 +367,17 @@ static bool stack_cache_hit(const struct stack_cache_entry *e, const struct unwi
  * agent is built with frame pointers) until a return address leaves its
  * code. raw[1] is that return address minus one, so that like every
  * other frame it falls inside the call instruction; raw[0] is free for
- * the caller's use. Returns the frames from raw[1], and in *hash the hash
- * of [end reason, frames], which tells stacks apart in heap_seen. */
+ * the caller's use. Returns the number of frames, in *pcs where they are
+ * (raw + 1, or the stack cache's copy, which only a later walk of this
+ * thread replaces: most allocations are at stacks sent already, and need
+ * only the hash), and in *hash the hash of [end reason, frames], which
+ * tells stacks apart in heap_seen. */
 static __attribute__((noinline)) unsigned capture_stack(const struct agent_thread *t,
 							uint64_t *raw, unsigned cap,
-							unsigned *reason, uint64_t *hash)
+							unsigned *reason, uint64_t *hash,
+							const uint64_t **pcs)
 {
+	*pcs = raw + 1;
 	uintptr_t fp = (uintptr_t)__builtin_frame_address(0);
 	for (int hops = 0; hops < 16; hops++) {
 		if (fp < t->stack_lo || fp + 16 > t->stack_hi || (fp & 7))
@@ -385,9 +393,10 @@ static __attribute__((noinline)) unsigned capture_stack(const struct agent_threa
 			unsigned gen = unwind_generation();
 			for (unsigned w = 0; w < STACK_CACHE_WAYS; w++) {
 				struct stack_cache_entry *e = &set[w];
-				if (stack_cache_hit(e, &regs, cap, gen, raw)) {
+				if (stack_cache_hit(e, &regs, cap, gen)) {
 					*reason = e->reason;
 					*hash = e->hash;
+					*pcs = e->pcs;
 					return e->n;
 				}
 			}
@@ -413,8 +422,10 @@ static __attribute__((noinline)) unsigned capture_stack(const struct agent_threa
 				e->n = n;
 				e->reason = *reason;
 				e->hash = *hash;
-				memcpy(e->addr, trace.addr, trace.n * sizeof(uintptr_t));
-				memcpy(e->val, trace.val, trace.n * sizeof(uintptr_t));
+				for (unsigned i = 0; i < trace.n; i++) {
+					e->reads[i].addr = trace.addr[i];
+					e->reads[i].val = trace.val[i];
+				}
 				memcpy(e->pcs, raw + 1, n * sizeof(uint64_t));
 				atomic_signal_fence(memory_order_release);
 				e->sp = fp + 16;
@@ -591,8 +602,9 @@ static __attribute__((noinline)) void record_alloc(struct agent_thread *t, void 
 	unsigned depth = agent.cfg.max_depth < HEAP_MAX_DEPTH ? agent.cfg.max_depth : HEAP_MAX_DEPTH;
 	unsigned reason = CAPTURE_STACK_NO_STACK_INFO, n = 0;
 	uint64_t hash;
+	const uint64_t *pcs = raw + 1;
 	if (t->stack_hi) {
-		n = capture_stack(t, raw, 1 + depth, &reason, &hash);
+		n = capture_stack(t, raw, 1 + depth, &reason, &hash, &pcs);
 	} else {
 		raw[0] = reason;
 		hash = XXH3_64bits(raw, sizeof(uint64_t)) | 1;
@@ -623,7 +635,7 @@ static __attribute__((noinline)) void record_alloc(struct agent_thread *t, void 
 	if (!known) {
 		flags |= HEAP_REC_PCS;
 		*next++ = reason | (uint64_t)n << 8;
-		memcpy(next, raw + 1, n * sizeof(uint64_t));
+		memcpy(next, pcs, n * sizeof(uint64_t));
 		next += n;
 		t->heap_seen[slot] = hash;
 	}
