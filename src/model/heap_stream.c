@@ -167,6 +167,43 @@ static void keep(struct heap_streams *s, size_t idx, const struct kept *k)
 	}
 }
 
+/* One event of a stream, as read: kind, and the fields that kind has. */
+struct read {
+	unsigned kind;
+	uint64_t dt;	/* time since the stream's previous event */
+	int64_t delta;	/* address minus the previous event's */
+	uint64_t size, slot, labels; /* allocations (labels: 0 without) */
+	uint64_t control, stack;     /* control events (stack: slot ones) */
+};
+
+/* Reads the next event at c: false when it is malformed (cut short, an
+ * unknown control event, a slot out of range). One reader of the grammar
+ * for decoding and for counting. */
+static bool read_event(struct cursor *c, struct read *r)
+{
+	uint64_t head = cursor_varint(c);
+	*r = (struct read){ .kind = head & ((1u << CAPTURE_HEAP_ST_SHIFT) - 1),
+			    .dt = head >> CAPTURE_HEAP_ST_SHIFT };
+	if (r->kind == CAPTURE_HEAP_ST_CONTROL) {
+		r->control = cursor_varint(c);
+		if (r->control == CAPTURE_HEAP_CTL_SLOT) {
+			r->slot = cursor_varint(c);
+			r->stack = cursor_varint(c);
+		} else if (r->control != CAPTURE_HEAP_CTL_RESET) {
+			return false;
+		}
+	} else {
+		r->delta = zigzag_decode(cursor_varint(c));
+		if (r->kind != CAPTURE_HEAP_ST_FREE) {
+			r->size = cursor_varint(c);
+			r->slot = cursor_varint(c);
+			if (r->kind == CAPTURE_HEAP_ST_ALLOC_LABELS)
+				r->labels = cursor_varint(c);
+		}
+	}
+	return !c->bad && r->slot < CAPTURE_HEAP_SLOTS;
+}
+
 bool heap_streams_add(struct heap_streams *s, const uint8_t *body, size_t len,
 		      uint64_t stacks, uint64_t label_sets)
 {
@@ -181,43 +218,33 @@ bool heap_streams_add(struct heap_streams *s, const uint8_t *body, size_t len,
 	size_t idx = is_alone ? 0 : stream_of(s, tid);
 	struct stream *st = is_alone ? &alone : &s->streams[idx];
 	while (cursor_left(&c)) {
-		uint64_t head = cursor_varint(&c);
-		unsigned kind = head & ((1u << CAPTURE_HEAP_ST_SHIFT) - 1);
-		if (kind == CAPTURE_HEAP_ST_CONTROL) {
-			uint64_t what = cursor_varint(&c);
-			if (what == CAPTURE_HEAP_CTL_RESET && !c.bad) {
+		struct read r;
+		if (!read_event(&c, &r))
+			return false;
+		if (r.kind == CAPTURE_HEAP_ST_CONTROL) {
+			if (r.control == CAPTURE_HEAP_CTL_RESET) {
 				st->ticks = st->addr = 0;
 				st->epoch++;
-				continue;
-			}
-			uint64_t slot = cursor_varint(&c), id = cursor_varint(&c);
-			if (c.bad || what != CAPTURE_HEAP_CTL_SLOT || slot >= CAPTURE_HEAP_SLOTS ||
-			    id > stacks)
+			} else if (r.stack > stacks) {
 				return false;
-			map_put(&s->slots, slot_key(idx, st->epoch, slot), id);
+			} else {
+				map_put(&s->slots, slot_key(idx, st->epoch, r.slot), r.stack);
+			}
 			continue;
 		}
-		struct kept k = { .tid = tid, .alloc = kind != CAPTURE_HEAP_ST_FREE };
-		uint64_t dt = head >> CAPTURE_HEAP_ST_SHIFT;
-		int64_t delta = zigzag_decode(cursor_varint(&c));
-		uint64_t slot = 0, labels = 0;
-		if (k.alloc) {
-			k.size = cursor_varint(&c);
-			slot = cursor_varint(&c);
-			if (kind == CAPTURE_HEAP_ST_ALLOC_LABELS)
-				labels = cursor_varint(&c);
-		}
-		if (c.bad || dt > UINT64_MAX - st->ticks || slot >= CAPTURE_HEAP_SLOTS ||
-		    labels >= (label_sets ? label_sets : 1))
+		if (r.dt > UINT64_MAX - st->ticks || r.labels >= (label_sets ? label_sets : 1))
 			return false;
-		st->ticks += dt;
-		st->addr += (uint64_t)delta;
-		k.ticks = st->ticks;
-		k.addr = st->addr;
+		st->ticks += r.dt;
+		st->addr += (uint64_t)r.delta;
+		struct kept k = { .ticks = st->ticks,
+				  .tid = tid,
+				  .addr = st->addr,
+				  .size = r.size,
+				  .labels = (uint32_t)r.labels,
+				  .alloc = r.kind != CAPTURE_HEAP_ST_FREE };
 		if (k.alloc) {
-			const uint64_t *id = map_find(&s->slots, slot_key(idx, st->epoch, slot));
+			const uint64_t *id = map_find(&s->slots, slot_key(idx, st->epoch, r.slot));
 			k.stack = id ? (uint32_t)*id : 0;
-			k.labels = (uint32_t)labels;
 		}
 		keep(s, idx, &k);
 	}
@@ -329,25 +356,14 @@ bool heap_streams_count(const uint8_t *body, size_t len, uint64_t *allocs, uint6
 	struct cursor c = cursor_make(body, len);
 	cursor_varint(&c); /* tid */
 	cursor_varint(&c); /* flags */
-	while (cursor_left(&c) && !c.bad) {
-		unsigned kind = cursor_varint(&c) & ((1u << CAPTURE_HEAP_ST_SHIFT) - 1);
-		unsigned fields = kind == CAPTURE_HEAP_ST_FREE	      ? 1
-				  : kind == CAPTURE_HEAP_ST_ALLOC     ? 3
-				  : kind == CAPTURE_HEAP_ST_ALLOC_LABELS ? 4
-									 : 0;
-		if (kind == CAPTURE_HEAP_ST_CONTROL) {
-			uint64_t what = cursor_varint(&c);
-			if (what == CAPTURE_HEAP_CTL_SLOT)
-				fields = 2;
-			else if (what != CAPTURE_HEAP_CTL_RESET)
-				return false;
-		} else if (kind == CAPTURE_HEAP_ST_FREE) {
+	while (cursor_left(&c)) {
+		struct read r;
+		if (!read_event(&c, &r))
+			return false;
+		if (r.kind == CAPTURE_HEAP_ST_FREE)
 			++*frees;
-		} else {
+		else if (r.kind != CAPTURE_HEAP_ST_CONTROL)
 			++*allocs;
-		}
-		for (unsigned i = 0; i < fields; i++)
-			cursor_varint(&c);
 	}
 	return !c.bad;
 }
