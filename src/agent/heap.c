@@ -560,20 +560,22 @@ static inline void stream_check(struct agent_thread *t)
 	}
 }
 
-/* The head of an event, the time since the thread's previous event with
- * the event's kind, at p; returns its end, and the record's flags in
- * *flags. The state moves on only once the event is in the ring
- * (stream_sent): the reader must see every event the next is a
+/* What every event starts with, at p: the head (the time since the
+ * thread's previous event, with the event's kind) and the address as a
+ * difference from the previous event's. Returns the end, and the
+ * record's flags in *flags. The state moves on only once the event is in
+ * the ring (stream_sent): the reader must see every event the next is a
  * difference from. */
 static inline uint8_t *stream_head(struct agent_thread *t, uint8_t *p, uint64_t time,
-				   unsigned kind, uint64_t *flags)
+				   unsigned kind, uintptr_t addr, uint64_t *flags)
 {
 	*flags = t->heap_reset_due ? HEAP_REC_RESET : 0;
 	/* A thread moved to another core may read a clock a little behind
 	 * its last: the same time, then. */
 	uint64_t units = time >> HEAP_TICK_SHIFT;
 	uint64_t dt = units > t->heap_last_time ? units - t->heap_last_time : 0;
-	return p + varint_put(p, dt << CAPTURE_HEAP_ST_SHIFT | kind);
+	p += varint_put(p, dt << CAPTURE_HEAP_ST_SHIFT | kind);
+	return p + varint_put(p, zigzag_encode((int64_t)(addr - t->heap_last_addr)));
 }
 
 /* The event's bytes go to the ring in one fixed-size copy (a few vector
@@ -622,8 +624,8 @@ static __attribute__((noinline)) void record_alloc(struct agent_thread *t, void 
 	uint64_t flags;
 	_Alignas(8) uint8_t bytes[HEAP_REC_MAX_BYTES];
 	uint8_t *p = stream_head(t, bytes, time,
-				 labels ? CAPTURE_HEAP_ST_ALLOC_LABELS : CAPTURE_HEAP_ST_ALLOC, &flags);
-	p += varint_put(p, zigzag_encode((int64_t)((uintptr_t)ptr - t->heap_last_addr)));
+				 labels ? CAPTURE_HEAP_ST_ALLOC_LABELS : CAPTURE_HEAP_ST_ALLOC,
+				 (uintptr_t)ptr, &flags);
 	p += varint_put(p, size);
 	p += varint_put(p, slot);
 	if (labels)
@@ -747,8 +749,7 @@ static __attribute__((noinline)) void record_free(struct agent_thread *t, void *
 	if (rec) {
 		uint64_t flags;
 		_Alignas(8) uint8_t bytes[24];
-		uint8_t *p = stream_head(t, bytes, time, CAPTURE_HEAP_ST_FREE, &flags);
-		p += varint_put(p, zigzag_encode((int64_t)((uintptr_t)ptr - t->heap_last_addr)));
+		uint8_t *p = stream_head(t, bytes, time, CAPTURE_HEAP_ST_FREE, (uintptr_t)ptr, &flags);
 		unsigned nbytes = (unsigned)(p - bytes), words = 1 + (nbytes + 7) / 8;
 		STREAM_COPY(rec + 1, bytes);
 		rec[0] = words | (uint64_t)nbytes << 8 | flags;
