@@ -425,6 +425,30 @@ static void observe_alloc(uint64_t tid, uint64_t ticks, uint64_t addr, uint64_t 
 	observe_emit(&ev);
 }
 
+/* An event's bytes, the whole words they take in the ring: fixed-size
+ * copies, where a copy of a variable length is a call, and none past the
+ * record, which its thread may be writing the next one after. */
+static void copy_words(uint8_t *to, const uint64_t *from, unsigned nwords)
+{
+	_Static_assert(HEAP_REC_MAX_BYTES <= 5 * 8, "an event takes five words at most");
+	switch (nwords) {
+	case 5:
+		memcpy(to + 32, from + 4, 8);
+		__attribute__((fallthrough));
+	case 4:
+		memcpy(to + 24, from + 3, 8);
+		__attribute__((fallthrough));
+	case 3:
+		memcpy(to + 16, from + 2, 8);
+		__attribute__((fallthrough));
+	case 2:
+		memcpy(to + 8, from + 1, 8);
+		__attribute__((fallthrough));
+	case 1:
+		memcpy(to, from, 8);
+	}
+}
+
 /* Copies out what t's heap ring holds. */
 static void drain_heap_ring(struct agent_thread *t)
 {
@@ -449,10 +473,7 @@ static void drain_heap_ring(struct agent_thread *t)
 		}
 		if (HEAP_REC_LABELS(head))
 			labels_define(HEAP_REC_LABELS(head));
-		/* The most an event takes, whatever it took: one fixed copy,
-		 * where a copy of its length is a call. The ring's memory goes
-		 * on past its end (heap_seen and the caches). */
-		memcpy(hs.body + hs.len, rec + 1, HEAP_REC_MAX_BYTES);
+		copy_words(hs.body + hs.len, rec + 1, (nbytes + 7) / 8);
 		hs.len += nbytes;
 		if (head & HEAP_REC_ALLOC)
 			hs.allocs++;
