@@ -198,8 +198,9 @@ struct agent_thread {
 
 	/* Heap tracking (owner: the thread; totals read by the writer). */
 	struct ring *heap_ring;
-	uint64_t *heap_seen; /* HEAP_SEEN hashes of stacks already sent */
+	uint64_t *heap_seen; /* HEAP_SEEN stacks already sent, by hash: heap.c */
 	unsigned heap_seen_gen;
+	unsigned heap_next_slot; /* the stream slot the next stack sent takes */
 	bool heap_reset_due; /* the next event starts the stream over */
 	/* Of the previous event sent: time (in stream units), address */
 	uint64_t heap_last_time, heap_last_addr;

@@ -13,8 +13,8 @@
  *     a table of sampled addresses updated with compare-and-swap;
  *   - the stack walk of the CPU sampler, from the hook's own frame, with
  *     the agent's frames dropped;
- *   - a stack the thread has sent once goes by its slot in the thread's
- *     table of stacks sent (heap_seen, by hash) afterwards, so an
+ *   - a stack the thread has sent once goes by its slot afterwards, found
+ *     in the thread's table of stacks sent (heap_seen, by hash), so an
  *     allocation at a hot call site is two ring words, as is a free
  *     (agent.h), not two plus its frames.
  *
@@ -555,6 +555,7 @@ static inline void stream_check(struct agent_thread *t)
 	if (unlikely(t->heap_seen_gen != gen)) {
 		memset(t->heap_seen, 0, HEAP_SEEN * sizeof(uint64_t));
 		t->heap_seen_gen = gen;
+		t->heap_next_slot = 0;
 		t->heap_last_time = t->heap_last_addr = 0;
 		t->heap_reset_due = true;
 	}
@@ -594,6 +595,39 @@ static inline void stream_sent(struct agent_thread *t, uint64_t time, uintptr_t 
 	t->heap_reset_due = false;
 }
 
+/* The stream slot of the stack with this hash, if the thread sent it
+ * already (*known); else the slot it will take once sent (seen_sent).
+ * heap_seen is direct-mapped by the hash's low bits, which an entry
+ * therefore need not keep: it keeps its stack's slot there instead.
+ * Slots are handed out in the order stacks are first sent, so the first
+ * 128 a thread sends take one byte in each event that names them, where
+ * slots that were hash bits took two; the 4,097th starts the table over,
+ * and stacks are sent again under new slots (the reader takes a slot's
+ * latest definition). */
+#define SEEN_SLOT_MASK ((uint64_t)HEAP_SEEN - 1)
+static inline uint64_t seen_key(uint64_t hash)
+{
+	return (hash | HEAP_SEEN) & ~SEEN_SLOT_MASK; /* never 0, an empty entry */
+}
+
+static inline unsigned seen_slot(const struct agent_thread *t, uint64_t hash, bool *known)
+{
+	uint64_t entry = t->heap_seen[hash & SEEN_SLOT_MASK];
+	*known = (entry & ~SEEN_SLOT_MASK) == seen_key(hash);
+	if (likely(*known))
+		return (unsigned)(entry & SEEN_SLOT_MASK);
+	return t->heap_next_slot < HEAP_SEEN ? t->heap_next_slot : 0;
+}
+
+static inline void seen_sent(struct agent_thread *t, uint64_t hash)
+{
+	if (unlikely(t->heap_next_slot == HEAP_SEEN)) {
+		memset(t->heap_seen, 0, HEAP_SEEN * sizeof(uint64_t));
+		t->heap_next_slot = 0;
+	}
+	t->heap_seen[hash & SEEN_SLOT_MASK] = seen_key(hash) | t->heap_next_slot++;
+}
+
 /* Writes the allocation with its stack to the thread's heap ring. */
 static __attribute__((noinline)) void record_alloc(struct agent_thread *t, void *ptr, size_t size)
 {
@@ -612,8 +646,8 @@ static __attribute__((noinline)) void record_alloc(struct agent_thread *t, void 
 		hash = XXH3_64bits(raw, sizeof(uint64_t)) | 1;
 	}
 	stream_check(t);
-	uint64_t slot = hash & (HEAP_SEEN - 1);
-	bool known = t->heap_seen[slot] == hash;
+	bool known;
+	uint64_t slot = seen_slot(t, hash, &known);
 	bool observed = observe_allocs_wanted();
 	/* Room for the most the event can take; it says how much it took. */
 	uint64_t *rec = reserve(t->heap_ring, 1 + HEAP_REC_MAX_BYTES / 8 + (known ? 0 : 1 + n) +
@@ -639,7 +673,7 @@ static __attribute__((noinline)) void record_alloc(struct agent_thread *t, void 
 		*next++ = reason | (uint64_t)n << 8;
 		memcpy(next, pcs, n * sizeof(uint64_t));
 		next += n;
-		t->heap_seen[slot] = hash;
+		seen_sent(t, hash);
 	}
 	if (observed) {
 		flags |= HEAP_REC_OBSERVED;

@@ -132,6 +132,30 @@ forked() {
 }
 check "fork: the child's allocations go to the child's capture" forked
 
+many_stacks() {
+	"$ONEPROF" record --heap -o s.opf -- "$PROGS/heapstacks" 2 >out 2>err || { cat err; return 1; }
+	# Each at_path stack's path, from its go_one and go_zero frames (root
+	# first, bit 0 first), and whether its bytes are the path's own.
+	"$ONEPROF" export s.opf --heap=alloc-bytes -f folded -o - 2>/dev/null |
+		awk -v rounds="$(truth out rounds)" '{
+			n = split($1, s, ";")
+			if (s[n] != "at_path") next
+			path = 0; bit = 0
+			for (i = 1; i <= n; i++)
+				if (s[i] == "go_one") path += 2 ^ bit++
+				else if (s[i] == "go_zero") bit++
+			if (bit != 13 || $2 != rounds * (16 + path)) bad++
+			if (!(path in seen)) paths++
+			seen[path] = 1; bytes += $2
+		} END { print paths + 0, bad + 0, bytes + 0 }' >got
+	read -r paths bad bytes <got
+	equal "distinct at_path stacks" "$paths" "$(truth out paths)" || return 1
+	equal "stacks whose bytes are not their path's" "$bad" 0 || return 1
+	equal "bytes" "$bytes" "$(truth out bytes)" || return 1
+	echo "$paths stacks, $bytes bytes"
+}
+check "8,192 stacks on one thread, more than its table of stacks sent: each keeps its bytes" many_stacks
+
 sampled() {
 	"$ONEPROF" record --heap-sample=4K -o s.opf -- "$PROGS/heapleak" malloc 4 >t 2>err ||
 		{ cat err; return 1; }
