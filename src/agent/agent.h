@@ -400,6 +400,8 @@ void heap_note_drained(void) AGENT_HIDDEN;
 /* The writer made room in the heap rings during a drain: wakes threads
  * waiting for it, if any (one load when none). */
 void heap_room_made(void) AGENT_HIDDEN;
+/* Whether a thread waits for room in its heap ring. */
+bool heap_threads_waiting(void) AGENT_HIDDEN;
 struct ring *heap_orphan_ring(void) AGENT_HIDDEN;
 /* Events lost since the last call: ring full, sample table full, made
  * after the capture ended. */

@@ -464,6 +464,11 @@ void heap_note_drained(void)
 		syscall(SYS_futex, &drained_seq, FUTEX_WAKE_PRIVATE, INT32_MAX, NULL, NULL, 0);
 }
 
+bool heap_threads_waiting(void)
+{
+	return atomic_load_explicit(&waiters, memory_order_relaxed) != 0;
+}
+
 void heap_room_made(void)
 {
 	if (atomic_load_explicit(&waiters, memory_order_relaxed))

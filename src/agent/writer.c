@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <linux/futex.h>
 #include <link.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,6 +61,7 @@ static struct {
 	uint64_t heap_series_ids[3]; /* string ids of write_heap_series()'s names */
 	uint64_t heap_gone[3]; /* heap totals of threads freed already */
 	uint64_t heap_released; /* heap events drained, ever */
+	unsigned cpus;          /* CPUs the process may run on; 0: compress always */
 	/* Pauses and resumes not yet written (threads_lock guards them). */
 	struct pause_note {
 		uint64_t time;
@@ -519,11 +521,37 @@ static void drain_orphans(struct ring *r)
 	}
 }
 
+/* Full heap tracking compresses the chunks it writes only with a CPU to
+ * spare: fewer threads runnable on the whole system (the writer among
+ * them, /proc/loadavg's fourth field) than CPUs the process may use, and
+ * no thread of the program waiting for room in its ring. Otherwise zstd's
+ * time comes out of the program's: on the churn benchmark, two threads
+ * on two CPUs, compressing every chunk took 11% more wall time than
+ * storing them raw, for a capture 1.7 times smaller. */
+static bool cpu_to_spare(void)
+{
+	char buf[128];
+	int fd = open("/proc/loadavg", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	unsigned running;
+	if (sscanf(buf, "%*s %*s %*s %u/", &running) != 1)
+		return false;
+	return running <= w.cpus && !heap_threads_waiting();
+}
+
 /* Writes what every heap ring holds, then the drain's clock point (the
  * one ticks_calibrate() just took): the reader merges the threads' events
  * up to it. */
 static void drain_heap(void)
 {
+	if (w.cpus)
+		capture_writer_set_compress(w.cw, cpu_to_spare());
 	for (struct agent_thread *t = agent.threads; t; t = t->next)
 		if (t->heap_ring)
 			drain_heap_ring(t);
@@ -770,8 +798,11 @@ int writer_start(void)
 	/* Full heap tracking streams every event, tens of millions a second
 	 * of poorly compressible times and addresses, through this one
 	 * thread: zstd's fast settings, with small tables. */
-	if (w.cw && agent.cfg.heap && !agent.cfg.heap_sample)
+	if (w.cw && agent.cfg.heap && !agent.cfg.heap_sample) {
 		capture_writer_compress_events(w.cw);
+		cpu_set_t set;
+		w.cpus = sched_getaffinity(0, sizeof(set), &set) == 0 ? (unsigned)CPU_COUNT(&set) : 1;
+	}
 	if (!w.cw || !set_init(&w.strings) || !set_init(&w.stacks))
 		return -ENOMEM;
 	/* Stack ids start again at 1, and the reader knows no thread yet:

@@ -27,6 +27,7 @@ struct capture_writer {
 	struct capture_buf scratch; /* one record body at a time */
 	struct capture_buf stored;  /* compressed chunk */
 	ZSTD_CCtx *zctx;
+	bool store_raw; /* capture_writer_set_compress(w, false) */
 	struct capture_tally *tally;
 	/* Tids the reader has seen: tid + 1, bit 63 set once it ended. */
 	uint64_t *tids;
@@ -139,6 +140,11 @@ void capture_writer_compress_events(struct capture_writer *w)
 	ZSTD_CCtx_setParameter(w->zctx, ZSTD_c_compressionLevel, -1);
 	ZSTD_CCtx_setParameter(w->zctx, ZSTD_c_hashLog, 12);
 	ZSTD_CCtx_setParameter(w->zctx, ZSTD_c_windowLog, 17);
+}
+
+void capture_writer_set_compress(struct capture_writer *w, bool on)
+{
+	w->store_raw = !on;
 }
 
 /* write() until done; EINTR is retried, anything else is the error. */
@@ -399,7 +405,7 @@ int capture_writer_flush(struct capture_writer *w)
 	const uint8_t *body = w->payload.data;
 	size_t body_len = w->payload.len;
 	uint8_t compression = CAPTURE_COMPRESS_NONE;
-	if (w->zctx) {
+	if (w->zctx && !w->store_raw) {
 		size_t bound = ZSTD_compressBound(w->payload.len);
 		w->stored.len = 0;
 		if (buf_reserve(&w->stored, bound) == 0) {

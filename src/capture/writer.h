@@ -7,6 +7,7 @@
 #ifndef CAPTURE_WRITER_H
 #define CAPTURE_WRITER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -40,6 +41,10 @@ struct capture_writer *capture_writer_new(int fd, size_t chunk_bytes, int compre
  * events (full heap tracking): zstd with a small hash table and window,
  * whose memory the program's cores then keep. */
 void capture_writer_compress_events(struct capture_writer *w);
+/* Whether chunks cut from now on are compressed: on from the start when
+ * the writer has a compression level; off stores them raw, for a writer
+ * that must not take a CPU the program needs. */
+void capture_writer_set_compress(struct capture_writer *w, bool on);
 /* Writes the file prefix and header; call once, first. Returns 0 or -errno. */
 int capture_writer_begin(struct capture_writer *w, const struct capture_buf *header);
 

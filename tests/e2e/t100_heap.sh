@@ -156,6 +156,34 @@ many_stacks() {
 }
 check "8,192 stacks on one thread, more than its table of stacks sent: each keeps its bytes" many_stacks
 
+# chunk_kinds FILE: "RAW ZSTD", how many of the capture's chunks are
+# stored raw and compressed (doc/capture-format.md: prefix, then chunks).
+chunk_kinds() {
+	python3 -c '
+import struct, sys
+d = open(sys.argv[1], "rb").read()
+pos = 20 + struct.unpack_from("<I", d, 12)[0]
+kinds = [0, 0]
+while pos + 24 <= len(d):
+    kinds[d[pos + 16]] += 1
+    pos += 24 + struct.unpack_from("<I", d, pos + 8)[0]
+print(kinds[0], kinds[1])' "$1"
+}
+
+no_cpu_to_spare() {
+	# One CPU, busy with the program: the writer stores its chunks raw
+	# rather than take the program's time to compress them.
+	taskset -c 0 "$ONEPROF" record --heap -o c.opf -- "$PROGS/heapstacks" 20 >out 2>err ||
+		{ cat err; return 1; }
+	chunk_kinds c.opf >kinds || return 1
+	read -r raw zstd <kinds
+	[ "$raw" -gt 0 ] || { echo "no raw chunk: $raw raw, $zstd compressed"; return 1; }
+	equal "bytes" "$("$ONEPROF" export c.opf --heap=alloc-bytes -f folded -o - 2>/dev/null |
+		awk '{ sum += $2 } END { print sum }')" "$(truth out bytes)" || return 1
+	echo "$raw chunks raw, $zstd compressed"
+}
+check "full tracking on one busy CPU: chunks stored raw, the capture exact" no_cpu_to_spare
+
 sampled() {
 	"$ONEPROF" record --heap-sample=4K -o s.opf -- "$PROGS/heapleak" malloc 4 >t 2>err ||
 		{ cat err; return 1; }
