@@ -65,10 +65,12 @@ static _Atomic bool heap_on;
  * without looking further? Set by heap_switch() from heap_on, the
  * configuration and whether the real functions are known. */
 enum {
-	HOOKS_CAREFUL, /* the careful path decides (before the lookup, full
-			* tracking, a stopped capture that counts late calls) */
+	HOOKS_CAREFUL, /* the careful path decides (before the lookup, a
+			* stopped capture that counts late calls) */
 	HOOKS_FORWARD, /* the heap is not tracked: straight to the real ones */
 	HOOKS_SAMPLED, /* sampled mode: a call with nothing to record is quick */
+	HOOKS_FULL,    /* full tracking: malloc and free record straight away,
+			* the others go the careful way */
 };
 static _Atomic int heap_hooks;
 
@@ -841,13 +843,40 @@ static inline int hooks_now(void)
 	return atomic_load_explicit(&heap_hooks, memory_order_acquire);
 }
 
-/* The calling thread, when a sampled-mode call may take the quick path. */
-static inline struct agent_thread *quick_thread(int hooks)
+/* The calling thread, when a call in this mode (sampled or full) may take
+ * the quick path. */
+static inline struct agent_thread *quick_thread(int hooks, int mode)
 {
 	struct agent_thread *t = agent_tls.self;
-	return likely(hooks == HOOKS_SAMPLED) && likely(t != NULL) && likely(!agent_tls.heap_busy)
+	return likely(hooks == mode) && likely(t != NULL) && likely(!agent_tls.heap_busy)
 		       ? t
 		       : NULL;
+}
+
+/* Full tracking, from a thread with a heap ring: the careful paths' work
+ * without their questions, which heap_hooks answered (the real functions
+ * are known, the heap is tracked, every call recorded), and a call fewer:
+ * 7-10% less wall time on the churn benchmark (two six-pair runs). */
+static __attribute__((noinline)) void *malloc_full(struct agent_thread *t, size_t n)
+{
+	agent_tls.heap_busy = 1;
+	void *p = real.malloc(n);
+	if (likely(p != NULL)) {
+		t->heap_allocs++;
+		t->heap_bytes += n;
+		record_alloc(t, p, n);
+	}
+	agent_tls.heap_busy = 0;
+	return p;
+}
+
+static __attribute__((noinline)) void free_full(struct agent_thread *t, void *p)
+{
+	agent_tls.heap_busy = 1;
+	t->heap_frees++;
+	record_free(t, p, FREE_NOW);
+	real.free(p);
+	agent_tls.heap_busy = 0;
 }
 
 static __attribute__((noinline)) void *malloc_careful(size_t n)
@@ -877,9 +906,11 @@ EXPORT void *malloc(size_t n)
 	int hooks = hooks_now();
 	if (likely(hooks == HOOKS_FORWARD))
 		return real.malloc(n);
-	struct agent_thread *t = quick_thread(hooks);
+	struct agent_thread *t = quick_thread(hooks, HOOKS_SAMPLED);
 	if (t && likely(quiet_alloc(t, n)))
 		return real.malloc(n);
+	if ((t = quick_thread(hooks, HOOKS_FULL)) && likely(t->heap_ring != NULL))
+		return malloc_full(t, n);
 	return malloc_careful(n);
 }
 
@@ -915,7 +946,7 @@ EXPORT void *calloc(size_t count, size_t size)
 	int hooks = hooks_now();
 	if (likely(hooks == HOOKS_FORWARD))
 		return real.calloc(count, size);
-	struct agent_thread *t = quick_thread(hooks);
+	struct agent_thread *t = quick_thread(hooks, HOOKS_SAMPLED);
 	size_t n;
 	if (t && likely(!__builtin_mul_overflow(count, size, &n)) && likely(quiet_alloc(t, n)))
 		return real.calloc(count, size);
@@ -956,11 +987,14 @@ EXPORT void free(void *p)
 	int hooks = hooks_now();
 	if (likely(hooks == HOOKS_FORWARD) && likely(!in_boot(p)))
 		return real.free(p);
-	struct agent_thread *t = quick_thread(hooks);
+	struct agent_thread *t = quick_thread(hooks, HOOKS_SAMPLED);
 	if (t && likely(!sample_maybe((uintptr_t)p))) { /* not NULL, not the arena's */
 		t->heap_frees++;
 		return real.free(p);
 	}
+	if ((t = quick_thread(hooks, HOOKS_FULL)) && likely(t->heap_ring != NULL) && p &&
+	    likely(!in_boot(p)))
+		return free_full(t, p);
 	free_careful(p);
 }
 
@@ -1017,7 +1051,7 @@ EXPORT void *realloc(void *old, size_t n)
 	int hooks = hooks_now();
 	if (likely(hooks == HOOKS_FORWARD) && likely(!in_boot(old)))
 		return real.realloc(old, n);
-	struct agent_thread *t = quick_thread(hooks);
+	struct agent_thread *t = quick_thread(hooks, HOOKS_SAMPLED);
 	if (t && likely(n != 0) && (!old || likely(!sample_maybe((uintptr_t)old))) &&
 	    likely(quiet_alloc(t, n))) {
 		t->heap_frees += old != NULL;
@@ -1177,6 +1211,8 @@ void heap_switch(bool on)
 	else if (on && agent.cfg.heap && agent.cfg.heap_sample && resolve()) {
 		filter_pin_reserved();
 		hooks = HOOKS_SAMPLED;
+	} else if (on && agent.cfg.heap && resolve()) {
+		hooks = HOOKS_FULL;
 	}
 	atomic_store(&heap_hooks, hooks);
 }
