@@ -139,7 +139,7 @@ static void fork_child(void)
 	heap_switch(false);
 	atomic_store(&agent.state, AGENT_OFF);
 	spans_fork_child(self);
-	agent_tls.self = NULL;
+	agent_set_self(NULL);
 	threads_own_forget();
 	metrics_forget();
 	pthread_mutex_init(&agent.threads_lock, NULL);
@@ -182,9 +182,9 @@ static void fork_child(void)
 
 static void on_fork_child(void)
 {
-	agent_tls.heap_busy++;
+	heap_busy_enter();
 	fork_child();
-	agent_tls.heap_busy--;
+	heap_busy_leave();
 }
 
 /* --- crashes ---
@@ -266,7 +266,7 @@ static bool ring_fits(const struct agent_config *cfg)
 __attribute__((constructor)) static void agent_start(void)
 {
 	int saved_errno = errno;
-	agent_tls.heap_busy++;
+	heap_busy_enter();
 	agent.interposing = interposing();
 	threads_init();
 	/* dlopen'ed with no ONEPROF_* setting (a binding's ctypes): sessions
@@ -296,7 +296,7 @@ __attribute__((constructor)) static void agent_start(void)
 		goto out;
 	agent_started();
 out:
-	agent_tls.heap_busy--;
+	heap_busy_leave();
 	errno = saved_errno;
 }
 
@@ -307,7 +307,7 @@ bool agent_finish(void)
 	    !atomic_compare_exchange_strong(&agent.state, &expected, AGENT_STOPPING))
 		return false;
 	int saved_errno = errno;
-	agent_tls.heap_busy++;
+	heap_busy_enter();
 	spans_running(false);
 	monitor_stop(); /* its last snapshot goes into the capture */
 	metrics_stop();
@@ -324,7 +324,7 @@ bool agent_finish(void)
 		unlink(agent.path);
 	agent.finished_once = true;
 	atomic_store(&agent.state, AGENT_OFF);
-	agent_tls.heap_busy--;
+	heap_busy_leave();
 	errno = saved_errno;
 	return true;
 }
@@ -373,7 +373,7 @@ ONEPROF_API int oneprof_session_begin(const char *output, const char *settings)
 {
 	int saved_errno = errno;
 	int rc = 0;
-	agent_tls.heap_busy++;
+	heap_busy_enter();
 	last_error[0] = '\0';
 	if (atomic_load(&agent.state) != AGENT_OFF && getpid() == agent.pid) {
 		rc = agent.session
@@ -428,7 +428,7 @@ ONEPROF_API int oneprof_session_begin(const char *output, const char *settings)
 	}
 	agent_started();
 out:
-	agent_tls.heap_busy--;
+	heap_busy_leave();
 	errno = saved_errno;
 	return rc;
 }

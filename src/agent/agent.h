@@ -368,14 +368,36 @@ void trap_uninstall(void) AGENT_HIDDEN;
 
 /* The thread's own agent state, read by every interposed malloc call:
  * one initial-exec TLS block (so reading it never allocates), and one
- * lookup of its offset finds both fields. */
+ * lookup of its offset finds all fields. */
 struct agent_tls {
 	struct agent_thread *self; /* the thread's record once registered */
 	/* Non-zero while the thread runs inside a hook or the agent's own
-	 * code: its allocations are not the program's. */
+	 * code: its allocations are not the program's. Changed only by
+	 * heap_busy_enter() and heap_busy_leave(). */
 	unsigned heap_busy;
+	/* self while heap_busy is 0, else NULL: the one question the quick
+	 * paths of malloc and free ask of the thread (heap.c). */
+	struct agent_thread *heap_quick;
 };
 extern __thread struct agent_tls agent_tls __attribute__((tls_model("initial-exec"))) AGENT_HIDDEN;
+
+static inline void heap_busy_enter(void)
+{
+	if (agent_tls.heap_busy++ == 0)
+		agent_tls.heap_quick = NULL;
+}
+
+static inline void heap_busy_leave(void)
+{
+	if (--agent_tls.heap_busy == 0)
+		agent_tls.heap_quick = agent_tls.self;
+}
+
+static inline void agent_set_self(struct agent_thread *t)
+{
+	agent_tls.self = t;
+	agent_tls.heap_quick = agent_tls.heap_busy ? NULL : t;
+}
 
 /* control.c */
 void control_poll(void) AGENT_HIDDEN;

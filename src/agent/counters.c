@@ -65,7 +65,7 @@ static struct counter *find(const char *name)
 		return c;
 	/* New: add it under the lock, looking again (another thread may
 	 * have added it meanwhile). */
-	agent_tls.heap_busy++;
+	heap_busy_enter();
 	pthread_mutex_lock(&counters_lock);
 	c = probe(h, name, len);
 	if (!atomic_load_explicit(&c->hash, memory_order_relaxed)) {
@@ -83,7 +83,7 @@ static struct counter *find(const char *name)
 		}
 	}
 	pthread_mutex_unlock(&counters_lock);
-	agent_tls.heap_busy--;
+	heap_busy_leave();
 	if (!c)
 		atomic_fetch_add(&counters_refused, 1);
 	return c;

@@ -117,12 +117,12 @@ void oneprof_label_push(const char *key, const char *value)
 		atomic_fetch_add(&sets_refused, 1);
 		return;
 	}
-	agent_tls.heap_busy++; /* the table's allocations are the agent's */
+	heap_busy_enter(); /* the table's allocations are the agent's */
 	pthread_mutex_lock(&sets_lock);
 	uint32_t cur = atomic_load_explicit(&t->labels, memory_order_relaxed);
 	uint32_t id = set_get(cur, key ? key : "(null)", value ? value : "(null)");
 	pthread_mutex_unlock(&sets_lock);
-	agent_tls.heap_busy--;
+	heap_busy_leave();
 	if (id)
 		atomic_store_explicit(&t->labels, id, memory_order_relaxed);
 	else {

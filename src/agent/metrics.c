@@ -463,7 +463,7 @@ static size_t body(void *arg, enum expo_format fmt, char *buf, size_t cap)
 static void *server_main(void *arg)
 {
 	(void)arg;
-	agent_tls.heap_busy = 1; /* nothing here is the program's */
+	heap_busy_enter(); /* nothing here is the program's */
 	while (!atomic_load(&m.stop)) {
 		int rc = httpd_serve_once(m.lfd, m.wake_fd, 1000, body, NULL, m.out, m.out_cap);
 		if (rc < 0) {

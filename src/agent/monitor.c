@@ -186,7 +186,7 @@ static void take(void)
 static void *monitor_main(void *arg)
 {
 	(void)arg;
-	agent_tls.heap_busy = 1; /* stdio in a message may allocate: never the program's */
+	heap_busy_enter(); /* stdio in a message may allocate: never the program's */
 	uint64_t interval = (uint64_t)agent.cfg.monitor_ms * 1000000u;
 	take(); /* the values at the start */
 	while (!atomic_load(&m.stop)) {

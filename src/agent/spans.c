@@ -145,12 +145,12 @@ static __attribute__((noinline)) bool spans_attach(struct spans_tls *me)
 		return false;
 	if (me->state == SP_READY)
 		return true;
-	agent_tls.heap_busy++;
+	heap_busy_enter();
 	struct agent_thread *t = agent_tls.self;
 	if (!t)
 		t = threads_register_self();
 	struct spans_ring *r = t ? ring_map(agent.cfg.span_ring_bytes) : NULL;
-	agent_tls.heap_busy--;
+	heap_busy_leave();
 	if (!r)
 		return false;
 	me->ring = r;
@@ -379,7 +379,7 @@ ONEPROF_API const char *oneprof_intern(const char *s)
 	if (!s)
 		return NULL;
 	const char *out = NULL;
-	agent_tls.heap_busy++;
+	heap_busy_enter();
 	pthread_mutex_lock(&intern_lock);
 	if ((interned.count + 1) * 2 > interned.cap) {
 		size_t cap = interned.cap ? interned.cap * 2 : 256;
@@ -411,7 +411,7 @@ ONEPROF_API const char *oneprof_intern(const char *s)
 	out = interned.slots[i];
 out:
 	pthread_mutex_unlock(&intern_lock);
-	agent_tls.heap_busy--;
+	heap_busy_leave();
 	return out;
 }
 

@@ -25,7 +25,7 @@ static void thread_exit(void *arg)
 	/* Stop the timer first, then detach the ring from the handler; the
 	 * writer frees both after draining. */
 	sampler_thread_stop(t);
-	agent_tls.self = NULL;
+	agent_set_self(NULL);
 	spans_thread_exit();
 	atomic_signal_fence(memory_order_seq_cst);
 	/* A name set by prctl(PR_SET_NAME), which we do not interpose. */
@@ -107,7 +107,7 @@ static struct agent_thread *register_self(void)
 		pthread_attr_destroy(&attr);
 	}
 
-	agent_tls.self = t;
+	agent_set_self(t);
 	pthread_setspecific(exit_key, t);
 	/* Under the lock, so a pause or resume cannot slip in between. */
 	pthread_mutex_lock(&agent.threads_lock);
@@ -136,9 +136,9 @@ struct agent_thread *threads_register_self(void)
 {
 	if (atomic_load(&agent.state) != AGENT_RUNNING)
 		return NULL;
-	agent_tls.heap_busy++;
+	heap_busy_enter();
 	struct agent_thread *t = register_self();
-	agent_tls.heap_busy--;
+	heap_busy_leave();
 	return t;
 }
 
@@ -157,7 +157,7 @@ void threads_adopt_self(struct agent_thread *t)
 	atomic_store(&t->wall_pending, 0);
 	atomic_store(&t->exited, false);
 	agent.threads = t;
-	agent_tls.self = t;
+	agent_set_self(t);
 	sampler_thread_start(t);
 }
 
@@ -226,9 +226,9 @@ struct start_args {
 static void *thread_start(void *p)
 {
 	struct start_args a = *(struct start_args *)p;
-	agent_tls.heap_busy++;
+	heap_busy_enter();
 	free(p);
-	agent_tls.heap_busy--;
+	heap_busy_leave();
 	threads_register_self();
 	return a.fn(a.arg);
 }
@@ -284,9 +284,9 @@ void threads_own_forget(void)
 static void *unprofiled_start(void *p)
 {
 	struct start_args a = *(struct start_args *)p;
-	agent_tls.heap_busy++;
+	heap_busy_enter();
 	free(p);
-	agent_tls.heap_busy--;
+	heap_busy_leave();
 	spans_ignore_thread();
 	int slot = -1;
 	clockid_t clock;
@@ -311,9 +311,9 @@ int threads_create_unprofiled(pthread_t *th, void *(*fn)(void *), void *arg)
 	pthread_create_fn create = real_pthread_create();
 	if (!create)
 		return EAGAIN;
-	agent_tls.heap_busy++;
+	heap_busy_enter();
 	struct start_args *a = malloc(sizeof(*a));
-	agent_tls.heap_busy--;
+	heap_busy_leave();
 	if (!a)
 		return EAGAIN;
 	a->fn = fn;
@@ -326,9 +326,9 @@ int threads_create_unprofiled(pthread_t *th, void *(*fn)(void *), void *arg)
 	int rc = create(th, NULL, unprofiled_start, a);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (rc != 0) {
-		agent_tls.heap_busy++;
+		heap_busy_enter();
 		free(a);
-		agent_tls.heap_busy--;
+		heap_busy_leave();
 	}
 	return rc;
 }
@@ -342,18 +342,18 @@ __attribute__((visibility("default"))) int pthread_create(pthread_t *th,
 		return EAGAIN;
 	if (atomic_load(&agent.state) != AGENT_RUNNING)
 		return create(th, attr, fn, arg);
-	agent_tls.heap_busy++;
+	heap_busy_enter();
 	struct start_args *a = malloc(sizeof(*a));
-	agent_tls.heap_busy--;
+	heap_busy_leave();
 	if (!a)
 		return create(th, attr, fn, arg);
 	a->fn = fn;
 	a->arg = arg;
 	int rc = create(th, attr, thread_start, a);
 	if (rc != 0) {
-		agent_tls.heap_busy++;
+		heap_busy_enter();
 		free(a);
-		agent_tls.heap_busy--;
+		heap_busy_leave();
 	}
 	return rc;
 }

@@ -240,7 +240,7 @@ static void tick_thread(struct agent_thread *t, uint64_t now, uint64_t count)
 static void *ticker_main(void *arg)
 {
 	(void)arg;
-	agent_tls.heap_busy = 1; /* the ticker's allocations are never the program's */
+	heap_busy_enter(); /* the ticker's allocations are never the program's */
 	struct timespec next;
 	clock_gettime(CLOCK_MONOTONIC, &next);
 	uint64_t last = agent_now_ns();

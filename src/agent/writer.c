@@ -708,7 +708,7 @@ static void writer_sleep(uint32_t seen)
 static void *writer_main(void *arg)
 {
 	(void)arg;
-	agent_tls.heap_busy = 1; /* the writer's allocations are never the program's */
+	heap_busy_enter(); /* the writer's allocations are never the program's */
 	uint64_t last_flush = agent_now_ns();
 	uint32_t seen = atomic_load(&agent.wake_seq);
 	while (!atomic_load(&agent.stop_writer)) {
