@@ -61,19 +61,6 @@ _Static_assert(HEAP_SEEN == CAPTURE_HEAP_SLOTS, "a slot of heap_seen is a slot o
 
 static _Atomic bool heap_on;
 
-/* The interposed functions' first question, one load: what may a call do
- * without looking further? Set by heap_switch() from heap_on, the
- * configuration and whether the real functions are known. */
-enum {
-	HOOKS_CAREFUL, /* the careful path decides (before the lookup, a
-			* stopped capture that counts late calls) */
-	HOOKS_FORWARD, /* the heap is not tracked: straight to the real ones */
-	HOOKS_SAMPLED, /* sampled mode: a call with nothing to record is quick */
-	HOOKS_FULL,    /* full tracking: malloc and free record straight away,
-			* the others go the careful way */
-};
-static _Atomic int heap_hooks;
-
 /* --- the real allocator --- */
 
 static struct {
@@ -809,16 +796,23 @@ static inline void note_stopped(void)
 }
 
 /* --- the interposed functions ---
- * malloc, calloc, realloc and free are each a quick function for the
- * common calls and a careful one for the rest. The common calls are those
- * of a program whose heap is not tracked, and in sampled mode an
- * allocation with no sample due or a free of a block that cannot have
- * been sampled. They read one word of state (heap_hooks), the thread's
- * countdown or the filter, count the call, and jump to the real function:
- * no frame, no second return. On the churn benchmark the frame, its saved
- * registers and the return through the hook were most of the hooks'
- * cost: their share of the profile fell from 4.9% to 1.4% with the heap
- * not tracked, and from 11% to 5-6% when sampled. */
+ * malloc, calloc, realloc and free each jump through a pointer that
+ * heap_switch() sets to the function for the way the heap is tracked now:
+ * the real one (not tracked: CPU profiling only), a quick one for sampled
+ * mode or full tracking, or a careful one that asks everything (before
+ * the real functions are known, a stopped capture counting late calls).
+ * The quick ones handle the common calls (in sampled mode an allocation
+ * with no sample due or a free of a block that cannot have been sampled;
+ * in full tracking malloc and free of a thread with a heap ring) and
+ * leave the rest to the careful ones. A sampled quick function reads the
+ * thread's countdown or the filter, counts the call and jumps to the real
+ * function: no frame, no second return. On the churn benchmark the
+ * frame, its saved registers and the return through the hook were most
+ * of the hooks' cost: their share of the profile fell from 4.9% to 1.4%
+ * with the heap not tracked, and from 11% to 5-6% when sampled; the jump
+ * through the pointer, where one word of state was read and compared
+ * with each mode, took 3.7 more instructions off each call (by callgrind
+ * on churn, sampled: 14.0 a malloc and 15.0 a free). */
 
 /* A sampled-mode allocation with no sample due: counted, and true; false
  * leaves it to the careful path. Only a size below the bytes left to the
@@ -837,24 +831,11 @@ static inline bool quiet_alloc(struct agent_thread *t, size_t n)
 	return false;
 }
 
-/* Which way a call goes first: heap_hooks, read once. */
-static inline int hooks_now(void)
-{
-	return atomic_load_explicit(&heap_hooks, memory_order_acquire);
-}
-
-/* The calling thread, when a call in this mode (sampled or full) may take
- * the quick path. */
-static inline struct agent_thread *quick_thread(int hooks, int mode)
-{
-	struct agent_thread *t = agent_tls.heap_quick;
-	return likely(hooks == mode) && likely(t != NULL) ? t : NULL;
-}
-
 /* Full tracking, from a thread with a heap ring: the careful paths' work
- * without their questions, which heap_hooks answered (the real functions
- * are known, the heap is tracked, every call recorded), and a call fewer:
- * 7-10% less wall time on the churn benchmark (two six-pair runs). */
+ * without their questions, which the choice of function answered (the
+ * real functions are known, the heap is tracked, every call recorded),
+ * and a call fewer: 7-10% less wall time on the churn benchmark (two
+ * six-pair runs). */
 static __attribute__((noinline)) void *malloc_full(struct agent_thread *t, size_t n)
 {
 	heap_busy_enter();
@@ -899,15 +880,18 @@ static __attribute__((noinline)) void *malloc_careful(size_t n)
 	return p;
 }
 
-EXPORT void *malloc(size_t n)
+static void *malloc_sampled(size_t n)
 {
-	int hooks = hooks_now();
-	if (likely(hooks == HOOKS_FORWARD))
+	struct agent_thread *t = agent_tls.heap_quick;
+	if (likely(t != NULL) && likely(quiet_alloc(t, n)))
 		return real.malloc(n);
-	struct agent_thread *t = quick_thread(hooks, HOOKS_SAMPLED);
-	if (t && likely(quiet_alloc(t, n)))
-		return real.malloc(n);
-	if ((t = quick_thread(hooks, HOOKS_FULL)) && likely(t->heap_ring != NULL))
+	return malloc_careful(n);
+}
+
+static void *malloc_tracked(size_t n)
+{
+	struct agent_thread *t = agent_tls.heap_quick;
+	if (likely(t != NULL) && likely(t->heap_ring != NULL))
 		return malloc_full(t, n);
 	return malloc_careful(n);
 }
@@ -939,14 +923,12 @@ static __attribute__((noinline)) void *calloc_careful(size_t count, size_t size)
 	return p;
 }
 
-EXPORT void *calloc(size_t count, size_t size)
+static void *calloc_sampled(size_t count, size_t size)
 {
-	int hooks = hooks_now();
-	if (likely(hooks == HOOKS_FORWARD))
-		return real.calloc(count, size);
-	struct agent_thread *t = quick_thread(hooks, HOOKS_SAMPLED);
+	struct agent_thread *t = agent_tls.heap_quick;
 	size_t n;
-	if (t && likely(!__builtin_mul_overflow(count, size, &n)) && likely(quiet_alloc(t, n)))
+	if (likely(t != NULL) && likely(!__builtin_mul_overflow(count, size, &n)) &&
+	    likely(quiet_alloc(t, n)))
 		return real.calloc(count, size);
 	return calloc_careful(count, size);
 }
@@ -980,18 +962,28 @@ static __attribute__((noinline)) void free_careful(void *p)
 	heap_busy_leave();
 }
 
-EXPORT void free(void *p)
+/* The bootstrap arena's blocks go the careful way, which knows them. */
+static void free_forward(void *p)
 {
-	int hooks = hooks_now();
-	if (likely(hooks == HOOKS_FORWARD) && likely(!in_boot(p)))
+	if (likely(!in_boot(p)))
 		return real.free(p);
-	struct agent_thread *t = quick_thread(hooks, HOOKS_SAMPLED);
-	if (t && likely(!sample_maybe((uintptr_t)p))) { /* not NULL, not the arena's */
+	free_careful(p);
+}
+
+static void free_sampled(void *p)
+{
+	struct agent_thread *t = agent_tls.heap_quick;
+	if (likely(t != NULL) && likely(!sample_maybe((uintptr_t)p))) { /* not NULL, not the arena's */
 		t->heap_frees++;
 		return real.free(p);
 	}
-	if ((t = quick_thread(hooks, HOOKS_FULL)) && likely(t->heap_ring != NULL) && p &&
-	    likely(!in_boot(p)))
+	free_careful(p);
+}
+
+static void free_tracked(void *p)
+{
+	struct agent_thread *t = agent_tls.heap_quick;
+	if (likely(t != NULL) && likely(t->heap_ring != NULL) && p && likely(!in_boot(p)))
 		return free_full(t, p);
 	free_careful(p);
 }
@@ -1044,18 +1036,48 @@ static __attribute__((noinline)) void *realloc_careful(void *old, size_t n)
  * no sample is due: its free and the new block are counted (a failure to
  * grow is counted too, as quiet_alloc says). Size 0 frees without
  * allocating: careful. */
-EXPORT void *realloc(void *old, size_t n)
+static void *realloc_sampled(void *old, size_t n)
 {
-	int hooks = hooks_now();
-	if (likely(hooks == HOOKS_FORWARD) && likely(!in_boot(old)))
-		return real.realloc(old, n);
-	struct agent_thread *t = quick_thread(hooks, HOOKS_SAMPLED);
-	if (t && likely(n != 0) && (!old || likely(!sample_maybe((uintptr_t)old))) &&
+	struct agent_thread *t = agent_tls.heap_quick;
+	if (likely(t != NULL) && likely(n != 0) && (!old || likely(!sample_maybe((uintptr_t)old))) &&
 	    likely(quiet_alloc(t, n))) {
 		t->heap_frees += old != NULL;
 		return real.realloc(old, n);
 	}
 	return realloc_careful(old, n);
+}
+
+static void *realloc_forward(void *old, size_t n)
+{
+	if (likely(!in_boot(old)))
+		return real.realloc(old, n);
+	return realloc_careful(old, n);
+}
+
+/* What the interposed functions jump to, set by heap_switch(). */
+static void *(*_Atomic malloc_now)(size_t) = malloc_careful;
+static void *(*_Atomic calloc_now)(size_t, size_t) = calloc_careful;
+static void *(*_Atomic realloc_now)(void *, size_t) = realloc_careful;
+static void (*_Atomic free_now)(void *) = free_careful;
+
+EXPORT void *malloc(size_t n)
+{
+	return atomic_load_explicit(&malloc_now, memory_order_acquire)(n);
+}
+
+EXPORT void *calloc(size_t count, size_t size)
+{
+	return atomic_load_explicit(&calloc_now, memory_order_acquire)(count, size);
+}
+
+EXPORT void *realloc(void *old, size_t n)
+{
+	return atomic_load_explicit(&realloc_now, memory_order_acquire)(old, n);
+}
+
+EXPORT void free(void *p)
+{
+	atomic_load_explicit(&free_now, memory_order_acquire)(p);
 }
 
 EXPORT void *reallocarray(void *old, size_t count, size_t size)
@@ -1203,16 +1225,22 @@ void heap_forget(void)
 void heap_switch(bool on)
 {
 	atomic_store(&heap_on, on && agent.cfg.heap);
-	int hooks = HOOKS_CAREFUL;
-	if (!agent.cfg.heap && resolve())
-		hooks = HOOKS_FORWARD;
-	else if (on && agent.cfg.heap && agent.cfg.heap_sample && resolve()) {
+	void *(*m)(size_t) = malloc_careful;
+	void *(*c)(size_t, size_t) = calloc_careful;
+	void *(*r)(void *, size_t) = realloc_careful;
+	void (*f)(void *) = free_careful;
+	if (!agent.cfg.heap && resolve()) {
+		m = real.malloc, c = real.calloc, r = realloc_forward, f = free_forward;
+	} else if (on && agent.cfg.heap && agent.cfg.heap_sample && resolve()) {
 		filter_pin_reserved();
-		hooks = HOOKS_SAMPLED;
+		m = malloc_sampled, c = calloc_sampled, r = realloc_sampled, f = free_sampled;
 	} else if (on && agent.cfg.heap && resolve()) {
-		hooks = HOOKS_FULL;
+		m = malloc_tracked, f = free_tracked;
 	}
-	atomic_store(&heap_hooks, hooks);
+	atomic_store(&malloc_now, m);
+	atomic_store(&calloc_now, c);
+	atomic_store(&realloc_now, r);
+	atomic_store(&free_now, f);
 }
 
 struct ring *heap_orphan_ring(void)
