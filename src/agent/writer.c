@@ -521,6 +521,18 @@ static void drain_orphans(struct ring *r)
 	}
 }
 
+static void read_file(const char *path, char *buf, size_t cap, size_t *len)
+{
+	*len = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	ssize_t n;
+	while (*len < cap && (n = read(fd, buf + *len, cap - *len)) > 0)
+		*len += (size_t)n;
+	close(fd);
+}
+
 /* Full heap tracking compresses the chunks it writes only with a CPU to
  * spare: fewer threads runnable on the whole system (the writer among
  * them, /proc/loadavg's fourth field) than CPUs the process may use, and
@@ -531,13 +543,8 @@ static void drain_orphans(struct ring *r)
 static bool cpu_to_spare(void)
 {
 	char buf[128];
-	int fd = open("/proc/loadavg", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return false;
-	ssize_t n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return false;
+	size_t n;
+	read_file("/proc/loadavg", buf, sizeof(buf) - 1, &n);
 	buf[n] = '\0';
 	unsigned running;
 	if (sscanf(buf, "%*s %*s %*s %u/", &running) != 1)
@@ -739,18 +746,6 @@ static void *writer_main(void *arg)
 }
 
 /* --- start and finish --- */
-
-static void read_file(const char *path, char *buf, size_t cap, size_t *len)
-{
-	*len = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return;
-	ssize_t n;
-	while (*len < cap && (n = read(fd, buf + *len, cap - *len)) > 0)
-		*len += (size_t)n;
-	close(fd);
-}
 
 static void build_header(struct capture_buf *h)
 {
