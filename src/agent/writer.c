@@ -534,7 +534,7 @@ static void read_file(const char *path, char *buf, size_t cap, size_t *len)
 }
 
 /* Full heap tracking compresses the chunks it writes only with a CPU to
- * spare: fewer threads runnable on the whole system (the writer among
+ * spare: no more threads runnable on the whole system (the writer among
  * them, /proc/loadavg's fourth field) than CPUs the process may use, and
  * no thread of the program waiting for room in its ring. Otherwise zstd's
  * time comes out of the program's: on the churn benchmark, two threads
