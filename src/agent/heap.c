@@ -1237,10 +1237,12 @@ void heap_switch(bool on)
 	} else if (on && agent.cfg.heap && resolve()) {
 		m = malloc_tracked, f = free_tracked;
 	}
-	atomic_store(&malloc_now, m);
-	atomic_store(&calloc_now, c);
-	atomic_store(&realloc_now, r);
+	/* free first: a block that the new malloc records is freed by the
+	 * new free, never by one that would not record it. */
 	atomic_store(&free_now, f);
+	atomic_store(&realloc_now, r);
+	atomic_store(&calloc_now, c);
+	atomic_store(&malloc_now, m);
 }
 
 struct ring *heap_orphan_ring(void)
