@@ -692,6 +692,13 @@ static __attribute__((noinline)) void sample_hit(struct agent_thread *t, void *p
 		record_alloc(t, ptr, size);
 }
 
+/* The thread's totals (agent.h): every call that allocated, sampled or not. */
+static inline void count_alloc(struct agent_thread *t, size_t n)
+{
+	t->heap_allocs++;
+	t->heap_bytes += n;
+}
+
 static __attribute__((noinline)) void note_alloc(void *ptr, size_t size)
 {
 	struct agent_thread *t = agent_tls.self;
@@ -699,8 +706,7 @@ static __attribute__((noinline)) void note_alloc(void *ptr, size_t size)
 		orphan_event(true, (uintptr_t)ptr, size);
 		return;
 	}
-	t->heap_allocs++;
-	t->heap_bytes += size;
+	count_alloc(t, size);
 	if (!agent.cfg.heap_sample)
 		record_alloc(t, ptr, size);
 	else if ((t->heap_countdown -= (int64_t)size) <= 0)
@@ -750,8 +756,7 @@ static inline struct agent_thread *sampling_self(void)
 /* An allocation of the sampling fast path; p is not NULL. */
 static inline void sampled_alloc(struct agent_thread *t, void *p, size_t n)
 {
-	t->heap_allocs++;
-	t->heap_bytes += n;
+	count_alloc(t, n);
 	if (likely((t->heap_countdown -= (int64_t)n) > 0))
 		return;
 	heap_busy_enter();
@@ -824,8 +829,7 @@ static inline bool quiet_alloc(struct agent_thread *t, size_t n)
 {
 	if (likely(n < (uint64_t)t->heap_countdown)) {
 		t->heap_countdown -= (int64_t)n;
-		t->heap_allocs++;
-		t->heap_bytes += n;
+		count_alloc(t, n);
 		return true;
 	}
 	return false;
@@ -841,8 +845,7 @@ static __attribute__((noinline)) void *malloc_full(struct agent_thread *t, size_
 	heap_busy_enter();
 	void *p = real.malloc(n);
 	if (likely(p != NULL)) {
-		t->heap_allocs++;
-		t->heap_bytes += n;
+		count_alloc(t, n);
 		record_alloc(t, p, n);
 	}
 	heap_busy_leave();
