@@ -133,7 +133,7 @@ void oneprof_label_push(const char *key, const char *value)
 
 void oneprof_label_pop(void)
 {
-	struct agent_thread *t = agent_tls.heap_busy ? NULL : agent_tls.self;
+	struct agent_thread *t = agent_tls.heap_quick; /* NULL inside the agent */
 	if (!t)
 		return;
 	if (overflow_depth) {
