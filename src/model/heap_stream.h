@@ -47,7 +47,7 @@ void heap_streams_clock(struct heap_streams *s, uint64_t ticks, uint64_t ns, hea
 void heap_streams_finish(struct heap_streams *s, heap_stream_apply fn, void *ctx);
 
 /* The allocations and frees of a HEAP_STREAM body, counted without
- * decoding them; false when it is malformed. */
+ * keeping or merging them; false when it is malformed. */
 bool heap_streams_count(const uint8_t *body, size_t len, uint64_t *allocs, uint64_t *frees);
 
 #endif
