@@ -160,6 +160,14 @@ enum agent_state {
 
 /* One profiled thread. Allocated when the thread registers, freed by the
  * writer after the thread exited and its ring was drained. */
+/* A thread's heap totals: every allocation call and free, sampled or
+ * not. allocs and bytes are not neighbours: the compiler would add the
+ * pair with vector instructions, twice as many as two adds, in the quick
+ * path of every malloc. */
+struct heap_counts {
+	uint64_t allocs, frees, bytes;
+};
+
 struct agent_thread {
 	struct agent_thread *next;
 	pid_t tid;
@@ -204,13 +212,13 @@ struct agent_thread {
 	bool heap_reset_due; /* the next event starts the stream over */
 	/* Of the previous event sent: time (in stream units), address */
 	uint64_t heap_last_time, heap_last_addr;
-	int64_t heap_countdown; /* sampled mode: bytes to the next sample */
-	uint64_t heap_rng;
-	/* Every call, sampled or not. allocs and bytes are not neighbours:
-	 * the compiler would add the pair with vector instructions, twice
-	 * as many as two adds, in the quick path of every malloc. */
-	uint64_t heap_allocs, heap_frees, heap_bytes;
-	uint64_t heap_totals_sent; /* writer-owned: heap_allocs last written */
+	uint64_t heap_rng; /* sampled mode: spaces the samples */
+	/* The thread's TLS block while it runs, which holds its heap totals
+	 * and countdown; NULL once its exit folded the totals into
+	 * heap_final. Changed and read through under threads_lock. */
+	struct agent_tls *tls;
+	struct heap_counts heap_final;
+	uint64_t heap_totals_sent; /* writer-owned: allocs last written */
 
 	/* Spans: the thread's span ring, mapped on its first span call, and
 	 * the writer's state for it (writer-owned). */
@@ -368,7 +376,7 @@ void trap_uninstall(void) AGENT_HIDDEN;
 
 /* The thread's own agent state, read by every interposed malloc call:
  * one initial-exec TLS block (so reading it never allocates), and one
- * lookup of its offset finds all fields. */
+ * lookup of its offset finds all fields, on one cache line. */
 struct agent_tls {
 	struct agent_thread *self; /* the thread's record once registered */
 	/* Non-zero while the thread runs inside a hook or the agent's own
@@ -378,8 +386,20 @@ struct agent_tls {
 	/* self while heap_busy is 0, else NULL: the one question the quick
 	 * paths of malloc and free ask of the thread (heap.c). */
 	struct agent_thread *heap_quick;
-};
+	/* Sampled mode: bytes to the next sample. Here, with the totals,
+	 * and not in the thread's record: a sampled malloc then reads one
+	 * line it had to read anyway, where the record's line was a second
+	 * dependent load, and a cache miss as often as not. */
+	int64_t heap_countdown;
+	struct heap_counts heap;
+} __attribute__((aligned(64)));
 extern __thread struct agent_tls agent_tls __attribute__((tls_model("initial-exec"))) AGENT_HIDDEN;
+
+/* A thread's heap totals, alive or ended; under threads_lock. */
+static inline struct heap_counts *thread_heap_counts(struct agent_thread *t)
+{
+	return t->tls ? &t->tls->heap : &t->heap_final;
+}
 
 static inline void heap_busy_enter(void)
 {

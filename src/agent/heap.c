@@ -687,16 +687,17 @@ static __attribute__((noinline)) void record_alloc(struct agent_thread *t, void 
  * recorded if the sampled-address table has room for it. */
 static __attribute__((noinline)) void sample_hit(struct agent_thread *t, void *ptr, size_t size)
 {
-	t->heap_countdown = next_countdown(t);
+	agent_tls.heap_countdown = next_countdown(t);
 	if (sample_add((uintptr_t)ptr))
 		record_alloc(t, ptr, size);
 }
 
-/* The thread's totals (agent.h): every call that allocated, sampled or not. */
-static inline void count_alloc(struct agent_thread *t, size_t n)
+/* The calling thread's totals (agent.h): every call that allocated,
+ * sampled or not. */
+static inline void count_alloc(size_t n)
 {
-	t->heap_allocs++;
-	t->heap_bytes += n;
+	agent_tls.heap.allocs++;
+	agent_tls.heap.bytes += n;
 }
 
 static __attribute__((noinline)) void note_alloc(void *ptr, size_t size)
@@ -706,10 +707,10 @@ static __attribute__((noinline)) void note_alloc(void *ptr, size_t size)
 		orphan_event(true, (uintptr_t)ptr, size);
 		return;
 	}
-	count_alloc(t, size);
+	count_alloc(size);
 	if (!agent.cfg.heap_sample)
 		record_alloc(t, ptr, size);
-	else if ((t->heap_countdown -= (int64_t)size) <= 0)
+	else if ((agent_tls.heap_countdown -= (int64_t)size) <= 0)
 		sample_hit(t, ptr, size);
 }
 
@@ -728,7 +729,7 @@ static __attribute__((noinline)) void note_free(void *ptr, uint64_t time)
 			orphan_event(false, (uintptr_t)ptr, 0); /* takes its time */
 		return;
 	}
-	t->heap_frees++;
+	agent_tls.heap.frees++;
 	if (agent.cfg.heap_sample && !sample_take((uintptr_t)ptr))
 		return;
 	record_free(t, ptr, time);
@@ -756,8 +757,8 @@ static inline struct agent_thread *sampling_self(void)
 /* An allocation of the sampling fast path; p is not NULL. */
 static inline void sampled_alloc(struct agent_thread *t, void *p, size_t n)
 {
-	count_alloc(t, n);
-	if (likely((t->heap_countdown -= (int64_t)n) > 0))
+	count_alloc(n);
+	if (likely((agent_tls.heap_countdown -= (int64_t)n) > 0))
 		return;
 	heap_busy_enter();
 	sample_hit(t, p, n);
@@ -825,11 +826,11 @@ static inline void note_stopped(void)
  * which counts what succeeded); one that then fails for want of memory is
  * counted as made, since the jump to the real function cannot look at its
  * result. */
-static inline bool quiet_alloc(struct agent_thread *t, size_t n)
+static inline bool quiet_alloc(size_t n)
 {
-	if (likely(n < (uint64_t)t->heap_countdown)) {
-		t->heap_countdown -= (int64_t)n;
-		count_alloc(t, n);
+	if (likely(n < (uint64_t)agent_tls.heap_countdown)) {
+		agent_tls.heap_countdown -= (int64_t)n;
+		count_alloc(n);
 		return true;
 	}
 	return false;
@@ -845,7 +846,7 @@ static __attribute__((noinline)) void *malloc_full(struct agent_thread *t, size_
 	heap_busy_enter();
 	void *p = real.malloc(n);
 	if (likely(p != NULL)) {
-		count_alloc(t, n);
+		count_alloc(n);
 		record_alloc(t, p, n);
 	}
 	heap_busy_leave();
@@ -855,7 +856,7 @@ static __attribute__((noinline)) void *malloc_full(struct agent_thread *t, size_
 static __attribute__((noinline)) void free_full(struct agent_thread *t, void *p)
 {
 	heap_busy_enter();
-	t->heap_frees++;
+	agent_tls.heap.frees++;
 	record_free(t, p, FREE_NOW);
 	real.free(p);
 	heap_busy_leave();
@@ -885,8 +886,7 @@ static __attribute__((noinline)) void *malloc_careful(size_t n)
 
 static void *malloc_sampled(size_t n)
 {
-	struct agent_thread *t = agent_tls.heap_quick;
-	if (likely(t != NULL) && likely(quiet_alloc(t, n)))
+	if (likely(agent_tls.heap_quick != NULL) && likely(quiet_alloc(n)))
 		return real.malloc(n);
 	return malloc_careful(n);
 }
@@ -928,10 +928,9 @@ static __attribute__((noinline)) void *calloc_careful(size_t count, size_t size)
 
 static void *calloc_sampled(size_t count, size_t size)
 {
-	struct agent_thread *t = agent_tls.heap_quick;
 	size_t n;
-	if (likely(t != NULL) && likely(!__builtin_mul_overflow(count, size, &n)) &&
-	    likely(quiet_alloc(t, n)))
+	if (likely(agent_tls.heap_quick != NULL) &&
+	    likely(!__builtin_mul_overflow(count, size, &n)) && likely(quiet_alloc(n)))
 		return real.calloc(count, size);
 	return calloc_careful(count, size);
 }
@@ -948,7 +947,7 @@ static __attribute__((noinline)) void free_careful(void *p)
 	}
 	struct agent_thread *t = sampling_self();
 	if (t) {
-		t->heap_frees++;
+		agent_tls.heap.frees++;
 		if (unlikely(sample_maybe((uintptr_t)p))) {
 			heap_busy_enter();
 			sampled_free(t, p);
@@ -975,9 +974,9 @@ static void free_forward(void *p)
 
 static void free_sampled(void *p)
 {
-	struct agent_thread *t = agent_tls.heap_quick;
-	if (likely(t != NULL) && likely(!sample_maybe((uintptr_t)p))) { /* not NULL, not the arena's */
-		t->heap_frees++;
+	if (likely(agent_tls.heap_quick != NULL) &&
+	    likely(!sample_maybe((uintptr_t)p))) { /* not NULL, not the arena's */
+		agent_tls.heap.frees++;
 		return real.free(p);
 	}
 	free_careful(p);
@@ -1041,10 +1040,9 @@ static __attribute__((noinline)) void *realloc_careful(void *old, size_t n)
  * allocating: careful. */
 static void *realloc_sampled(void *old, size_t n)
 {
-	struct agent_thread *t = agent_tls.heap_quick;
-	if (likely(t != NULL) && likely(n != 0) && (!old || likely(!sample_maybe((uintptr_t)old))) &&
-	    likely(quiet_alloc(t, n))) {
-		t->heap_frees += old != NULL;
+	if (likely(agent_tls.heap_quick != NULL) && likely(n != 0) &&
+	    (!old || likely(!sample_maybe((uintptr_t)old))) && likely(quiet_alloc(n))) {
+		agent_tls.heap.frees += old != NULL;
 		return real.realloc(old, n);
 	}
 	return realloc_careful(old, n);
@@ -1202,10 +1200,12 @@ int heap_start(void)
 	return 0;
 }
 
+/* t is alive: t->tls is its TLS block (written from the thread itself at
+ * registration, from another one at a session's start). */
 void heap_thread_init(struct agent_thread *t)
 {
 	t->heap_rng = ((uint64_t)t->tid << 32 ^ agent_now_ns()) | 1;
-	t->heap_countdown = agent.cfg.heap_sample ? next_countdown(t) : 0;
+	t->tls->heap_countdown = agent.cfg.heap_sample ? next_countdown(t) : 0;
 }
 
 /* In a followed fork child: the blocks the parent sampled are the

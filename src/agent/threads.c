@@ -31,13 +31,20 @@ static void thread_exit(void *arg)
 	/* A name set by prctl(PR_SET_NAME), which we do not interpose. */
 	char name[sizeof(t->name)] = "";
 	prctl(PR_GET_NAME, name, 0, 0, 0);
-	/* (Not in a forked child: the lock may have been held at the fork.) */
-	if (strcmp(name, t->name) != 0 && getpid() == agent.pid) {
+	/* The heap totals leave the TLS block, which goes with the thread.
+	 * (Not locked in a forked child that is not followed: the lock may
+	 * have been held at the fork, and no writer reads there.) */
+	bool locked = getpid() == agent.pid;
+	if (locked)
 		pthread_mutex_lock(&agent.threads_lock);
+	t->heap_final = agent_tls.heap;
+	t->tls = NULL;
+	if (strcmp(name, t->name) != 0) {
 		memcpy(t->name, name, sizeof(name));
 		atomic_store(&t->name_dirty, true);
-		pthread_mutex_unlock(&agent.threads_lock);
 	}
+	if (locked)
+		pthread_mutex_unlock(&agent.threads_lock);
 	t->end_ns = agent_now_ns() - agent.start_ns;
 	t->cpu_ns = thread_cpu_ns();
 	atomic_store_explicit(&t->exited, true, memory_order_release);
@@ -94,6 +101,8 @@ static struct agent_thread *register_self(void)
 	t->start_ns = agent_now_ns() - agent.start_ns;
 	t->last_cpu_ns = thread_cpu_ns();
 	prctl(PR_GET_NAME, t->name, 0, 0, 0);
+	t->tls = &agent_tls;
+	agent_tls.heap = (struct heap_counts){ 0 };
 	heap_thread_init(t);
 
 	pthread_attr_t attr;
@@ -146,7 +155,9 @@ void threads_adopt_self(struct agent_thread *t)
 {
 	ring_reset_if(t->ring);
 	ring_reset_if(t->heap_ring);
-	t->heap_allocs = t->heap_bytes = t->heap_frees = t->heap_totals_sent = 0;
+	t->tls = &agent_tls;
+	agent_tls.heap = (struct heap_counts){ 0 };
+	t->heap_totals_sent = 0;
 	t->next = NULL;
 	t->tid = (pid_t)syscall(SYS_gettid);
 	t->self = pthread_self();
@@ -176,7 +187,8 @@ void threads_session_reset(void)
 		sampler_thread_stop(t);
 		ring_reset_if(t->ring);
 		ring_reset_if(t->heap_ring);
-		t->heap_allocs = t->heap_bytes = t->heap_frees = t->heap_totals_sent = 0;
+		*thread_heap_counts(t) = (struct heap_counts){ 0 };
+		t->heap_totals_sent = 0;
 		if (child)
 			t->tid = (pid_t)syscall(SYS_gettid);
 		t->start_ns = 0;
@@ -202,7 +214,8 @@ void threads_rearm(void)
 		if (pthread_getcpuclockid(t->self, &clock) == 0)
 			clock_gettime(clock, &ts);
 		t->last_cpu_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-		heap_thread_init(t);
+		if (t->tls)
+			heap_thread_init(t);
 		sampler_thread_start(t);
 	}
 	pthread_mutex_unlock(&agent.threads_lock);

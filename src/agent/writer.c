@@ -578,12 +578,12 @@ static void drain_heap(void)
 }
 
 /* Each thread's running totals of allocation calls, when they moved. */
-static void write_heap_totals(struct agent_thread *t)
+static void write_heap_totals(struct agent_thread *t, const struct heap_counts *c)
 {
-	uint64_t allocs = t->heap_allocs;
+	uint64_t allocs = c->allocs;
 	if (!t->heap_ring || allocs == t->heap_totals_sent)
 		return;
-	uint64_t f[4] = { (uint64_t)t->tid, allocs, t->heap_bytes, t->heap_frees };
+	uint64_t f[4] = { (uint64_t)t->tid, allocs, c->bytes, c->frees };
 	capture_write_varints(w.cw, CAPTURE_REC_HEAP_TOTALS, f, 4);
 	t->heap_totals_sent = allocs;
 }
@@ -647,10 +647,12 @@ static void drain_all(bool at_exit)
 		if (!t->announced || atomic_exchange(&t->name_dirty, false))
 			announce(t);
 		drain_ring(t, UINT64_MAX);
-		write_heap_totals(t);
-		heap_totals[0] += t->heap_allocs;
-		heap_totals[1] += t->heap_bytes;
-		heap_totals[2] += t->heap_frees;
+		/* A copy: a running thread moves its totals meanwhile. */
+		struct heap_counts c = *thread_heap_counts(t);
+		write_heap_totals(t, &c);
+		heap_totals[0] += c.allocs;
+		heap_totals[1] += c.bytes;
+		heap_totals[2] += c.frees;
 		spans_drain_thread(t, at_exit);
 		uint64_t dropped = atomic_exchange(&t->ring->dropped, 0);
 		if (dropped)
@@ -660,9 +662,9 @@ static void drain_all(bool at_exit)
 		if (exited && (!t->heap_ring || !ring_peek(t->heap_ring)) &&
 		    spans_thread_done(t)) {
 			write_thread_end(t, t->end_ns, t->cpu_ns);
-			w.heap_gone[0] += t->heap_allocs;
-			w.heap_gone[1] += t->heap_bytes;
-			w.heap_gone[2] += t->heap_frees;
+			w.heap_gone[0] += c.allocs;
+			w.heap_gone[1] += c.bytes;
+			w.heap_gone[2] += c.frees;
 			*link = t->next;
 			threads_free(t);
 			continue;
