@@ -164,16 +164,19 @@ static bool resolve(void)
  * (counted).
  *
  * Almost no free is of a sampled block, so the question is asked of a
- * 16 KiB filter first: per 256-byte stretch of the address space (modulo
- * 2 MiB), how many live sampled addresses lie in it. Zero, the common
- * answer, is one load, and of a cache line the program's neighbouring
- * frees touched too (indexed by a hash of the address, it sent every
- * free to a random line, and that one load was a third of the free
- * hook's time in an allocation-heavy program). The count rises before an address is added
- * and falls after it was taken, and an address is added before the
- * allocation returns, so a free (which comes after) never sees zero for a
- * sampled block: exact. A count never overflows: the table holds fewer
- * addresses than 65,536. */
+ * filter first: per 256-byte stretch of the address space (modulo 2 MiB),
+ * one bit, set while a live sampled address lies in it. Clear, the common
+ * answer, is one load from 1 KiB that stays in the L1 cache: indexed by a
+ * hash of the address, it sent every free to a random line, a third of
+ * the free hook's time in an allocation-heavy program; as 16-bit counts
+ * per stretch, 16 KiB of L1 that the program's own data had to share.
+ * The counts behind the bits are kept beside them, and both change
+ * together under a lock, taken only by a sample and by a free whose bit
+ * is set. A bit is set before a sampled allocation returns and cleared
+ * only when no sampled address is left in its stretch, so a free (which
+ * comes after its allocation) never finds a sampled block's bit clear:
+ * exact. A count never overflows: the table holds fewer addresses than
+ * 65,536. */
 #define SAMPLE_BUCKETS (1u << 13)
 #define SAMPLE_FILTER (1u << 13)
 #define SAMPLE_FILTER_SHIFT 8
@@ -182,7 +185,9 @@ struct sample_bucket {
 	_Atomic uintptr_t spilled;
 };
 static struct sample_bucket *sampled;
-static _Alignas(64) _Atomic uint16_t sample_filter[SAMPLE_FILTER];
+static _Alignas(64) _Atomic uint64_t sample_filter[SAMPLE_FILTER / 64];
+static uint16_t sample_counts[SAMPLE_FILTER];
+static atomic_flag sample_lock = ATOMIC_FLAG_INIT;
 static _Atomic uint64_t sample_table_full;
 
 static uint64_t mix(uintptr_t p)
@@ -191,9 +196,28 @@ static uint64_t mix(uintptr_t p)
 	return h ^ (h >> 29);
 }
 
-static _Atomic uint16_t *filter_count(uintptr_t p)
+static void sample_lock_take(void)
 {
-	return &sample_filter[(p >> SAMPLE_FILTER_SHIFT) & (SAMPLE_FILTER - 1)];
+	while (atomic_flag_test_and_set_explicit(&sample_lock, memory_order_acquire))
+		sched_yield();
+}
+
+static void sample_lock_drop(void)
+{
+	atomic_flag_clear_explicit(&sample_lock, memory_order_release);
+}
+
+/* A live sampled address more (+1) or less (-1) in p's stretch; under
+ * sample_lock. */
+static void filter_move(uintptr_t p, int by)
+{
+	unsigned i = (p >> SAMPLE_FILTER_SHIFT) & (SAMPLE_FILTER - 1);
+	sample_counts[i] = (uint16_t)(sample_counts[i] + by);
+	uint64_t bit = 1ull << (i % 64);
+	if (sample_counts[i])
+		atomic_fetch_or_explicit(&sample_filter[i / 64], bit, memory_order_relaxed);
+	else
+		atomic_fetch_and_explicit(&sample_filter[i / 64], ~bit, memory_order_relaxed);
 }
 
 static bool sample_add(uintptr_t p)
@@ -201,18 +225,21 @@ static bool sample_add(uintptr_t p)
 	uint64_t h = mix(p);
 	struct sample_bucket *b[2] = { &sampled[h & (SAMPLE_BUCKETS - 1)],
 				       &sampled[(h >> 32) & (SAMPLE_BUCKETS - 1)] };
-	atomic_fetch_add(filter_count(p), 1);
+	sample_lock_take();
+	filter_move(p, +1);
 	for (int k = 0; k < 2; k++) {
 		for (int i = 0; i < 7; i++) {
-			uintptr_t empty = 0;
-			if (atomic_load_explicit(&b[k]->slot[i], memory_order_relaxed) == 0 &&
-			    atomic_compare_exchange_strong(&b[k]->slot[i], &empty, p))
+			if (atomic_load_explicit(&b[k]->slot[i], memory_order_relaxed) == 0) {
+				atomic_store_explicit(&b[k]->slot[i], p, memory_order_relaxed);
+				sample_lock_drop();
 				return true;
+			}
 		}
 		if (k == 0)
-			atomic_store(&b[0]->spilled, 1);
+			atomic_store_explicit(&b[0]->spilled, 1, memory_order_relaxed);
 	}
-	atomic_fetch_sub(filter_count(p), 1);
+	filter_move(p, -1);
+	sample_lock_drop();
 	atomic_fetch_add_explicit(&sample_table_full, 1, memory_order_relaxed);
 	return false;
 }
@@ -229,18 +256,21 @@ static void filter_pin_reserved(void)
 {
 	if (filter_pinned)
 		return;
-	atomic_fetch_add(filter_count(0), 1);
+	sample_lock_take();
+	filter_move(0, +1);
 	uintptr_t used = atomic_load(&boot_used);
 	for (uintptr_t a = (uintptr_t)boot; used && a < (uintptr_t)boot + used;
 	     a = ((a >> SAMPLE_FILTER_SHIFT) + 1) << SAMPLE_FILTER_SHIFT)
-		atomic_fetch_add(filter_count(a), 1);
+		filter_move(a, +1);
+	sample_lock_drop();
 	filter_pinned = true;
 }
 
 /* Whether p may have been sampled: false is certain, true is a maybe. */
 static inline bool sample_maybe(uintptr_t p)
 {
-	return atomic_load_explicit(filter_count(p), memory_order_relaxed) != 0;
+	unsigned i = (p >> SAMPLE_FILTER_SHIFT) & (SAMPLE_FILTER - 1);
+	return atomic_load_explicit(&sample_filter[i / 64], memory_order_relaxed) >> (i % 64) & 1;
 }
 
 /* Removes p if it was sampled; true when it was. */
@@ -250,20 +280,23 @@ static bool sample_take(uintptr_t p)
 		return false;
 	uint64_t h = mix(p);
 	struct sample_bucket *b = &sampled[h & (SAMPLE_BUCKETS - 1)];
-	for (int k = 0; k < 2; k++) {
+	bool found = false;
+	sample_lock_take();
+	for (int k = 0; k < 2 && !found; k++) {
 		for (int i = 0; i < 7; i++) {
-			uintptr_t want = p;
-			if (atomic_load_explicit(&b->slot[i], memory_order_relaxed) == p &&
-			    atomic_compare_exchange_strong(&b->slot[i], &want, 0)) {
-				atomic_fetch_sub(filter_count(p), 1);
-				return true;
+			if (atomic_load_explicit(&b->slot[i], memory_order_relaxed) == p) {
+				atomic_store_explicit(&b->slot[i], 0, memory_order_relaxed);
+				filter_move(p, -1);
+				found = true;
+				break;
 			}
 		}
-		if (k == 1 || !atomic_load_explicit(&b->spilled, memory_order_relaxed))
-			return false;
+		if (!atomic_load_explicit(&b->spilled, memory_order_relaxed))
+			break;
 		b = &sampled[(h >> 32) & (SAMPLE_BUCKETS - 1)];
 	}
-	return false;
+	sample_lock_drop();
+	return found;
 }
 
 /* Bytes until the next sample: exponential with mean heap_sample, so
@@ -1218,6 +1251,8 @@ void heap_forget(void)
 	if (sampled)
 		memset(sampled, 0, SAMPLE_BUCKETS * sizeof(*sampled));
 	memset(sample_filter, 0, sizeof(sample_filter));
+	memset(sample_counts, 0, sizeof(sample_counts));
+	atomic_flag_clear(&sample_lock);
 	filter_pinned = false; /* pinned again when the quick path opens */
 	atomic_store(&waiters, 0);
 	atomic_store(&heap_lost_full, 0);
