@@ -835,23 +835,24 @@ static inline void note_stopped(void)
 }
 
 /* --- the interposed functions ---
- * malloc, calloc, realloc and free each jump through a pointer that
- * heap_switch() sets to the function for the way the heap is tracked now:
- * the real one (not tracked: CPU profiling only), a quick one for sampled
- * mode or full tracking, or a careful one that asks everything (before
- * the real functions are known, a stopped capture counting late calls).
- * The quick ones handle the common calls (in sampled mode an allocation
- * with no sample due or a free of a block that cannot have been sampled;
- * in full tracking malloc and free of a thread with a heap ring) and
- * leave the rest to the careful ones. A sampled quick function reads the
- * thread's countdown or the filter, counts the call and jumps to the real
- * function: no frame, no second return. On the churn benchmark the
- * frame, its saved registers and the return through the hook were most
- * of the hooks' cost: their share of the profile fell from 4.9% to 1.4%
- * with the heap not tracked, and from 11% to 5-6% when sampled; the jump
- * through the pointer, where one word of state was read and compared
- * with each mode, took 3.7 more instructions off each call (by callgrind
- * on churn, sampled: 14.0 a malloc and 15.0 a free). */
+ * malloc, calloc, realloc and free each take the sampled quick path
+ * themselves when it is open (sampled mode: an allocation with no sample
+ * due, a free of a block that cannot have been sampled), and otherwise
+ * jump through a pointer that heap_switch() sets to the function for
+ * the way the heap is tracked now: the real one (not tracked: CPU
+ * profiling only), a quick one for full tracking (malloc and free of a
+ * thread with a heap ring), or a careful one that asks everything (the
+ * rest of sampled mode, before the real functions are known, a stopped
+ * capture counting late calls). A quick path counts the call and jumps
+ * to the real function: no frame, no second return. On the churn
+ * benchmark the frame, its saved registers and the return through the
+ * hook were most of the hooks' cost: their share of the profile fell
+ * from 4.9% to 1.4% with the heap not tracked, and from 11% to 5-6% when
+ * sampled. Each jump between functions costs about as much as the
+ * quick path's arithmetic: the sampled path in the interposed function
+ * itself, where it was a function of its own jumped to through the
+ * pointer, took the agent's share of a sampled churn profile from 5.7%
+ * to 5.1%. */
 
 /* A sampled-mode allocation with no sample due: counted, and true; false
  * leaves it to the careful path. Only a size below the bytes left to the
@@ -917,13 +918,6 @@ static __attribute__((noinline)) void *malloc_careful(size_t n)
 	return p;
 }
 
-static void *malloc_sampled(size_t n)
-{
-	if (likely(agent_tls.heap_quick != NULL) && likely(quiet_alloc(n)))
-		return real.malloc(n);
-	return malloc_careful(n);
-}
-
 static void *malloc_tracked(size_t n)
 {
 	struct agent_thread *t = agent_tls.heap_quick;
@@ -957,15 +951,6 @@ static __attribute__((noinline)) void *calloc_careful(size_t count, size_t size)
 		note_alloc(p, count * size);
 	heap_busy_leave();
 	return p;
-}
-
-static void *calloc_sampled(size_t count, size_t size)
-{
-	size_t n;
-	if (likely(agent_tls.heap_quick != NULL) &&
-	    likely(!__builtin_mul_overflow(count, size, &n)) && likely(quiet_alloc(n)))
-		return real.calloc(count, size);
-	return calloc_careful(count, size);
 }
 
 static __attribute__((noinline)) void free_careful(void *p)
@@ -1002,16 +987,6 @@ static void free_forward(void *p)
 {
 	if (likely(!in_boot(p)))
 		return real.free(p);
-	free_careful(p);
-}
-
-static void free_sampled(void *p)
-{
-	if (likely(agent_tls.heap_quick != NULL) &&
-	    likely(!sample_maybe((uintptr_t)p))) { /* not NULL, not the arena's */
-		agent_tls.heap.frees++;
-		return real.free(p);
-	}
 	free_careful(p);
 }
 
@@ -1067,20 +1042,6 @@ static __attribute__((noinline)) void *realloc_careful(void *old, size_t n)
 	return p;
 }
 
-/* Quick in sampled mode when the old block cannot have been sampled and
- * no sample is due: its free and the new block are counted (a failure to
- * grow is counted too, as quiet_alloc says). Size 0 frees without
- * allocating: careful. */
-static void *realloc_sampled(void *old, size_t n)
-{
-	if (likely(agent_tls.heap_quick != NULL) && likely(n != 0) &&
-	    (!old || likely(!sample_maybe((uintptr_t)old))) && likely(quiet_alloc(n))) {
-		agent_tls.heap.frees += old != NULL;
-		return real.realloc(old, n);
-	}
-	return realloc_careful(old, n);
-}
-
 static void *realloc_forward(void *old, size_t n)
 {
 	if (likely(!in_boot(old)))
@@ -1088,30 +1049,66 @@ static void *realloc_forward(void *old, size_t n)
 	return realloc_careful(old, n);
 }
 
-/* What the interposed functions jump to, set by heap_switch(). */
-static void *(*_Atomic malloc_now)(size_t) = malloc_careful;
-static void *(*_Atomic calloc_now)(size_t, size_t) = calloc_careful;
-static void *(*_Atomic realloc_now)(void *, size_t) = realloc_careful;
-static void (*_Atomic free_now)(void *) = free_careful;
+/* What every interposed call reads first, set by heap_switch(): whether
+ * the sampled quick paths are open (sampled mode, tracking on, the real
+ * functions known), and the function to jump to when the quick path
+ * does not take the call. On a line of their own, which no thread
+ * writes while the program runs. */
+static struct __attribute__((aligned(64))) {
+	_Atomic bool sampled_quick;
+	void *(*_Atomic malloc_now)(size_t);
+	void *(*_Atomic calloc_now)(size_t, size_t);
+	void *(*_Atomic realloc_now)(void *, size_t);
+	void (*_Atomic free_now)(void *);
+} hooks = {
+	.malloc_now = malloc_careful,
+	.calloc_now = calloc_careful,
+	.realloc_now = realloc_careful,
+	.free_now = free_careful,
+};
+
+static inline bool sampled_open(void)
+{
+	return likely(atomic_load_explicit(&hooks.sampled_quick, memory_order_acquire)) &&
+	       likely(agent_tls.heap_quick != NULL);
+}
 
 EXPORT void *malloc(size_t n)
 {
-	return atomic_load_explicit(&malloc_now, memory_order_acquire)(n);
+	if (sampled_open() && likely(quiet_alloc(n)))
+		return real.malloc(n);
+	return atomic_load_explicit(&hooks.malloc_now, memory_order_acquire)(n);
 }
 
 EXPORT void *calloc(size_t count, size_t size)
 {
-	return atomic_load_explicit(&calloc_now, memory_order_acquire)(count, size);
+	size_t n;
+	if (sampled_open() && likely(!__builtin_mul_overflow(count, size, &n)) &&
+	    likely(quiet_alloc(n)))
+		return real.calloc(count, size);
+	return atomic_load_explicit(&hooks.calloc_now, memory_order_acquire)(count, size);
 }
 
+/* Quick when the old block cannot have been sampled and no sample is
+ * due: its free and the new block are counted (a failure to grow is
+ * counted too, as quiet_alloc says). Size 0 frees without allocating. */
 EXPORT void *realloc(void *old, size_t n)
 {
-	return atomic_load_explicit(&realloc_now, memory_order_acquire)(old, n);
+	if (sampled_open() && likely(n != 0) && (!old || likely(!sample_maybe((uintptr_t)old))) &&
+	    likely(quiet_alloc(n))) {
+		agent_tls.heap.frees += old != NULL;
+		return real.realloc(old, n);
+	}
+	return atomic_load_explicit(&hooks.realloc_now, memory_order_acquire)(old, n);
 }
 
 EXPORT void free(void *p)
 {
-	atomic_load_explicit(&free_now, memory_order_acquire)(p);
+	if (sampled_open() && likely(!sample_maybe((uintptr_t)p))) { /* not NULL, not the arena's */
+		agent_tls.heap.frees++;
+		return real.free(p);
+	}
+	atomic_load_explicit(&hooks.free_now, memory_order_acquire)(p);
 }
 
 EXPORT void *reallocarray(void *old, size_t count, size_t size)
@@ -1262,25 +1259,28 @@ void heap_forget(void)
 
 void heap_switch(bool on)
 {
+	atomic_store(&hooks.sampled_quick, false);
 	atomic_store(&heap_on, on && agent.cfg.heap);
 	void *(*m)(size_t) = malloc_careful;
 	void *(*c)(size_t, size_t) = calloc_careful;
 	void *(*r)(void *, size_t) = realloc_careful;
 	void (*f)(void *) = free_careful;
+	bool quick = false;
 	if (!agent.cfg.heap && resolve()) {
 		m = real.malloc, c = real.calloc, r = realloc_forward, f = free_forward;
 	} else if (on && agent.cfg.heap && agent.cfg.heap_sample && resolve()) {
 		filter_pin_reserved();
-		m = malloc_sampled, c = calloc_sampled, r = realloc_sampled, f = free_sampled;
+		quick = true; /* the careful functions take the rest */
 	} else if (on && agent.cfg.heap && resolve()) {
 		m = malloc_tracked, f = free_tracked;
 	}
 	/* free first: a block that the new malloc records is freed by the
 	 * new free, never by one that would not record it. */
-	atomic_store(&free_now, f);
-	atomic_store(&realloc_now, r);
-	atomic_store(&calloc_now, c);
-	atomic_store(&malloc_now, m);
+	atomic_store(&hooks.free_now, f);
+	atomic_store(&hooks.realloc_now, r);
+	atomic_store(&hooks.calloc_now, c);
+	atomic_store(&hooks.malloc_now, m);
+	atomic_store(&hooks.sampled_quick, quick);
 }
 
 struct ring *heap_orphan_ring(void)
