@@ -835,24 +835,24 @@ static inline void note_stopped(void)
 }
 
 /* --- the interposed functions ---
- * malloc, calloc, realloc and free each take the sampled quick path
- * themselves when it is open (sampled mode: an allocation with no sample
- * due, a free of a block that cannot have been sampled), and otherwise
- * jump through a pointer that heap_switch() sets to the function for
- * the way the heap is tracked now: the real one (not tracked: CPU
- * profiling only), a quick one for full tracking (malloc and free of a
- * thread with a heap ring), or a careful one that asks everything (the
- * rest of sampled mode, before the real functions are known, a stopped
- * capture counting late calls). A quick path counts the call and jumps
- * to the real function: no frame, no second return. On the churn
- * benchmark the frame, its saved registers and the return through the
- * hook were most of the hooks' cost: their share of the profile fell
- * from 4.9% to 1.4% with the heap not tracked, and from 11% to 5-6% when
- * sampled. Each jump between functions costs about as much as the
- * quick path's arithmetic: the sampled path in the interposed function
- * itself, where it was a function of its own jumped to through the
- * pointer, took the agent's share of a sampled churn profile from 5.7%
- * to 5.1%. */
+ * malloc, calloc, realloc and free each take the quick path that
+ * heap_switch() opened themselves: in sampled mode an allocation with no
+ * sample due or a free of a block that cannot have been sampled, in full
+ * tracking malloc and free of a thread with a heap ring. Otherwise they
+ * jump through a pointer that heap_switch() sets to the function for the
+ * way the heap is tracked now: the real one (not tracked: CPU profiling
+ * only) or a careful one that asks everything (the rest of both modes,
+ * before the real functions are known, a stopped capture counting late
+ * calls). A sampled quick path counts the call and jumps to the real
+ * function: no frame, no second return. On the churn benchmark the
+ * frame, its saved registers and the return through the hook were most
+ * of the hooks' cost: their share of the profile fell from 4.9% to 1.4%
+ * with the heap not tracked, and from 11% to 5-6% when sampled. Each
+ * jump between functions costs about as much as a quick path's
+ * arithmetic: with the quick paths in the interposed functions, where
+ * they were functions of their own jumped to through the pointer, the
+ * agent's share of a sampled churn profile went from 5.7% to 5.1%, and
+ * the wrappers' share of a full-tracking one from 3.6% to 2.5%. */
 
 /* A sampled-mode allocation with no sample due: counted, and true; false
  * leaves it to the careful path. Only a size below the bytes left to the
@@ -916,14 +916,6 @@ static __attribute__((noinline)) void *malloc_careful(size_t n)
 		note_alloc(p, n);
 	heap_busy_leave();
 	return p;
-}
-
-static void *malloc_tracked(size_t n)
-{
-	struct agent_thread *t = agent_tls.heap_quick;
-	if (likely(t != NULL) && likely(t->heap_ring != NULL))
-		return malloc_full(t, n);
-	return malloc_careful(n);
 }
 
 static __attribute__((noinline)) void *calloc_careful(size_t count, size_t size)
@@ -990,14 +982,6 @@ static void free_forward(void *p)
 	free_careful(p);
 }
 
-static void free_tracked(void *p)
-{
-	struct agent_thread *t = agent_tls.heap_quick;
-	if (likely(t != NULL) && likely(t->heap_ring != NULL) && p && likely(!in_boot(p)))
-		return free_full(t, p);
-	free_careful(p);
-}
-
 /* realloc is a free of the old block and an allocation of the new one,
  * recorded once the real call succeeded (a failed realloc leaves the old
  * block alive), with the free's time taken before the call. realloc(p, 0)
@@ -1049,13 +1033,14 @@ static void *realloc_forward(void *old, size_t n)
 	return realloc_careful(old, n);
 }
 
-/* What every interposed call reads first, set by heap_switch(): whether
- * the sampled quick paths are open (sampled mode, tracking on, the real
- * functions known), and the function to jump to when the quick path
- * does not take the call. On a line of their own, which no thread
- * writes while the program runs. */
+/* What every interposed call reads first, set by heap_switch(): which
+ * quick path is open (the real functions are known and tracking is on,
+ * sampled or full), and the function to jump to when no quick path
+ * takes the call. On a line of their own, which no thread writes while
+ * the program runs. */
+enum { QUICK_NONE, QUICK_SAMPLED, QUICK_FULL };
 static struct __attribute__((aligned(64))) {
-	_Atomic bool sampled_quick;
+	_Atomic unsigned char quick;
 	void *(*_Atomic malloc_now)(size_t);
 	void *(*_Atomic calloc_now)(size_t, size_t);
 	void *(*_Atomic realloc_now)(void *, size_t);
@@ -1067,23 +1052,31 @@ static struct __attribute__((aligned(64))) {
 	.free_now = free_careful,
 };
 
-static inline bool sampled_open(void)
+/* The quick path open to this call: none while the thread runs inside
+ * the agent (heap_quick NULL). */
+static inline unsigned quick_path(void)
 {
-	return likely(atomic_load_explicit(&hooks.sampled_quick, memory_order_acquire)) &&
-	       likely(agent_tls.heap_quick != NULL);
+	unsigned quick = atomic_load_explicit(&hooks.quick, memory_order_acquire);
+	return likely(agent_tls.heap_quick != NULL) ? quick : QUICK_NONE;
 }
 
 EXPORT void *malloc(size_t n)
 {
-	if (sampled_open() && likely(quiet_alloc(n)))
-		return real.malloc(n);
+	unsigned quick = quick_path();
+	if (likely(quick == QUICK_SAMPLED)) {
+		if (likely(quiet_alloc(n)))
+			return real.malloc(n);
+	} else if (quick == QUICK_FULL && likely(agent_tls.heap_quick->heap_ring != NULL)) {
+		/* (no heap ring: its registration failed for want of memory) */
+		return malloc_full(agent_tls.heap_quick, n);
+	}
 	return atomic_load_explicit(&hooks.malloc_now, memory_order_acquire)(n);
 }
 
 EXPORT void *calloc(size_t count, size_t size)
 {
 	size_t n;
-	if (sampled_open() && likely(!__builtin_mul_overflow(count, size, &n)) &&
+	if (quick_path() == QUICK_SAMPLED && likely(!__builtin_mul_overflow(count, size, &n)) &&
 	    likely(quiet_alloc(n)))
 		return real.calloc(count, size);
 	return atomic_load_explicit(&hooks.calloc_now, memory_order_acquire)(count, size);
@@ -1094,8 +1087,8 @@ EXPORT void *calloc(size_t count, size_t size)
  * counted too, as quiet_alloc says). Size 0 frees without allocating. */
 EXPORT void *realloc(void *old, size_t n)
 {
-	if (sampled_open() && likely(n != 0) && (!old || likely(!sample_maybe((uintptr_t)old))) &&
-	    likely(quiet_alloc(n))) {
+	if (quick_path() == QUICK_SAMPLED && likely(n != 0) &&
+	    (!old || likely(!sample_maybe((uintptr_t)old))) && likely(quiet_alloc(n))) {
 		agent_tls.heap.frees += old != NULL;
 		return real.realloc(old, n);
 	}
@@ -1104,9 +1097,15 @@ EXPORT void *realloc(void *old, size_t n)
 
 EXPORT void free(void *p)
 {
-	if (sampled_open() && likely(!sample_maybe((uintptr_t)p))) { /* not NULL, not the arena's */
-		agent_tls.heap.frees++;
-		return real.free(p);
+	unsigned quick = quick_path();
+	if (likely(quick == QUICK_SAMPLED)) {
+		if (likely(!sample_maybe((uintptr_t)p))) { /* not NULL, not the arena's */
+			agent_tls.heap.frees++;
+			return real.free(p);
+		}
+	} else if (quick == QUICK_FULL && likely(agent_tls.heap_quick->heap_ring != NULL) && p &&
+		   likely(!in_boot(p))) {
+		return free_full(agent_tls.heap_quick, p);
 	}
 	atomic_load_explicit(&hooks.free_now, memory_order_acquire)(p);
 }
@@ -1259,20 +1258,20 @@ void heap_forget(void)
 
 void heap_switch(bool on)
 {
-	atomic_store(&hooks.sampled_quick, false);
+	atomic_store(&hooks.quick, QUICK_NONE);
 	atomic_store(&heap_on, on && agent.cfg.heap);
 	void *(*m)(size_t) = malloc_careful;
 	void *(*c)(size_t, size_t) = calloc_careful;
 	void *(*r)(void *, size_t) = realloc_careful;
 	void (*f)(void *) = free_careful;
-	bool quick = false;
+	unsigned char quick = QUICK_NONE; /* the careful functions take the rest */
 	if (!agent.cfg.heap && resolve()) {
 		m = real.malloc, c = real.calloc, r = realloc_forward, f = free_forward;
 	} else if (on && agent.cfg.heap && agent.cfg.heap_sample && resolve()) {
 		filter_pin_reserved();
-		quick = true; /* the careful functions take the rest */
+		quick = QUICK_SAMPLED;
 	} else if (on && agent.cfg.heap && resolve()) {
-		m = malloc_tracked, f = free_tracked;
+		quick = QUICK_FULL;
 	}
 	/* free first: a block that the new malloc records is freed by the
 	 * new free, never by one that would not record it. */
@@ -1280,7 +1279,7 @@ void heap_switch(bool on)
 	atomic_store(&hooks.realloc_now, r);
 	atomic_store(&hooks.calloc_now, c);
 	atomic_store(&hooks.malloc_now, m);
-	atomic_store(&hooks.sampled_quick, quick);
+	atomic_store(&hooks.quick, quick);
 }
 
 struct ring *heap_orphan_ring(void)
