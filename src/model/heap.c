@@ -593,6 +593,15 @@ static void state_free(struct profile_heap *h)
 	h->st = NULL;
 }
 
+/* A sampled capture's live counts are sums of weighted additions and
+ * subtractions, which leave a rounding residue when every block went
+ * (a "-0" leak). A live sampled block counts for at least one block and
+ * one byte, so under one half there is none. */
+static double settled(double v)
+{
+	return v < 0.5 ? 0 : v;
+}
+
 void profile_heap_finish(struct profile *p)
 {
 	struct profile_heap *h = p->heap;
@@ -605,12 +614,12 @@ void profile_heap_finish(struct profile *p)
 	for (size_t i = 0; i < h->nsites; i++) {
 		struct heap_site *s = &h->sites[i];
 		site_touch(st, s);
-		s->leak_count = s->live_count;
-		s->leak_bytes = s->live_bytes;
+		s->leak_count = settled(s->live_count);
+		s->leak_bytes = settled(s->live_bytes);
 		unknown |= s->stack == NO_SITE;
 	}
-	h->leaked_bytes = h->live_bytes;
-	h->leaked_blocks = h->live_blocks;
+	h->leaked_bytes = settled(h->live_bytes);
+	h->leaked_blocks = settled(h->live_blocks);
 	/* The live bytes join the monitor's series (one list for reports
 	 * and charts), when the capture has them: bucket maxima over time. */
 	if (p->spans && p->spans->nseries && h->heap.n) {

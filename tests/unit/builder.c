@@ -102,6 +102,11 @@ struct tb_capture {
 
 struct tb_capture *tb_capture_new(void)
 {
+	return tb_capture_new_config(NULL);
+}
+
+struct tb_capture *tb_capture_new_config(const char *config)
+{
 	struct tb_capture *c = xcalloc(1, sizeof(*c));
 	c->f = tmpfile();
 	if (!c->f)
@@ -109,6 +114,8 @@ struct tb_capture *tb_capture_new(void)
 	struct capture_buf h = { 0 };
 	capture_header_u64(&h, CAPTURE_HDR_PID, 1);
 	capture_header_u64(&h, CAPTURE_HDR_HZ, 100);
+	if (config)
+		capture_header_str(&h, CAPTURE_HDR_CONFIG, config);
 	c->w = capture_writer_new(fileno(c->f), 0, 0);
 	if (c->w && capture_writer_begin(c->w, &h) != 0) {
 		capture_writer_free(c->w);

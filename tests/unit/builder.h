@@ -45,6 +45,8 @@ void tb_add_sample(struct profile *p, uint32_t thread, uint32_t stack, uint64_t 
  * pid 1 and 100 Hz. */
 struct tb_capture;
 struct tb_capture *tb_capture_new(void);
+/* The same, with the header's "key=value" config lines. */
+struct tb_capture *tb_capture_new_config(const char *config);
 /* A STRING record; ids count from 1, in order. */
 void tb_capture_string(struct tb_capture *c, uint64_t id, const char *s);
 /* A STACK record of n pcs, leaf first. */

@@ -2,6 +2,7 @@
  * model reads the delta-coded events exactly as the separate HEAP_ALLOC
  * and HEAP_FREE records they stand for, and stops at a damaged event with
  * the events before it kept. */
+#include <math.h>
 #include <string.h>
 
 #include "../../src/capture/encoding.h"
@@ -57,9 +58,9 @@ static void two_threads(struct body *b)
 	put(b, zigzag_encode(0));
 }
 
-static struct profile *load(struct body *b, bool damaged)
+static struct profile *load_config(struct body *b, bool damaged, const char *config)
 {
-	struct tb_capture *c = tb_capture_new();
+	struct tb_capture *c = tb_capture_new_config(config);
 	const uint64_t pcs[] = { 0x400100, 0x400200 };
 	tb_capture_stack(c, 1, pcs, 2);
 	tb_capture_body(c, CAPTURE_REC_HEAP_EVENTS, b->b, b->len);
@@ -69,6 +70,11 @@ static struct profile *load(struct body *b, bool damaged)
 	struct profile *p = tb_capture_load(c, err, sizeof(err));
 	CHECK(p != NULL);
 	return p;
+}
+
+static struct profile *load(struct body *b, bool damaged)
+{
+	return load_config(b, damaged, NULL);
 }
 
 TEST(heap_events_batch)
@@ -117,4 +123,37 @@ TEST(heap_events_damaged)
 		CHECK(!p->heap || p->heap->frees == 0);
 		profile_free(p);
 	}
+}
+
+/* Sampled (a mean of 100 bytes): blocks of 1 and 3 bytes, both freed.
+ * Their weighted sizes, added and taken away again in that order, leave
+ * -1.4e-14 bytes, which a report printed as a leak of "-0" bytes: with
+ * nothing live the leak is 0, to the block and the byte. */
+TEST(heap_events_sampled_all_freed)
+{
+	struct body b = { .len = 0 };
+	put(&b, head(100, true, true));
+	put(&b, 0); /* slot 0, new: */
+	put(&b, 7);
+	put(&b, zigzag_encode(0x10000));
+	put(&b, 1);
+	put(&b, 1);
+	put(&b, head(10, true, false));
+	put(&b, zigzag_encode(0x100));
+	put(&b, 3);
+	put(&b, 1);
+	put(&b, head(10, false, false));
+	put(&b, zigzag_encode(-0x100));
+	put(&b, head(10, false, false));
+	put(&b, zigzag_encode(0x100));
+	struct profile *p = load_config(&b, false, "heap_sample=100");
+	if (!p)
+		return;
+	CHECK(p->heap != NULL && p->heap->sampled);
+	if (p->heap) {
+		CHECK(p->heap->allocs > 2 && p->heap->frees > 2);
+		CHECK(p->heap->leaked_bytes == 0 && !signbit(p->heap->leaked_bytes));
+		CHECK(p->heap->leaked_blocks == 0 && !signbit(p->heap->leaked_blocks));
+	}
+	profile_free(p);
 }
