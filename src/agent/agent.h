@@ -158,8 +158,6 @@ enum agent_state {
 	AGENT_STOPPING,  /* exit in progress: the handler takes no more samples */
 };
 
-/* One profiled thread. Allocated when the thread registers, freed by the
- * writer after the thread exited and its ring was drained. */
 /* A thread's heap totals: every allocation call and free, sampled or
  * not. allocs and bytes are not neighbours: the compiler would add the
  * pair with vector instructions, twice as many as two adds, in the quick
@@ -168,6 +166,8 @@ struct heap_counts {
 	uint64_t allocs, frees, bytes;
 };
 
+/* One profiled thread. Allocated when the thread registers, freed by the
+ * writer after the thread exited and its ring was drained. */
 struct agent_thread {
 	struct agent_thread *next;
 	pid_t tid;
