@@ -172,7 +172,9 @@ static bool resolve(void)
  * per stretch, 16 KiB of L1 that the program's own data had to share.
  * The counts behind the bits are kept beside them, and both change
  * together under a lock, taken only by a sample and by a free whose bit
- * is set. A bit is set before a sampled allocation returns and cleared
+ * is set, and always under heap_busy: a signal handler's allocation on
+ * a thread that holds it goes untracked rather than wait for it, and a
+ * followed fork child clears it (heap_forget). A bit is set before a sampled allocation returns and cleared
  * only when no sampled address is left in its stretch, so a free (which
  * comes after its allocation) never finds a sampled block's bit clear:
  * exact. A count never overflows: the table holds fewer addresses than
