@@ -174,11 +174,11 @@ static bool resolve(void)
  * together under a lock, taken only by a sample and by a free whose bit
  * is set, and always under heap_busy: a signal handler's allocation on
  * a thread that holds it goes untracked rather than wait for it, and a
- * followed fork child clears it (heap_forget). A bit is set before a sampled allocation returns and cleared
- * only when no sampled address is left in its stretch, so a free (which
- * comes after its allocation) never finds a sampled block's bit clear:
- * exact. A count never overflows: the table holds fewer addresses than
- * 65,536. */
+ * followed fork child clears it (heap_forget). A bit is set before a
+ * sampled allocation returns and cleared only when no sampled address is
+ * left in its stretch, so a free (which comes after its allocation)
+ * never finds a sampled block's bit clear: exact. A count never
+ * overflows: the table holds fewer addresses than 65,536. */
 #define SAMPLE_BUCKETS (1u << 13)
 #define SAMPLE_FILTER (1u << 13)
 #define SAMPLE_FILTER_SHIFT 8
@@ -873,10 +873,10 @@ static inline bool quiet_alloc(size_t n)
 }
 
 /* Full tracking, from a thread with a heap ring: the careful paths' work
- * without their questions, which the choice of function answered (the
- * real functions are known, the heap is tracked, every call recorded),
- * and a call fewer: 7-10% less wall time on the churn benchmark (two
- * six-pair runs). */
+ * without their questions, which the open quick path answered (the real
+ * functions are known, the heap is tracked, every call recorded), and a
+ * call fewer: 7-10% less wall time on the churn benchmark (two six-pair
+ * runs). */
 static __attribute__((noinline)) void *malloc_full(struct agent_thread *t, size_t n)
 {
 	heap_busy_enter();
