@@ -39,35 +39,40 @@
 #define WALL_REPEAT 0xffu
 #define WALL_BLOCKED_MAX 128
 
-/* A heap event in a thread's heap ring (heap.c) is the event as the
- * thread encoded it for its HEAP_STREAM (doc/capture-format.md), which the
- * writer copies out without decoding it:
- *   [0] length in words | bytes << 8 | HEAP_REC_* flags |
- *       stack slot << HEAP_REC_SLOT_SHIFT | label set << 32,
- *   then the event's bytes, in whole words; with HEAP_REC_PCS a word of
- *   walk end reason | frames << 8 and the frames, the stack the slot
- *   names from this event on (the writer interns it and puts the slot's
- *   definition before the event); with HEAP_REC_OBSERVED the
- *   allocation's time (ticks), address and size, for the writer's
- *   observers.
+/* A thread's heap events (heap.c) go to two rings. Its stream ring
+ * (ring.h) holds the events as the thread encoded them for its
+ * HEAP_STREAM (doc/capture-format.md), which the writer copies out
+ * without decoding them. What the writer must do before an event goes in
+ * a record of the thread's heap ring, its side ring:
+ *   [0] length in words | HEAP_REC_* flags | stack slot <<
+ *       HEAP_REC_SLOT_SHIFT | label set << 32,
+ *   [1] the stream position of the event it goes before,
+ *   then with HEAP_REC_PCS a word of walk end reason | frames << 8 and
+ *   the frames, the stack the slot names from that event on (the writer
+ *   interns it and puts the slot's definition in the stream); with
+ *   HEAP_REC_OBSERVED the allocation's time (ticks), address and size,
+ *   for the writer's observers.
  * HEAP_REC_RESET: the thread's time, address and slots start over with
- * this event (a new thread, or a new recording); the writer says so in
- * the stream first.
+ * the event (a new thread, or a new recording); the writer says so in
+ * the stream first. HEAP_REC_LABELS: the event names a label set that
+ * the thread has not named since its stream started; the writer defines
+ * it in the capture first.
  * The orphan ring's events (heap.c) are records of their own: [0] length
  * | HEAP_REC_ALLOC, [1] time (ticks), [2] address, [3] tid, and for an
  * allocation [4] size, [5] the caller.
  * Bit 63 stays clear: the ring's padding mark. */
 #define HEAP_REC_LEN(w0) ((w0) & 0xff)
-#define HEAP_REC_BYTES(w0) ((unsigned)((w0) >> 8) & 0xff)
-#define HEAP_REC_ALLOC (1ull << 16)
-#define HEAP_REC_PCS (1ull << 17)
-#define HEAP_REC_RESET (1ull << 18)
-#define HEAP_REC_OBSERVED (1ull << 19)
-#define HEAP_REC_SLOT_SHIFT 20
+#define HEAP_REC_ALLOC (1ull << 8)
+#define HEAP_REC_PCS (1ull << 9)
+#define HEAP_REC_RESET (1ull << 10)
+#define HEAP_REC_OBSERVED (1ull << 11)
+#define HEAP_REC_LABELS (1ull << 12)
+#define HEAP_REC_SLOT_SHIFT 16
 #define HEAP_REC_SLOT(w0) ((unsigned)((w0) >> HEAP_REC_SLOT_SHIFT) & (HEAP_SEEN - 1))
-#define HEAP_REC_LABELS(w0) ((uint32_t)((w0) >> 32))
+#define HEAP_REC_LABEL_SET(w0) ((uint32_t)((w0) >> 32))
 /* An event's bytes at most: head, address, size, slot, label set */
 #define HEAP_REC_MAX_BYTES 40
+_Static_assert(HEAP_REC_MAX_BYTES <= STREAM_RING_SLACK, "an event fits the slack past the ring");
 /* Heap streams count time in units of 2^HEAP_TICK_SHIFT event-clock ticks
  * (6 ns at 2.5 GHz), their HEAP_CLOCK points too: a thread's events are
  * tens of ns apart, and the difference then mostly fits the head's first
@@ -76,8 +81,7 @@
 #define HEAP_MAX_DEPTH 128 /* frames of an allocation's stack, at most */
 #define HEAP_SEEN 4096     /* per-thread cache of stacks sent: slots */
 _Static_assert(HEAP_SEEN <= 1u << (32 - HEAP_REC_SLOT_SHIFT), "a slot fits its bits");
-_Static_assert(1 + HEAP_REC_MAX_BYTES / 8 + 1 + HEAP_MAX_DEPTH + 3 <= 0xff,
-	       "an event's length fits its bits");
+_Static_assert(2 + 1 + HEAP_MAX_DEPTH + 3 <= 0xff, "a side record's length fits its bits");
 /* Per-thread cache of recent stack walks (heap.c), after the HEAP_SEEN
  * hashes in the memory mapped with the thread's heap ring. */
 #define HEAP_STACK_CACHE_BYTES (80u << 10)
@@ -204,14 +208,17 @@ struct agent_thread {
 	 * handler, its heap hooks and the wall-clock ticker. */
 	_Atomic uint32_t labels;
 
-	/* Heap tracking (owner: the thread; totals read by the writer). */
-	struct ring *heap_ring;
+	/* Heap tracking (owner: the thread; totals read by the writer). The
+	 * rings are both there or neither. */
+	struct stream_ring *heap_stream;
+	struct ring *heap_ring; /* side records */
 	uint64_t *heap_seen; /* HEAP_SEEN stacks already sent, by hash: heap.c */
 	unsigned heap_seen_gen;
 	unsigned heap_next_slot; /* the stream slot the next stack sent takes */
 	bool heap_reset_due; /* the next event starts the stream over */
 	/* Of the previous event sent: time (in stream units), address */
 	uint64_t heap_last_time, heap_last_addr;
+	uint32_t heap_labels_sent; /* the label set last named in a side record */
 	uint64_t heap_rng; /* sampled mode: spaces the samples */
 	/* The thread's TLS block while it runs, which holds its heap totals
 	 * and countdown; NULL once its exit folded the totals into

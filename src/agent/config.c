@@ -48,7 +48,8 @@ static const struct setting settings[] = {
 	{ "ONEPROF_HEAP_SAMPLE", 0, 1ull << 40, 0,
 	  "mean bytes between sampled allocations; 0 records every one", FIELD(heap_sample) },
 	{ "ONEPROF_HEAP_RING_SIZE", 65536, 1ull << 30, 4 << 20,
-	  "bytes of heap event buffer per thread (K, M and G suffixes allowed)",
+	  "bytes of heap event buffer per thread, and a quarter more for new stacks (K, M and G "
+	  "suffixes allowed)",
 	  FIELD(heap_ring_bytes) },
 	{ "ONEPROF_SPANS", 0, 1, 1, "1: record the spans the program makes (oneprof.h)",
 	  FIELD(spans) },

@@ -499,28 +499,41 @@ void heap_room_made(void)
 		heap_note_drained();
 }
 
-/* Room for n words in the thread's heap ring, waiting for the writer when
- * it is full: full tracking means every event. Gives up (counted) only if
- * the writer makes no room for two seconds or the capture is ending. */
-static uint64_t *reserve(struct ring *r, uint64_t n)
+/* Room in t's heap rings for an event's stream bytes and, with side_words,
+ * a side record (*side); both or neither. */
+static inline bool has_room(struct agent_thread *t, uint64_t side_words, uint8_t **bytes,
+			    uint64_t **side)
 {
-	uint64_t *slot = ring_reserve(r, n);
-	if (likely(slot))
-		return slot;
-	atomic_fetch_sub_explicit(&r->dropped, 1, memory_order_relaxed); /* not yet */
+	*bytes = stream_ring_reserve(t->heap_stream, HEAP_REC_MAX_BYTES);
+	if (!*bytes)
+		return false;
+	if (side_words && !(*side = ring_reserve(t->heap_ring, side_words))) {
+		/* Not a drop: the caller waits or counts it as heap_lost_full. */
+		atomic_fetch_sub_explicit(&t->heap_ring->dropped, 1, memory_order_relaxed);
+		return false;
+	}
+	return true;
+}
+
+/* The rings are full: waits for the writer, as full tracking means every
+ * event. Gives up (counted) only if the writer makes no room for two
+ * seconds or the capture is ending. */
+static __attribute__((noinline)) uint8_t *room_wait(struct agent_thread *t, uint64_t side_words,
+						    uint64_t **side)
+{
+	uint8_t *bytes;
 	int saved_errno = errno;
 	uint64_t deadline = agent_now_ns() + 2000000000ull;
 	for (;;) {
-		/* The sequence before the last look at the ring: a drain after
+		/* The sequence before the last look at the rings: a drain after
 		 * it makes the wait return at once. The timeout is a backstop. */
 		uint32_t seen = atomic_load(&drained_seq);
 		atomic_store(&waiters, 1);
 		heap_wake_writer();
-		if ((slot = ring_reserve(r, n))) {
+		if (has_room(t, side_words, &bytes, side)) {
 			errno = saved_errno;
-			return slot;
+			return bytes;
 		}
-		atomic_fetch_sub_explicit(&r->dropped, 1, memory_order_relaxed);
 		if (!atomic_load_explicit(&heap_on, memory_order_relaxed) ||
 		    agent_now_ns() > deadline) {
 			atomic_fetch_add_explicit(&heap_lost_full, 1, memory_order_relaxed);
@@ -532,20 +545,48 @@ static uint64_t *reserve(struct ring *r, uint64_t n)
 	}
 }
 
-static void commit(struct ring *r, uint64_t n)
+static __attribute__((noinline)) void wake_if_behind(struct stream_ring *r, uint64_t head)
+{
+	r->tail_seen = atomic_load_explicit(&r->tail, memory_order_acquire);
+	if (head - r->tail_seen >= r->size / 4)
+		heap_wake_writer();
+}
+
+/* Where the event's bytes go, with room for a side record of side_words
+ * (0: none) in *side; NULL when there is none even after waiting. */
+static inline uint8_t *room(struct agent_thread *t, uint64_t side_words, uint64_t **side)
+{
+	uint8_t *bytes;
+	if (likely(has_room(t, side_words, &bytes, side)))
+		return bytes;
+	return room_wait(t, side_words, side);
+}
+
+/* The event's n bytes are in, an allocation or a free. At each quarter of
+ * the ring written, a look at the writer's position: a quarter or more
+ * waiting, and the writer drains now rather than at its next tick.
+ * Reading its position at every event would cost a cache miss each. */
+static inline void commit(struct stream_ring *r, unsigned n, bool alloc)
 {
 	uint64_t head = atomic_load_explicit(&r->head, memory_order_relaxed);
-	ring_commit(r, n);
-	/* At each quarter of the ring written, a look at the writer's
-	 * position: a quarter or more waiting, and the writer drains now
-	 * rather than at its next tick. Reading its position at every event
-	 * would cost a cache miss each. */
-	uint64_t q = r->words / 4; /* a power of two, as words is */
+	stream_ring_commit(r, n);
+	_Atomic uint64_t *count = alloc ? &r->allocs : &r->frees;
+	atomic_store_explicit(count, atomic_load_explicit(count, memory_order_relaxed) + 1,
+			      memory_order_release);
+	uint64_t q = r->size / 4; /* a power of two, as size is */
 	if (((head + n) & ~(q - 1)) == (head & ~(q - 1)))
 		return;
-	r->tail_seen = atomic_load_explicit(&r->tail, memory_order_acquire);
-	if (head + n - r->tail_seen >= q)
-		heap_wake_writer();
+	wake_if_behind(r, head + n);
+}
+
+/* A side record of words words at rec, for the event about to go in at
+ * the stream's head: its first two words. */
+static uint64_t *side_begin(const struct agent_thread *t, uint64_t *rec, uint64_t words,
+			    uint64_t flags)
+{
+	rec[0] = words | flags;
+	rec[1] = atomic_load_explicit(&t->heap_stream->head, memory_order_relaxed);
+	return rec + 2;
 }
 
 static void orphan_event(bool alloc, uintptr_t p, size_t size)
@@ -586,20 +627,19 @@ static inline void stream_check(struct agent_thread *t)
 		t->heap_seen_gen = gen;
 		t->heap_next_slot = 0;
 		t->heap_last_time = t->heap_last_addr = 0;
+		t->heap_labels_sent = 0;
 		t->heap_reset_due = true;
 	}
 }
 
 /* What every event starts with, at p: the head (the time since the
  * thread's previous event, with the event's kind) and the address as a
- * difference from the previous event's. Returns the end, and the
- * record's flags in *flags. The state moves on only once the event is in
- * the ring (stream_sent): the reader must see every event the next is a
- * difference from. */
-static inline uint8_t *stream_head(struct agent_thread *t, uint8_t *p, uint64_t time,
-				   unsigned kind, uintptr_t addr, uint64_t *flags)
+ * difference from the previous event's. Returns the end. The state moves
+ * on only once the event is in the ring (stream_sent): the reader must
+ * see every event the next is a difference from. */
+static inline uint8_t *stream_head(const struct agent_thread *t, uint8_t *p, uint64_t time,
+				   unsigned kind, uintptr_t addr)
 {
-	*flags = t->heap_reset_due ? HEAP_REC_RESET : 0;
 	/* A thread moved to another core may read a clock a little behind
 	 * its last: the same time, then. */
 	uint64_t units = time >> HEAP_TICK_SHIFT;
@@ -607,13 +647,6 @@ static inline uint8_t *stream_head(struct agent_thread *t, uint8_t *p, uint64_t 
 	p += varint_put(p, dt << CAPTURE_HEAP_ST_SHIFT | kind);
 	return p + varint_put(p, zigzag_encode((int64_t)(addr - t->heap_last_addr)));
 }
-
-/* The event's bytes go to the ring in one fixed-size copy (a few vector
- * stores) of the most an event can take, over room reserved for it: byte
- * stores straight into the ring's lines, which are rarely in the cache,
- * filled the store buffer with misses that the program's own loads then
- * waited behind, and a copy of the event's length is a call. */
-#define STREAM_COPY(to, bytes) memcpy((to), (bytes), sizeof(bytes))
 
 static inline void stream_sent(struct agent_thread *t, uint64_t time, uintptr_t addr)
 {
@@ -678,43 +711,42 @@ static __attribute__((noinline)) void record_alloc(struct agent_thread *t, void 
 	bool known;
 	uint64_t slot = seen_slot(t, hash, &known);
 	bool observed = observe_allocs_wanted();
-	/* Room for the most the event can take; it says how much it took. */
-	uint64_t *rec = reserve(t->heap_ring, 1 + HEAP_REC_MAX_BYTES / 8 + (known ? 0 : 1 + n) +
-						      (observed ? 3 : 0));
-	if (!rec)
-		return;
 	uint32_t labels = atomic_load_explicit(&t->labels, memory_order_relaxed) & 0x7fffffff;
-	uint64_t flags;
-	_Alignas(8) uint8_t bytes[HEAP_REC_MAX_BYTES];
+	/* What the writer must do before the event: a side record. */
+	uint64_t flags = (t->heap_reset_due ? HEAP_REC_RESET : 0) | (known ? 0 : HEAP_REC_PCS) |
+			 (observed ? HEAP_REC_OBSERVED : 0) |
+			 (labels && labels != t->heap_labels_sent ? HEAP_REC_LABELS : 0);
+	uint64_t side_words = flags ? 2 + (known ? 0 : 1 + n) + (observed ? 3 : 0) : 0;
+	uint64_t *rec;
+	uint8_t *bytes = room(t, side_words, &rec);
+	if (!bytes)
+		return;
+	if (unlikely(flags)) {
+		uint64_t *next = side_begin(t, rec, side_words,
+					    flags | slot << HEAP_REC_SLOT_SHIFT | (uint64_t)labels << 32);
+		if (!known) {
+			*next++ = reason | (uint64_t)n << 8;
+			memcpy(next, pcs, n * sizeof(uint64_t));
+			next += n;
+			seen_sent(t, hash);
+		}
+		if (observed) {
+			next[0] = time;
+			next[1] = (uintptr_t)ptr;
+			next[2] = size;
+		}
+		ring_commit(t->heap_ring, side_words);
+		if (flags & HEAP_REC_LABELS)
+			t->heap_labels_sent = labels;
+	}
 	uint8_t *p = stream_head(t, bytes, time,
 				 labels ? CAPTURE_HEAP_ST_ALLOC_LABELS : CAPTURE_HEAP_ST_ALLOC,
-				 (uintptr_t)ptr, &flags);
+				 (uintptr_t)ptr);
 	p += varint_put(p, size);
 	p += varint_put(p, slot);
 	if (labels)
 		p += varint_put(p, labels);
-	unsigned nbytes = (unsigned)(p - bytes);
-	STREAM_COPY(rec + 1, bytes);
-	uint64_t *next = rec + 1 + (nbytes + 7) / 8;
-	flags |= HEAP_REC_ALLOC;
-	if (!known) {
-		flags |= HEAP_REC_PCS;
-		*next++ = reason | (uint64_t)n << 8;
-		memcpy(next, pcs, n * sizeof(uint64_t));
-		next += n;
-		seen_sent(t, hash);
-	}
-	if (observed) {
-		flags |= HEAP_REC_OBSERVED;
-		next[0] = time;
-		next[1] = (uintptr_t)ptr;
-		next[2] = size;
-		next += 3;
-	}
-	uint64_t words = (uint64_t)(next - rec);
-	rec[0] = words | (uint64_t)nbytes << 8 | flags | slot << HEAP_REC_SLOT_SHIFT |
-		 (uint64_t)labels << 32;
-	commit(t->heap_ring, words);
+	commit(t->heap_stream, (unsigned)(p - bytes), true);
 	stream_sent(t, time, (uintptr_t)ptr);
 }
 
@@ -813,18 +845,17 @@ static __attribute__((noinline)) void record_free(struct agent_thread *t, void *
 	if (time == FREE_NOW)
 		time = ticks_now();
 	stream_check(t);
-	/* At most 9 bytes of head and 10 of address: 3 words */
-	uint64_t *rec = reserve(t->heap_ring, 1 + 24 / 8);
-	if (rec) {
-		uint64_t flags;
-		_Alignas(8) uint8_t bytes[24];
-		uint8_t *p = stream_head(t, bytes, time, CAPTURE_HEAP_ST_FREE, (uintptr_t)ptr, &flags);
-		unsigned nbytes = (unsigned)(p - bytes), words = 1 + (nbytes + 7) / 8;
-		STREAM_COPY(rec + 1, bytes);
-		rec[0] = words | (uint64_t)nbytes << 8 | flags;
-		commit(t->heap_ring, words);
-		stream_sent(t, time, (uintptr_t)ptr);
+	uint64_t side_words = t->heap_reset_due ? 2 : 0, *rec;
+	uint8_t *bytes = room(t, side_words, &rec);
+	if (!bytes)
+		return;
+	if (unlikely(side_words)) {
+		side_begin(t, rec, side_words, HEAP_REC_RESET);
+		ring_commit(t->heap_ring, side_words);
 	}
+	uint8_t *p = stream_head(t, bytes, time, CAPTURE_HEAP_ST_FREE, (uintptr_t)ptr);
+	commit(t->heap_stream, (unsigned)(p - bytes), false);
+	stream_sent(t, time, (uintptr_t)ptr);
 }
 
 static inline void note_stopped(void)

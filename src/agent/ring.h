@@ -11,6 +11,7 @@
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #define RING_PAD (1ull << 63)
 
@@ -89,6 +90,76 @@ static inline void ring_reset(struct ring *r)
 	atomic_store(&r->tail, 0);
 	atomic_store(&r->dropped, 0);
 	r->tail_seen = r->head_seen = 0;
+}
+
+/* A thread's heap stream (heap.c), the bytes of its HEAP_STREAM records
+ * as the thread encodes them, which the writer copies out in spans
+ * without reading them. One producer and one consumer, as above, with
+ * positions in bytes. A struct ring of whole-word records took four times
+ * the bytes an event's stream bytes take, each written by the thread and
+ * read by the writer on another core.
+ *
+ * The producer writes an event in place at head, past the end into
+ * STREAM_RING_SLACK bytes of slack if it must, and copies what went past
+ * the end to the start. It counts the allocations and frees it writes
+ * after moving head: the writer reads the counts before head, so that
+ * what it counts is in what it copies. A HEAP_STREAM record holds whole
+ * events, so the writer cuts its records where events start: starts[b]
+ * is where the first event starting in block b (STREAM_BLOCK bytes, in
+ * ring positions) starts, written once the event before it is in. */
+#define STREAM_RING_SLACK 64
+#define STREAM_BLOCK 16384u
+struct stream_ring {
+	uint64_t size; /* bytes, a power of two, at least STREAM_BLOCK; read-only */
+	uint64_t *starts; /* size / STREAM_BLOCK entries, after data; read-only */
+	_Alignas(64) _Atomic uint64_t head; /* bytes written, producer-owned */
+	uint64_t tail_seen; /* producer: tail as it last read it */
+	_Atomic uint64_t allocs, frees; /* events written, producer-owned */
+	_Alignas(64) _Atomic uint64_t tail; /* bytes consumed, consumer-owned */
+	uint64_t allocs_taken, frees_taken; /* consumer: events counted */
+	_Alignas(64) uint8_t data[]; /* size + STREAM_RING_SLACK */
+};
+
+/* The bytes to map for a stream ring of size bytes. */
+static inline size_t stream_ring_bytes(uint64_t size)
+{
+	return sizeof(struct stream_ring) + size + STREAM_RING_SLACK +
+	       size / STREAM_BLOCK * sizeof(uint64_t);
+}
+
+/* Producer: where an event of at most max bytes goes (max <=
+ * STREAM_RING_SLACK), or NULL when the ring lacks the room. */
+static inline uint8_t *stream_ring_reserve(struct stream_ring *r, unsigned max)
+{
+	uint64_t head = atomic_load_explicit(&r->head, memory_order_relaxed);
+	if (head + max - r->tail_seen > r->size) {
+		r->tail_seen = atomic_load_explicit(&r->tail, memory_order_acquire);
+		if (head + max - r->tail_seen > r->size)
+			return NULL;
+	}
+	return &r->data[head & (r->size - 1)];
+}
+
+/* Producer: the n bytes written at the reserved place are in. */
+static inline void stream_ring_commit(struct stream_ring *r, unsigned n)
+{
+	uint64_t head = atomic_load_explicit(&r->head, memory_order_relaxed);
+	uint64_t pos = head & (r->size - 1);
+	if (pos + n > r->size)
+		memcpy(r->data, r->data + r->size, pos + n - r->size);
+	if ((head ^ (head + n)) >= STREAM_BLOCK) /* the next event starts a block */
+		r->starts[(head + n) / STREAM_BLOCK & (r->size / STREAM_BLOCK - 1)] = head + n;
+	atomic_store_explicit(&r->head, head + n, memory_order_release);
+}
+
+/* Empty, as new (no producer or consumer running). */
+static inline void stream_ring_reset(struct stream_ring *r)
+{
+	atomic_store(&r->head, 0);
+	atomic_store(&r->tail, 0);
+	atomic_store(&r->allocs, 0);
+	atomic_store(&r->frees, 0);
+	r->tail_seen = r->allocs_taken = r->frees_taken = 0;
 }
 
 #endif

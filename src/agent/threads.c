@@ -66,6 +66,23 @@ static struct ring *ring_new(uint64_t bytes, size_t extra)
 	return r;
 }
 
+static struct stream_ring *stream_ring_new(uint64_t size)
+{
+	void *mem = mmap(NULL, stream_ring_bytes(size), PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (mem == MAP_FAILED)
+		return NULL;
+	struct stream_ring *r = mem;
+	r->size = size;
+	r->starts = (uint64_t *)(r->data + size + STREAM_RING_SLACK);
+	return r;
+}
+
+/* Side records are rare (a stack's first event, a new label set): a
+ * quarter of the stream ring's room, at least 16 KiB (the setting's least
+ * is 64 KiB), holds many of the longest. */
+#define HEAP_SIDE_BYTES (agent.cfg.heap_ring_bytes / 4)
+
 #define HEAP_SEEN_BYTES \
 	(HEAP_SEEN * sizeof(uint64_t) + HEAP_STACK_CACHE_BYTES + UNWIND_ROW_CACHE_BYTES)
 
@@ -74,7 +91,9 @@ void threads_free(struct agent_thread *t)
 	if (t->ring)
 		munmap(t->ring, sizeof(struct ring) + agent.cfg.ring_bytes);
 	if (t->heap_ring)
-		munmap(t->heap_ring, sizeof(struct ring) + agent.cfg.heap_ring_bytes + HEAP_SEEN_BYTES);
+		munmap(t->heap_ring, sizeof(struct ring) + HEAP_SIDE_BYTES + HEAP_SEEN_BYTES);
+	if (t->heap_stream)
+		munmap(t->heap_stream, stream_ring_bytes(agent.cfg.heap_ring_bytes));
 	spans_thread_free(t);
 	free(t);
 }
@@ -86,13 +105,14 @@ static struct agent_thread *register_self(void)
 		return NULL;
 	t->ring = ring_new(agent.cfg.ring_bytes, 0);
 	if (t->ring && agent.cfg.heap) {
-		/* The cache of stacks sent lives after the heap ring's data. */
-		t->heap_ring = ring_new(agent.cfg.heap_ring_bytes, HEAP_SEEN_BYTES);
+		t->heap_stream = stream_ring_new(agent.cfg.heap_ring_bytes);
+		/* The cache of stacks sent lives after the side ring's data. */
+		t->heap_ring = ring_new(HEAP_SIDE_BYTES, HEAP_SEEN_BYTES);
 		if (t->heap_ring)
 			t->heap_seen = (uint64_t *)((char *)t->heap_ring + sizeof(struct ring) +
-						    agent.cfg.heap_ring_bytes);
+						    HEAP_SIDE_BYTES);
 	}
-	if (!t->ring || (agent.cfg.heap && !t->heap_ring)) {
+	if (!t->ring || (agent.cfg.heap && (!t->heap_ring || !t->heap_stream))) {
 		threads_free(t);
 		return NULL;
 	}
@@ -139,6 +159,12 @@ static void ring_reset_if(struct ring *r)
 		ring_reset(r);
 }
 
+static void stream_ring_reset_if(struct stream_ring *r)
+{
+	if (r)
+		stream_ring_reset(r);
+}
+
 /* The agent's own allocations (pthread_getattr_np reads /proc with
  * stdio) are not the program's. */
 struct agent_thread *threads_register_self(void)
@@ -155,6 +181,7 @@ void threads_adopt_self(struct agent_thread *t)
 {
 	ring_reset_if(t->ring);
 	ring_reset_if(t->heap_ring);
+	stream_ring_reset_if(t->heap_stream);
 	t->tls = &agent_tls;
 	agent_tls.heap = (struct heap_counts){ 0 };
 	t->heap_totals_sent = 0;
@@ -187,6 +214,7 @@ void threads_session_reset(void)
 		sampler_thread_stop(t);
 		ring_reset_if(t->ring);
 		ring_reset_if(t->heap_ring);
+		stream_ring_reset_if(t->heap_stream);
 		*thread_heap_counts(t) = (struct heap_counts){ 0 };
 		t->heap_totals_sent = 0;
 		if (child)

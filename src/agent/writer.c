@@ -60,7 +60,6 @@ static struct {
 	uint64_t lost_no_ring_reported;
 	uint64_t heap_series_ids[3]; /* string ids of write_heap_series()'s names */
 	uint64_t heap_gone[3]; /* heap totals of threads freed already */
-	uint64_t heap_released; /* heap events drained, ever */
 	unsigned cpus;          /* CPUs the process may run on; 0: compress always */
 	/* Pauses and resumes not yet written (threads_lock guards them). */
 	struct pause_note {
@@ -373,10 +372,6 @@ static void write_lost(uint64_t reason, uint64_t count)
  * merging and encoding them again took it about 25 ns an event. */
 #define HEAP_STREAM_BYTES (32u << 10)
 
-/* Heap events a drain takes between two looks for threads waiting for
- * room (a power of two) */
-#define HEAP_ROOM_EVENTS 4096
-
 static struct heap_stream {
 	uint8_t body[HEAP_STREAM_BYTES];
 	size_t len, start; /* start: where the events begin, after tid and flags */
@@ -427,67 +422,86 @@ static void observe_alloc(uint64_t tid, uint64_t ticks, uint64_t addr, uint64_t 
 	observe_emit(&ev);
 }
 
-/* An event's bytes, the whole words they take in the ring: fixed-size
- * copies, where a copy of a variable length is a call, and none past the
- * record, which its thread may be writing the next one after. */
-static void copy_words(uint8_t *to, const uint64_t *from, unsigned nwords)
+/* Copies t's stream bytes from its ring's tail up to end (an event's
+ * start), in pieces that each end where an event starts (the first in a
+ * block, or end), so that every HEAP_STREAM record holds whole events. */
+static void copy_stream(struct stream_ring *r, uint64_t tid, uint64_t end)
 {
-	_Static_assert(HEAP_REC_MAX_BYTES <= 5 * 8, "an event takes five words at most");
-	switch (nwords) {
-	case 5:
-		memcpy(to + 32, from + 4, 8);
-		__attribute__((fallthrough));
-	case 4:
-		memcpy(to + 24, from + 3, 8);
-		__attribute__((fallthrough));
-	case 3:
-		memcpy(to + 16, from + 2, 8);
-		__attribute__((fallthrough));
-	case 2:
-		memcpy(to + 8, from + 1, 8);
-		__attribute__((fallthrough));
-	case 1:
-		memcpy(to, from, 8);
+	uint64_t tail = atomic_load_explicit(&r->tail, memory_order_relaxed);
+	while (tail < end) {
+		uint64_t cut = end, boundary = (tail | (STREAM_BLOCK - 1)) + 1;
+		if (boundary < end) {
+			uint64_t start = r->starts[boundary / STREAM_BLOCK &
+						   (r->size / STREAM_BLOCK - 1)];
+			/* Of this lap: written before head reached end. */
+			if (start >= boundary && start < end)
+				cut = start;
+		}
+		uint64_t n = cut - tail, pos = tail & (r->size - 1);
+		stream_room(tid, n);
+		uint64_t first = n < r->size - pos ? n : r->size - pos;
+		memcpy(hs.body + hs.len, r->data + pos, first);
+		memcpy(hs.body + hs.len + first, r->data, n - first);
+		hs.len += n;
+		tail = cut;
+		atomic_store_explicit(&r->tail, tail, memory_order_release);
+		heap_room_made();
 	}
 }
 
-/* Copies out what t's heap ring holds. */
+/* What a side record says to do before its event. */
+static void take_side_record(uint64_t tid, const uint64_t *rec)
+{
+	uint64_t head = rec[0];
+	const uint64_t *next = rec + 2;
+	stream_room(tid, 4 * VARINT_MAX_LEN);
+	if (head & HEAP_REC_RESET)
+		stream_control(CAPTURE_HEAP_CTL_RESET);
+	if (head & HEAP_REC_PCS) {
+		unsigned n = (unsigned)(*next >> 8);
+		uint64_t id = intern_stack((unsigned)(*next & 0xff), next + 1, n);
+		next += 1 + n;
+		stream_control(CAPTURE_HEAP_CTL_SLOT);
+		stream_put(HEAP_REC_SLOT(head));
+		stream_put(id); /* 0: an unknown stack */
+	}
+	if (head & HEAP_REC_LABELS)
+		labels_define(HEAP_REC_LABEL_SET(head));
+	if (head & HEAP_REC_OBSERVED)
+		observe_alloc(tid, next[0], next[1], next[2]);
+}
+
+/* Copies out what t's heap rings hold: the stream's bytes, with what each
+ * side record says to do at its place among them. The event counts are
+ * read before head, so that the events they count are all copied. */
 static void drain_heap_ring(struct agent_thread *t)
 {
-	struct ring *r = t->heap_ring;
+	struct stream_ring *r = t->heap_stream;
 	uint64_t tid = (uint64_t)t->tid;
-	const uint64_t *rec;
+	uint64_t allocs = atomic_load_explicit(&r->allocs, memory_order_acquire);
+	uint64_t frees = atomic_load_explicit(&r->frees, memory_order_acquire);
+	uint64_t end = atomic_load_explicit(&r->head, memory_order_acquire);
 	stream_begin(tid, 0);
-	while ((rec = ring_peek(r))) {
-		uint64_t head = rec[0];
-		unsigned nbytes = HEAP_REC_BYTES(head);
-		const uint64_t *next = rec + 1 + (nbytes + 7) / 8;
-		stream_room(tid, 4 * VARINT_MAX_LEN + HEAP_REC_MAX_BYTES);
-		if (head & HEAP_REC_RESET)
-			stream_control(CAPTURE_HEAP_CTL_RESET);
-		if (head & HEAP_REC_PCS) {
-			unsigned n = (unsigned)(*next >> 8);
-			uint64_t id = intern_stack((unsigned)(*next & 0xff), next + 1, n);
-			next += 1 + n;
-			stream_control(CAPTURE_HEAP_CTL_SLOT);
-			stream_put(HEAP_REC_SLOT(head));
-			stream_put(id); /* 0: an unknown stack */
-		}
-		if (HEAP_REC_LABELS(head))
-			labels_define(HEAP_REC_LABELS(head));
-		copy_words(hs.body + hs.len, rec + 1, (nbytes + 7) / 8);
-		hs.len += nbytes;
-		if (head & HEAP_REC_ALLOC)
-			hs.allocs++;
-		else
-			hs.frees++;
-		if (head & HEAP_REC_OBSERVED)
-			observe_alloc(tid, next[0], next[1], next[2]);
-		ring_release(r, HEAP_REC_LEN(head));
-		if (!(++w.heap_released & (HEAP_ROOM_EVENTS - 1)))
-			heap_room_made();
+	const uint64_t *rec;
+	/* A side record's event may not be in yet (its place is end): what it
+	 * says still goes before it. */
+	while ((rec = ring_peek(t->heap_ring)) && rec[1] <= end) {
+		copy_stream(r, tid, rec[1]);
+		take_side_record(tid, rec);
+		ring_release(t->heap_ring, HEAP_REC_LEN(rec[0]));
 	}
+	copy_stream(r, tid, end);
 	stream_flush();
+	hs.allocs += allocs - r->allocs_taken;
+	hs.frees += frees - r->frees_taken;
+	r->allocs_taken = allocs;
+	r->frees_taken = frees;
+}
+
+static bool heap_rings_empty(struct agent_thread *t)
+{
+	return !ring_peek(t->heap_ring) && atomic_load(&t->heap_stream->tail) ==
+						     atomic_load(&t->heap_stream->head);
 }
 
 /* The orphan ring's events: each a stream of its own, read alone. */
@@ -659,7 +673,7 @@ static void drain_all(bool at_exit)
 			write_lost(CAPTURE_LOST_RING_FULL, dropped);
 		/* An exited thread goes once its heap and span events are all
 		 * out too. */
-		if (exited && (!t->heap_ring || !ring_peek(t->heap_ring)) &&
+		if (exited && (!t->heap_ring || heap_rings_empty(t)) &&
 		    spans_thread_done(t)) {
 			write_thread_end(t, t->end_ns, t->cpu_ns);
 			w.heap_gone[0] += c.allocs;

@@ -132,12 +132,13 @@ forked() {
 }
 check "fork: the child's allocations go to the child's capture" forked
 
-many_stacks() {
-	"$ONEPROF" record --heap -o s.opf -- "$PROGS/heapstacks" 2 >out 2>err || { cat err; return 1; }
+# stacks_exact CAPTURE TRUTH: heapstacks' at_path stacks are all there,
+# each with its path's bytes.
+stacks_exact() {
 	# Each at_path stack's path, from its go_one and go_zero frames (root
 	# first, bit 0 first), and whether its bytes are the path's own.
-	"$ONEPROF" export s.opf --heap=alloc-bytes -f folded -o - 2>/dev/null |
-		awk -v rounds="$(truth out rounds)" '{
+	"$ONEPROF" export "$1" --heap=alloc-bytes -f folded -o - 2>/dev/null |
+		awk -v rounds="$(truth "$2" rounds)" '{
 			n = split($1, s, ";")
 			if (s[n] != "at_path") next
 			path = 0; bit = 0
@@ -149,12 +150,36 @@ many_stacks() {
 			seen[path] = 1; bytes += $2
 		} END { print paths + 0, bad + 0, bytes + 0 }' >got
 	read -r paths bad bytes <got
-	equal "distinct at_path stacks" "$paths" "$(truth out paths)" || return 1
+	equal "distinct at_path stacks" "$paths" "$(truth "$2" paths)" || return 1
 	equal "stacks whose bytes are not their path's" "$bad" 0 || return 1
-	equal "bytes" "$bytes" "$(truth out bytes)" || return 1
+	equal "bytes" "$bytes" "$(truth "$2" bytes)" || return 1
 	echo "$paths stacks, $bytes bytes"
 }
+
+many_stacks() {
+	"$ONEPROF" record --heap -o s.opf -- "$PROGS/heapstacks" 2 >out 2>err || { cat err; return 1; }
+	stacks_exact s.opf out
+}
 check "8,192 stacks on one thread, more than its table of stacks sent: each keeps its bytes" many_stacks
+
+small_rings() {
+	# 64 KiB of stream ring and 16 KiB of side ring for 8,192 stacks sent
+	# and 131,072 events: the thread waits for room again and again, and
+	# its events run past the ring's end hundreds of times.
+	ONEPROF_HEAP_RING_SIZE=64K "$ONEPROF" record --heap -o r.opf -- "$PROGS/heapstacks" 8 \
+		>out 2>err || { cat err; return 1; }
+	stacks_exact r.opf out || return 1
+	# What 'record' said it recorded (the agent's counts) is what the
+	# capture holds, and what the program did.
+	said=$(sed -n 's/^oneprof: heap: \([0-9]*\) allocations and \([0-9]*\) frees recorded.*/\1 \2/p' err)
+	"$ONEPROF" report --heap r.opf 2>/dev/null |
+		awk '/^heap:/ { print $2, $7 }' >counts
+	equal "allocations and frees recorded" "$said" "$(cat counts)" || return 1
+	equal "allocations" "${said%% *}" "$(truth out allocations)" || return 1
+	# Each block is freed: a free whose bytes were wrong would leave one.
+	equal "bytes leaked" "$(report_field r.opf "heap leaked:" 3)" 0
+}
+check "64 KiB heap rings: full again and again, wrapped, every event there" small_rings
 
 # chunk_kinds FILE: "RAW ZSTD", how many of the capture's chunks are
 # stored raw and compressed (doc/capture-format.md: prefix, then chunks).
