@@ -454,7 +454,7 @@ static void take_side_record(uint64_t tid, const uint64_t *rec)
 {
 	uint64_t head = rec[0];
 	const uint64_t *next = rec + 2;
-	stream_room(tid, 4 * VARINT_MAX_LEN);
+	stream_room(tid, 6 * VARINT_MAX_LEN); /* a reset and a slot's definition */
 	if (head & HEAP_REC_RESET)
 		stream_control(CAPTURE_HEAP_CTL_RESET);
 	if (head & HEAP_REC_PCS) {
