@@ -152,6 +152,34 @@ static inline void stream_ring_commit(struct stream_ring *r, unsigned n)
 	atomic_store_explicit(&r->head, head + n, memory_order_release);
 }
 
+/* Consumer: where the piece of the stream from tail (an event's start)
+ * toward end (another, at most head) ends, so that it holds whole events
+ * and at most STREAM_BLOCK bytes and an event: the first event start in
+ * the block after tail's, when that is before end; else end. */
+static inline uint64_t stream_ring_cut(const struct stream_ring *r, uint64_t tail, uint64_t end)
+{
+	uint64_t boundary = (tail | (STREAM_BLOCK - 1)) + 1;
+	if (boundary >= end)
+		return end;
+	uint64_t start = r->starts[boundary / STREAM_BLOCK & (r->size / STREAM_BLOCK - 1)];
+	/* Written before head passed it, so of this lap; a stale entry (not
+	 * possible while the producer keeps the rule) would cut at the block,
+	 * keeping the piece's bound. */
+	if (start >= boundary && start <= end && start - boundary < STREAM_RING_SLACK)
+		return start;
+	return boundary;
+}
+
+/* Consumer: copies the n bytes from position from to dst. */
+static inline void stream_ring_copy(const struct stream_ring *r, uint64_t from, uint64_t n,
+				    uint8_t *dst)
+{
+	uint64_t pos = from & (r->size - 1);
+	uint64_t first = n < r->size - pos ? n : r->size - pos;
+	memcpy(dst, r->data + pos, first);
+	memcpy(dst + first, r->data, n - first);
+}
+
 /* Empty, as new (no producer or consumer running). */
 static inline void stream_ring_reset(struct stream_ring *r)
 {

@@ -423,26 +423,18 @@ static void observe_alloc(uint64_t tid, uint64_t ticks, uint64_t addr, uint64_t 
 }
 
 /* Copies t's stream bytes from its ring's tail up to end (an event's
- * start), in pieces that each end where an event starts (the first in a
- * block, or end), so that every HEAP_STREAM record holds whole events. */
+ * start), in pieces of whole events (stream_ring_cut), so that every
+ * HEAP_STREAM record holds whole events. */
+_Static_assert(STREAM_BLOCK + STREAM_RING_SLACK + 2 * VARINT_MAX_LEN <= HEAP_STREAM_BYTES,
+	       "a piece of a stream fits a record");
 static void copy_stream(struct stream_ring *r, uint64_t tid, uint64_t end)
 {
 	uint64_t tail = atomic_load_explicit(&r->tail, memory_order_relaxed);
 	while (tail < end) {
-		uint64_t cut = end, boundary = (tail | (STREAM_BLOCK - 1)) + 1;
-		if (boundary < end) {
-			uint64_t start = r->starts[boundary / STREAM_BLOCK &
-						   (r->size / STREAM_BLOCK - 1)];
-			/* Of this lap: written before head reached end. */
-			if (start >= boundary && start < end)
-				cut = start;
-		}
-		uint64_t n = cut - tail, pos = tail & (r->size - 1);
-		stream_room(tid, n);
-		uint64_t first = n < r->size - pos ? n : r->size - pos;
-		memcpy(hs.body + hs.len, r->data + pos, first);
-		memcpy(hs.body + hs.len + first, r->data, n - first);
-		hs.len += n;
+		uint64_t cut = stream_ring_cut(r, tail, end);
+		stream_room(tid, cut - tail);
+		stream_ring_copy(r, tail, cut - tail, hs.body + hs.len);
+		hs.len += cut - tail;
 		tail = cut;
 		atomic_store_explicit(&r->tail, tail, memory_order_release);
 		heap_room_made();
