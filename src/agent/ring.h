@@ -111,14 +111,20 @@ static inline void ring_reset(struct ring *r)
 #define STREAM_BLOCK 16384u
 struct stream_ring {
 	uint64_t size; /* bytes, a power of two, at least STREAM_BLOCK; read-only */
-	uint64_t *starts; /* size / STREAM_BLOCK entries, after data; read-only */
 	_Alignas(64) _Atomic uint64_t head; /* bytes written, producer-owned */
 	uint64_t tail_seen; /* producer: tail as it last read it */
 	_Atomic uint64_t allocs, frees; /* events written, producer-owned */
 	_Alignas(64) _Atomic uint64_t tail; /* bytes consumed, consumer-owned */
 	uint64_t allocs_taken, frees_taken; /* consumer: events counted */
-	_Alignas(64) uint8_t data[]; /* size + STREAM_RING_SLACK */
+	_Alignas(64) uint8_t data[]; /* size + STREAM_RING_SLACK, then starts */
 };
+
+/* starts[] entry of the block that holds position pos. */
+static inline uint64_t *stream_ring_start(struct stream_ring *r, uint64_t pos)
+{
+	uint64_t *starts = (uint64_t *)(r->data + r->size + STREAM_RING_SLACK);
+	return &starts[pos / STREAM_BLOCK & (r->size / STREAM_BLOCK - 1)];
+}
 
 /* The bytes to map for a stream ring of size bytes. */
 static inline size_t stream_ring_bytes(uint64_t size)
@@ -148,7 +154,7 @@ static inline void stream_ring_commit(struct stream_ring *r, unsigned n)
 	if (pos + n > r->size)
 		memcpy(r->data, r->data + r->size, pos + n - r->size);
 	if ((head ^ (head + n)) >= STREAM_BLOCK) /* the next event starts a block */
-		r->starts[(head + n) / STREAM_BLOCK & (r->size / STREAM_BLOCK - 1)] = head + n;
+		*stream_ring_start(r, head + n) = head + n;
 	atomic_store_explicit(&r->head, head + n, memory_order_release);
 }
 
@@ -156,12 +162,12 @@ static inline void stream_ring_commit(struct stream_ring *r, unsigned n)
  * toward end (another, at most head) ends, so that it holds whole events
  * and at most STREAM_BLOCK bytes and an event: the first event start in
  * the block after tail's, when that is before end; else end. */
-static inline uint64_t stream_ring_cut(const struct stream_ring *r, uint64_t tail, uint64_t end)
+static inline uint64_t stream_ring_cut(struct stream_ring *r, uint64_t tail, uint64_t end)
 {
 	uint64_t boundary = (tail | (STREAM_BLOCK - 1)) + 1;
 	if (boundary >= end)
 		return end;
-	uint64_t start = r->starts[boundary / STREAM_BLOCK & (r->size / STREAM_BLOCK - 1)];
+	uint64_t start = *stream_ring_start(r, boundary);
 	/* Written before head passed it, so of this lap; a stale entry (not
 	 * possible while the producer keeps the rule) would cut at the block,
 	 * keeping the piece's bound. */

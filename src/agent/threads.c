@@ -74,7 +74,6 @@ static struct stream_ring *stream_ring_new(uint64_t size)
 		return NULL;
 	struct stream_ring *r = mem;
 	r->size = size;
-	r->starts = (uint64_t *)(r->data + size + STREAM_RING_SLACK);
 	return r;
 }
 

@@ -56,7 +56,6 @@ TEST(stream_ring_pieces_hold_whole_events_over_many_laps)
 	const uint64_t size = 4 * STREAM_BLOCK;
 	struct stream_ring *r = calloc(1, stream_ring_bytes(size));
 	r->size = size;
-	r->starts = (uint64_t *)(r->data + size + STREAM_RING_SLACK);
 	unsigned *lens = malloc(EVENTS * sizeof(*lens));
 	uint8_t *piece = malloc(STREAM_BLOCK + MOST);
 	struct reader rd = { 0 };
