@@ -158,10 +158,13 @@ static void ring_reset_if(struct ring *r)
 		ring_reset(r);
 }
 
-static void stream_ring_reset_if(struct stream_ring *r)
+/* A thread's heap rings, both there or neither, empty again. */
+static void heap_rings_reset(struct agent_thread *t)
 {
-	if (r)
-		stream_ring_reset(r);
+	if (t->heap_ring) {
+		ring_reset(t->heap_ring);
+		stream_ring_reset(t->heap_stream);
+	}
 }
 
 /* The agent's own allocations (pthread_getattr_np reads /proc with
@@ -179,8 +182,7 @@ struct agent_thread *threads_register_self(void)
 void threads_adopt_self(struct agent_thread *t)
 {
 	ring_reset_if(t->ring);
-	ring_reset_if(t->heap_ring);
-	stream_ring_reset_if(t->heap_stream);
+	heap_rings_reset(t);
 	t->tls = &agent_tls;
 	agent_tls.heap = (struct heap_counts){ 0 };
 	t->heap_totals_sent = 0;
@@ -212,8 +214,7 @@ void threads_session_reset(void)
 		}
 		sampler_thread_stop(t);
 		ring_reset_if(t->ring);
-		ring_reset_if(t->heap_ring);
-		stream_ring_reset_if(t->heap_stream);
+		heap_rings_reset(t);
 		*thread_heap_counts(t) = (struct heap_counts){ 0 };
 		t->heap_totals_sent = 0;
 		if (child)
